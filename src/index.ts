@@ -1,0 +1,29 @@
+/**
+ * qemu-thread: QEMU's thread layer (QemuMutex, QemuRecMutex, QemuCond, QemuSemaphore, QemuEvent, QemuSpin,
+ * QemuLockCnt, QemuThread) for JavaScript threads, on SharedArrayBuffer and Atomics.
+ */
+export {
+  ERRNO,
+  type ErrorMode,
+  getErrorMode,
+  type QemuErrorCode,
+  QemuThreadError,
+  setErrorMode,
+  strerror,
+} from './errors.js';
+export { type Lockable, withLock } from './extras.js';
+export { QemuCond } from './primitives/cond.js';
+export { QemuEvent } from './primitives/event.js';
+export { QemuLockCnt } from './primitives/lockcnt.js';
+export { QemuMutex } from './primitives/mutex.js';
+export { QemuRecMutex } from './primitives/rec-mutex.js';
+export { QemuSemaphore } from './primitives/semaphore.js';
+export { QemuSpin } from './primitives/spin.js';
+export * from './qemu.js';
+export type { Notifier } from './thread/self.js';
+export {
+  currentThreadName,
+  QEMU_THREAD_DETACHED,
+  QEMU_THREAD_JOINABLE,
+  QemuThread,
+} from './thread/thread.js';

@@ -1,0 +1,57 @@
+/**
+ * What differs between JS runtimes, as the rest of the library sees it. Only the files in this folder may
+ * touch runtime-specific modules (`node:worker_threads`, `node:v8`, ...), so that a browser platform can be
+ * added beside the Node one without changing any primitive.
+ */
+
+/** A started thread, as its creator sees it. */
+export interface SpawnedThread {
+  /** The runtime's id of the new thread, known as soon as it is spawned. */
+  readonly threadId: number;
+  /** Stop keeping the process alive for this thread (it has finished its function). */
+  unref(): void;
+}
+
+export interface SpawnOptions {
+  /** The module that runs in the new thread (the trampoline). */
+  entry: URL;
+  /** Handed to the new thread, by structured clone. */
+  data: unknown;
+  /** The thread's name, or null to leave it unnamed. */
+  name: string | null;
+  /** Called in the creating thread, from its event loop, when the thread has ended (however it ended). */
+  onExit(exitCode: number, error: unknown): void;
+}
+
+export interface Platform {
+  /** A small non-negative integer naming the calling thread, unique in the process. */
+  readonly threadId: number;
+  /** True on the process's first thread. */
+  readonly isMainThread: boolean;
+  /** Data the creator passed to {@link Platform.spawn}, or undefined on a thread not started by it. */
+  readonly spawnData: unknown;
+  /** An environment variable, or undefined. */
+  env(name: string): string | undefined;
+  /** Writes to stderr at once, even while the main thread's event loop is blocked. */
+  writeStderr(text: string): void;
+  /** Writes to stdout at once, even while the main thread's event loop is blocked. */
+  writeStdout(text: string): void;
+  /** Prints the message and aborts the process, as C's `abort()` would. */
+  abort(message: string): never;
+  /** The structured-clone serialization of a value, as bytes. */
+  serialize(value: unknown): Uint8Array;
+  deserialize(bytes: Uint8Array): unknown;
+  /** Whether a module URL can be seen to be missing without loading it (false when unsure). */
+  moduleMissing(url: URL): boolean;
+  spawn(options: SpawnOptions): SpawnedThread;
+  /**
+   * Called in a spawned thread once its function has finished: the creator then stops keeping the process
+   * alive for it (a finished thread that is never joined must not hold the process open).
+   */
+  announceFinished(): void;
+  /**
+   * Called in a spawned thread while its function runs: `report` is called, in that thread, if it is about
+   * to die without the function finishing (an uncaught error in a callback, or an exit of the runtime).
+   */
+  watchForDeath(report: (error: unknown) => void): void;
+}

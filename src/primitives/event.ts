@@ -1,0 +1,122 @@
+/**
+ * QemuEvent: QEMU's manual-reset event (util/event.c), on one futex word.
+ *
+ * State (two Int32): STATE (lifecycle.ts) and VALUE, with QEMU's encoding: SET 0, FREE 1, BUSY -1 (free,
+ * and somebody is parked). Transitions: FREE -> SET and BUSY -> SET (set), SET -> FREE (reset), FREE -> BUSY
+ * (a waiter announces itself). BUSY -> FREE cannot happen because reset ORs in 1, which leaves -1 alone.
+ *
+ * set: if VALUE is not SET, exchange in SET, and if the old value was BUSY notify every parked thread.
+ * wait: SET returns; FREE is first turned into BUSY by compareExchange (if that finds SET, return); then
+ * park while VALUE is BUSY, and loop.
+ *
+ * Why no wake-up is lost: a waiter parks only on BUSY, which it or another waiter stored. A set that
+ * happens after that store sees BUSY in its exchange and notifies everyone; a set that happened before it
+ * made VALUE SET, so the waiter's compareExchange or park sees something other than the value it expects.
+ * The idiom that makes this useful, as in QEMU: the waiter does `reset(); if (!done) wait();` and the setter
+ * makes `done` true before `set()`.
+ */
+import { fail } from '../errors.js';
+import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
+import { checkReady, markDestroyed, markReady, stateName } from '../lifecycle.js';
+import { checkTimeout, deadlineAfter, park, remainingUntil, wake } from '../park.js';
+
+const VALUE = 1;
+const EV_SET = 0;
+const EV_FREE = 1;
+const EV_BUSY = -1;
+const KIND = 'QemuEvent';
+
+export class QemuEvent extends SharedStorage {
+  static readonly BYTES = 8;
+
+  constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
+    super(KIND, QemuEvent.BYTES, buffer, byteOffset);
+  }
+
+  /** A new event, initially set if `set` is true. */
+  static create(set = false, buffer?: SharedArrayBuffer, byteOffset = 0): QemuEvent {
+    const e = new QemuEvent(buffer, byteOffset);
+    e.init(set);
+    return e;
+  }
+
+  static from(value: unknown, func = 'QemuEvent.from'): QemuEvent {
+    if (value instanceof QemuEvent) return value;
+    return reviveAs(value, KIND, (c) => new QemuEvent(c.buffer, c.byteOffset), func);
+  }
+
+  init(set: boolean): void {
+    const w = this.words;
+    if (Atomics.load(w, VALUE) === EV_BUSY && stateName(w) === null) {
+      fail('EBUSY', 'qemu_event_init', 'threads are waiting on it');
+    }
+    Atomics.store(w, VALUE, set ? EV_SET : EV_FREE);
+    markReady(w);
+  }
+
+  destroy(): void {
+    if (Atomics.load(this.words, VALUE) === EV_BUSY && stateName(this.words) === null) {
+      fail('EBUSY', 'qemu_event_destroy', 'threads are waiting on it');
+    }
+    markDestroyed(this.words, 'qemu_event_destroy');
+  }
+
+  /** Sets the event, waking every waiter. Setting a set event does nothing. */
+  set(): void {
+    const w = this.words;
+    checkReady(w, 'qemu_event_set');
+    if (Atomics.load(w, VALUE) !== EV_SET && Atomics.exchange(w, VALUE, EV_SET) === EV_BUSY) {
+      wake(w, VALUE, Number.POSITIVE_INFINITY);
+    }
+  }
+
+  /** Clears the event (SET -> FREE); a free event stays as it is. */
+  reset(): void {
+    const w = this.words;
+    checkReady(w, 'qemu_event_reset');
+    Atomics.or(w, VALUE, EV_FREE);
+  }
+
+  /** Returns once the event is set. */
+  wait(): void {
+    this.#wait(Number.POSITIVE_INFINITY, 'qemu_event_wait');
+  }
+
+  /** As {@link wait}, for at most `ms` milliseconds; false if and only if it timed out. */
+  timedWait(ms: number): boolean {
+    return this.#wait(checkTimeout(ms, 'qemu_event_timedwait'), 'qemu_event_timedwait');
+  }
+
+  #wait(ms: number, func: string): boolean {
+    const w = this.words;
+    checkReady(w, func);
+    const deadline = deadlineAfter(ms);
+    for (;;) {
+      let v = Atomics.load(w, VALUE);
+      if (v === EV_SET) return true;
+      if (v === EV_FREE) {
+        v = Atomics.compareExchange(w, VALUE, EV_FREE, EV_BUSY);
+        if (v === EV_SET) return true;
+      }
+      const left = remainingUntil(deadline);
+      if (left === 0) return false;
+      if (park(w, VALUE, EV_BUSY, left) === 'timed-out') return Atomics.load(w, VALUE) === EV_SET;
+    }
+  }
+
+  /** Whether the event is set now (a racy snapshot). */
+  isSet(): boolean {
+    return Atomics.load(this.words, VALUE) === EV_SET;
+  }
+
+  override toString(): string {
+    const state = stateName(this.words);
+    return `QemuEvent { ${state ?? (this.isSet() ? 'set' : 'free')} }`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+registerKind(KIND, (c: StorageClone) => new QemuEvent(c.buffer, c.byteOffset));

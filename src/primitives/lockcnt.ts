@@ -1,0 +1,259 @@
+/**
+ * QemuLockCnt: a count of "visitors" plus a lock, in one futex word (QEMU's util/lockcnt.c, futex variant).
+ *
+ * State (three Int32): STATE (lifecycle.ts); WORD, whose bits 0-1 are the lock (FREE 0, LOCKED 1,
+ * WAITING 2 = locked with possible sleepers) and bits 2-31 the count, in steps of 4; OWNER, the code of
+ * the thread holding the lock (owner.ts) or 0, written only by the holder, used for error checks.
+ *
+ * The rule it enforces: the count can go from 0 to 1 only while the lock is free, so a thread that holds
+ * the lock with the count at 0 may free what visitors use.
+ *
+ * Waiting is Drepper's mutex2: a thread that finds the lock taken turns LOCKED into WAITING and parks on the
+ * whole word; whoever clears the lock bits and saw WAITING wakes one sleeper. A woken thread has in effect
+ * inherited the lock's wake-up duty: it takes the lock as WAITING (it cannot know who else sleeps), and if
+ * it leaves without the lock (inc, or a dec that did not reach 0) it wakes one sleeper itself. That is
+ * why no wake-up is lost: every sleeper parked on a WAITING value, and every transition out of WAITING is
+ * followed by a notify, either by the unlocker or by the woken thread passing it on.
+ */
+import { fail } from '../errors.js';
+import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
+import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
+import { ownerThread, SELF } from '../owner.js';
+import { park, wake } from '../park.js';
+import { MutexGuard } from './mutex.js';
+
+const WORD = 1;
+const OWNER = 2;
+const KIND = 'QemuLockCnt';
+
+const STATE_MASK = 3;
+const L_FREE = 0;
+const L_LOCKED = 1;
+const L_WAITING = 2;
+const COUNT_STEP = 4;
+const COUNT_SHIFT = 2;
+
+/** Result of {@link QemuLockCnt.casOrWait}. */
+interface Attempt {
+  /** The word's latest known value. */
+  value: number;
+  /** Set once this thread has parked: see the header comment. */
+  waited: boolean;
+}
+
+export class QemuLockCnt extends SharedStorage {
+  static readonly BYTES = 12;
+
+  constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
+    super(KIND, QemuLockCnt.BYTES, buffer, byteOffset);
+  }
+
+  static create(buffer?: SharedArrayBuffer, byteOffset = 0): QemuLockCnt {
+    const l = new QemuLockCnt(buffer, byteOffset);
+    l.init();
+    return l;
+  }
+
+  static from(value: unknown, func = 'QemuLockCnt.from'): QemuLockCnt {
+    if (value instanceof QemuLockCnt) return value;
+    return reviveAs(value, KIND, (c) => new QemuLockCnt(c.buffer, c.byteOffset), func);
+  }
+
+  init(): void {
+    const w = this.words;
+    if (Atomics.load(w, STATE) === READY && (Atomics.load(w, WORD) & STATE_MASK) !== L_FREE) {
+      fail('EBUSY', 'qemu_lockcnt_init', this.#holderDetail());
+    }
+    Atomics.store(w, WORD, 0);
+    Atomics.store(w, OWNER, 0);
+    markReady(w);
+  }
+
+  destroy(): void {
+    const w = this.words;
+    if (Atomics.load(w, STATE) === READY && (Atomics.load(w, WORD) & STATE_MASK) !== L_FREE) {
+      fail('EBUSY', 'qemu_lockcnt_destroy', this.#holderDetail());
+    }
+    markDestroyed(w, 'qemu_lockcnt_destroy');
+  }
+
+  /**
+   * If the lock is free, tries once to compareExchange the word from `a.value` to `ifFree` (true on
+   * success). Otherwise marks the lock WAITING, parks until it is freed, and returns false without trying
+   * again, leaving the word's new value in `a.value`.
+   */
+  #casOrWait(a: Attempt, ifFree: number): boolean {
+    const w = this.words;
+    if ((a.value & STATE_MASK) === L_FREE) {
+      const seen = Atomics.compareExchange(w, WORD, a.value, ifFree);
+      if (seen === a.value) {
+        a.value = ifFree;
+        return true;
+      }
+      a.value = seen;
+    }
+    while ((a.value & STATE_MASK) !== L_FREE) {
+      if ((a.value & STATE_MASK) === L_LOCKED) {
+        const expected = a.value;
+        const next = expected - L_LOCKED + L_WAITING;
+        const seen = Atomics.compareExchange(w, WORD, expected, next);
+        a.value = seen === expected ? next : seen;
+        continue;
+      }
+      a.waited = true;
+      park(w, WORD, a.value);
+      a.value = Atomics.load(w, WORD);
+    }
+    return false;
+  }
+
+  /** Fails with EDEADLK if the calling thread holds the lock and `what` would wait for it forever. */
+  #refuseSelfWait(func: string, what: string): void {
+    if (Atomics.load(this.words, OWNER) === SELF) {
+      fail('EDEADLK', func, `the calling thread holds this lockcnt's lock, and ${what}`);
+    }
+  }
+
+  /** Adds a visitor. While the count is 0 this waits for the lock to be free. */
+  inc(): void {
+    const w = this.words;
+    checkReady(w, 'qemu_lockcnt_inc');
+    const a: Attempt = { value: Atomics.load(w, WORD), waited: false };
+    for (;;) {
+      if (a.value >= COUNT_STEP) {
+        const seen = Atomics.compareExchange(w, WORD, a.value, a.value + COUNT_STEP);
+        if (seen === a.value) break;
+        a.value = seen;
+      } else {
+        if ((a.value & STATE_MASK) !== L_FREE) {
+          this.#refuseSelfWait('qemu_lockcnt_inc', 'the count is 0, so inc would wait for the lock');
+        }
+        if (this.#casOrWait(a, COUNT_STEP)) break;
+      }
+    }
+    if (a.waited) wake(w, WORD, 1);
+  }
+
+  /** Removes a visitor. EINVAL if the count is already 0. */
+  dec(): void {
+    const w = this.words;
+    checkReady(w, 'qemu_lockcnt_dec');
+    let v = Atomics.load(w, WORD);
+    for (;;) {
+      if (v < COUNT_STEP) fail('EINVAL', 'qemu_lockcnt_dec', 'the count is already 0');
+      const seen = Atomics.compareExchange(w, WORD, v, v - COUNT_STEP);
+      if (seen === v) return;
+      v = seen;
+    }
+  }
+
+  /** Removes a visitor; if the count reaches 0, returns true holding the lock. */
+  decAndLock(): boolean {
+    return this.#decLocking(false, 'qemu_lockcnt_dec_and_lock');
+  }
+
+  /** If the count is 1, makes it 0 and returns true holding the lock; otherwise does nothing. */
+  decIfLock(): boolean {
+    return this.#decLocking(true, 'qemu_lockcnt_dec_if_lock');
+  }
+
+  #decLocking(onlyIfLast: boolean, func: string): boolean {
+    const w = this.words;
+    checkReady(w, func);
+    const a: Attempt = { value: Atomics.load(w, WORD), waited: false };
+    let lockedState = L_LOCKED;
+    for (;;) {
+      if (a.value >= 2 * COUNT_STEP) {
+        if (onlyIfLast) break;
+        const seen = Atomics.compareExchange(w, WORD, a.value, a.value - COUNT_STEP);
+        if (seen === a.value) break;
+        a.value = seen;
+        continue;
+      }
+      if (a.value < COUNT_STEP) fail('EINVAL', func, 'the count is already 0');
+      // Count 1 -> 0 takes the lock: (1, free) -> (0, locked), or (0, waiting) once this thread has slept.
+      if ((a.value & STATE_MASK) !== L_FREE) {
+        this.#refuseSelfWait(func, 'bringing the count to 0 would wait for the lock');
+      }
+      if (this.#casOrWait(a, lockedState)) {
+        Atomics.store(w, OWNER, SELF);
+        return true;
+      }
+      if (a.waited) lockedState = L_WAITING;
+    }
+    if (a.waited) wake(w, WORD, 1);
+    return false;
+  }
+
+  /** Takes the lock (the count is left as it is). */
+  lock(): void {
+    const w = this.words;
+    checkReady(w, 'qemu_lockcnt_lock');
+    this.#refuseSelfWait('qemu_lockcnt_lock', 'the lock is not recursive');
+    const a: Attempt = { value: Atomics.load(w, WORD), waited: false };
+    let step = L_LOCKED;
+    // The target only matters when the lock bits are FREE, so adding the lock state to the value is exact.
+    while (!this.#casOrWait(a, a.value + step)) {
+      if (a.waited) step = L_WAITING;
+    }
+    Atomics.store(w, OWNER, SELF);
+  }
+
+  /** Releases the lock. EPERM unless the calling thread holds it. */
+  unlock(): void {
+    this.#release(0, 'qemu_lockcnt_unlock');
+  }
+
+  /** Adds a visitor and releases the lock, as one atomic step. */
+  incAndUnlock(): void {
+    this.#release(COUNT_STEP, 'qemu_lockcnt_inc_and_unlock');
+  }
+
+  #release(add: number, func: string): void {
+    const w = this.words;
+    checkReady(w, func);
+    if (Atomics.load(w, OWNER) !== SELF) fail('EPERM', func, this.#holderDetail());
+    Atomics.store(w, OWNER, 0);
+    let v = Atomics.load(w, WORD);
+    for (;;) {
+      const seen = Atomics.compareExchange(w, WORD, v, (v + add) & ~STATE_MASK);
+      if (seen === v) break;
+      v = seen;
+    }
+    if (v & L_WAITING) wake(w, WORD, 1);
+  }
+
+  /** The number of visitors (exact only while the lock is held). */
+  count(): number {
+    checkReady(this.words, 'qemu_lockcnt_count');
+    return Atomics.load(this.words, WORD) >>> COUNT_SHIFT;
+  }
+
+  guard(): Disposable {
+    this.lock();
+    return new MutexGuard(this);
+  }
+
+  #holderDetail(): string {
+    const owner = Atomics.load(this.words, OWNER);
+    if (owner === SELF) return 'the calling thread holds its lock';
+    if (owner === 0) return 'its lock is not held by the calling thread';
+    return `its lock is held by thread ${ownerThread(owner)}, not by the calling thread`;
+  }
+
+  override toString(): string {
+    const state = stateName(this.words);
+    if (state !== null) return `QemuLockCnt { ${state} }`;
+    const v = Atomics.load(this.words, WORD);
+    const owner = Atomics.load(this.words, OWNER);
+    const lock =
+      (v & STATE_MASK) === L_FREE ? 'unlocked' : `locked by thread ${owner ? ownerThread(owner) : '?'}`;
+    return `QemuLockCnt { count: ${v >>> COUNT_SHIFT}, ${lock} }`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+registerKind(KIND, (c: StorageClone) => new QemuLockCnt(c.buffer, c.byteOffset));

@@ -1,0 +1,217 @@
+/**
+ * QemuMutex: a non-recursive, error-checking mutex in one 32-bit word.
+ *
+ * State (one Int32, see owner.ts): UNINIT 0, FREE 1, DESTROYED 2, or the owner's code `(tid + 2) << 1`
+ * with bit 0 (CONTENDED) set when a thread may be parked on the word. This is Drepper's three-state
+ * "mutex2" (free / locked / locked-with-waiters) with the owner's identity folded into the locked states,
+ * so that unlock by a non-owner (EPERM) and relock by the owner (EDEADLK) are detected in every thread
+ * at no cost to the fast path.
+ *
+ * Fast paths: lock is one compareExchange FREE -> SELF; unlock is one compareExchange SELF -> FREE. Anything
+ * else (held by someone, contended, uninitialized, destroyed, not ours) goes to a separate slow path.
+ *
+ * Why no wake-up is lost: a locker parks only on the value `owner | CONTENDED`, which it (or another
+ * waiter) stored with a compareExchange while the lock was held. The owner's unlock fast path fails on that
+ * value, so the slow unlock stores FREE and then notifies one parked thread. A thread that was about to
+ * park sees FREE (not the value it parks on) and returns at once; a parked one is on the queue when the
+ * notify comes. A woken thread cannot know whether others still sleep, so it takes the lock with
+ * CONTENDED set, and its own unlock passes the wake-up on. All Atomics operations are sequentially
+ * consistent, which gives lock acquire / unlock release ordering for the data the mutex protects.
+ */
+import { fail } from '../errors.js';
+import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
+import {
+  CONTENDED,
+  DESTROYED,
+  describeUnusable,
+  FREE,
+  HELD_MIN,
+  ownerThread,
+  SELF,
+  UNINIT,
+} from '../owner.js';
+import { park, SPIN_LIMIT, wake } from '../park.js';
+
+/** Index of the lock word inside a mutex's storage (a recursive mutex keeps its depth after it). */
+const LOCK = 0;
+
+/** Locks the word at index 0 of `w` for the calling thread; `func` names the caller in errors. */
+export function lockWord(w: Int32Array, func: string): void {
+  if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) lockWordSlow(w, func);
+}
+
+function lockWordSlow(w: Int32Array, func: string): void {
+  let spins = SPIN_LIMIT;
+  // Once this thread has parked it must take the lock as contended: it cannot know who else sleeps.
+  let mine = SELF;
+  for (;;) {
+    const v = Atomics.load(w, LOCK);
+    if (v === FREE) {
+      if (Atomics.compareExchange(w, LOCK, FREE, mine) === FREE) return;
+      continue;
+    }
+    if (v < HELD_MIN) fail('EINVAL', func, describeUnusable(v));
+    if ((v & ~CONTENDED) === SELF) fail('EDEADLK', func, 'the calling thread already holds this mutex');
+    if (spins > 0) {
+      spins--;
+      continue;
+    }
+    if ((v & CONTENDED) === 0 && Atomics.compareExchange(w, LOCK, v, v | CONTENDED) !== v) continue;
+    park(w, LOCK, v | CONTENDED);
+    mine = SELF | CONTENDED;
+  }
+}
+
+/** Unlocks the word at index 0 of `w`, which the calling thread must hold. */
+export function unlockWord(w: Int32Array, func: string): void {
+  if (Atomics.compareExchange(w, LOCK, SELF, FREE) !== SELF) unlockWordSlow(w, func);
+}
+
+function unlockWordSlow(w: Int32Array, func: string): void {
+  const v = Atomics.load(w, LOCK);
+  // Only the owner moves the word away from an owned value, and waiters only add CONTENDED, which is
+  // already set here: the store cannot overwrite anyone's change.
+  if (v === (SELF | CONTENDED)) {
+    Atomics.store(w, LOCK, FREE);
+    wake(w, LOCK, 1);
+    return;
+  }
+  notHeldBySelf(v, func);
+}
+
+/** Fails with the error for a lock word that the calling thread does not hold. */
+export function notHeldBySelf(v: number, func: string): never {
+  if (v === FREE) fail('EPERM', func, 'it is not locked');
+  if (v < HELD_MIN) fail('EINVAL', func, describeUnusable(v));
+  fail('EPERM', func, `it is held by thread ${ownerThread(v)}, not by the calling thread`);
+}
+
+/** 0 if the lock was taken, -16 (-EBUSY) if it is held by anyone (the caller included). */
+export function tryLockWord(w: Int32Array, func: string): number {
+  const v = Atomics.compareExchange(w, LOCK, FREE, SELF);
+  if (v === FREE) return 0;
+  if (v < HELD_MIN) fail('EINVAL', func, describeUnusable(v));
+  return -16;
+}
+
+/** Makes the word FREE; refuses (EBUSY) to reset a lock somebody holds. */
+export function initWord(w: Int32Array, func: string): void {
+  const v = Atomics.load(w, LOCK);
+  if (v >= HELD_MIN) fail('EBUSY', func, `it is held by thread ${ownerThread(v)}`);
+  Atomics.store(w, LOCK, FREE);
+}
+
+/** Moves a FREE word to DESTROYED: EBUSY while held, EINVAL if it was never usable. */
+export function destroyWord(w: Int32Array, func: string): void {
+  const v = Atomics.compareExchange(w, LOCK, FREE, DESTROYED);
+  if (v === FREE) return;
+  if (v >= HELD_MIN) fail('EBUSY', func, `it is held by thread ${ownerThread(v)}`);
+  fail('EINVAL', func, describeUnusable(v));
+}
+
+/** True when the calling thread holds the lock word. */
+export function heldBySelf(w: Int32Array): boolean {
+  return (Atomics.load(w, LOCK) & ~CONTENDED) === SELF;
+}
+
+/** A short description of a lock word's state, for inspection. */
+export function describeWord(v: number): string {
+  if (v === UNINIT) return 'uninitialized';
+  if (v === DESTROYED) return 'destroyed';
+  if (v === FREE) return 'unlocked';
+  return `locked by thread ${ownerThread(v)}${v & CONTENDED ? ', contended' : ''}`;
+}
+
+const KIND = 'QemuMutex';
+
+/**
+ * A QEMU mutex: non-recursive, with owner checks. Lives in shared memory and works from every thread that
+ * receives it.
+ *
+ * @example
+ * ```ts
+ * const m = QemuMutex.create();      // new QemuMutex() + init()
+ * m.lock();
+ * try { counter[0]++; } finally { m.unlock(); }
+ * ```
+ */
+export class QemuMutex extends SharedStorage {
+  /** Bytes of shared memory one mutex occupies. */
+  static readonly BYTES = 4;
+
+  /** Allocates its own storage, or places it at `byteOffset` (a multiple of 4) of `buffer`. */
+  constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
+    super(KIND, QemuMutex.BYTES, buffer, byteOffset);
+  }
+
+  /** A new, initialized mutex. */
+  static create(buffer?: SharedArrayBuffer, byteOffset = 0): QemuMutex {
+    const m = new QemuMutex(buffer, byteOffset);
+    m.init();
+    return m;
+  }
+
+  /** The full instance for a structured clone of a QemuMutex (or the instance itself). */
+  static from(value: unknown, func = 'QemuMutex.from'): QemuMutex {
+    if (value instanceof QemuMutex) return value;
+    return reviveAs(value, KIND, (c) => new QemuMutex(c.buffer, c.byteOffset), func);
+  }
+
+  init(): void {
+    initWord(this.words, 'qemu_mutex_init');
+  }
+
+  destroy(): void {
+    destroyWord(this.words, 'qemu_mutex_destroy');
+  }
+
+  lock(): void {
+    lockWord(this.words, 'qemu_mutex_lock');
+  }
+
+  /** Takes the lock if it is free; true on success (the functional `qemu_mutex_trylock` returns 0 / -16). */
+  tryLock(): boolean {
+    return tryLockWord(this.words, 'qemu_mutex_trylock') === 0;
+  }
+
+  unlock(): void {
+    unlockWord(this.words, 'qemu_mutex_unlock');
+  }
+
+  /** Whether the calling thread holds this mutex. */
+  isHeldBySelf(): boolean {
+    return heldBySelf(this.words);
+  }
+
+  /** Locks and returns a guard whose disposal unlocks: `using _ = m.guard();`. */
+  guard(): Disposable {
+    this.lock();
+    return new MutexGuard(this);
+  }
+
+  override toString(): string {
+    return `QemuMutex { ${describeWord(Atomics.load(this.words, LOCK))} }`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/** The scope guard returned by `guard()`: unlocks once, on dispose. */
+export class MutexGuard implements Disposable {
+  #lock: { unlock(): void } | null;
+
+  constructor(lock: { unlock(): void }) {
+    this.#lock = lock;
+  }
+
+  [Symbol.dispose](): void {
+    const lock = this.#lock;
+    if (lock === null) return;
+    this.#lock = null;
+    lock.unlock();
+  }
+}
+
+registerKind(KIND, (c: StorageClone) => new QemuMutex(c.buffer, c.byteOffset));

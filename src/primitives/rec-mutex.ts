@@ -1,0 +1,114 @@
+/**
+ * QemuRecMutex: a recursive mutex. The owner may lock it again; each lock needs its unlock.
+ *
+ * State: word 0 is a QemuMutex lock word (owner code, CONTENDED bit; see mutex.ts), word 1 the nesting
+ * depth. The depth is read and written only by the thread that holds word 0, so it needs no atomicity of its
+ * own: the lock word's acquire/release ordering publishes it to the next owner.
+ */
+import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
+import { CONTENDED, HELD_MIN, SELF } from '../owner.js';
+import {
+  describeWord,
+  destroyWord,
+  initWord,
+  lockWord,
+  MutexGuard,
+  notHeldBySelf,
+  tryLockWord,
+  unlockWord,
+} from './mutex.js';
+
+const LOCK = 0;
+const DEPTH = 1;
+const KIND = 'QemuRecMutex';
+
+/**
+ * A QEMU recursive mutex.
+ *
+ * @example
+ * ```ts
+ * const m = QemuRecMutex.create();
+ * m.lock(); m.lock();     // nests
+ * m.unlock(); m.unlock(); // released by the second unlock
+ * ```
+ */
+export class QemuRecMutex extends SharedStorage {
+  static readonly BYTES = 8;
+
+  constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
+    super(KIND, QemuRecMutex.BYTES, buffer, byteOffset);
+  }
+
+  static create(buffer?: SharedArrayBuffer, byteOffset = 0): QemuRecMutex {
+    const m = new QemuRecMutex(buffer, byteOffset);
+    m.init();
+    return m;
+  }
+
+  static from(value: unknown, func = 'QemuRecMutex.from'): QemuRecMutex {
+    if (value instanceof QemuRecMutex) return value;
+    return reviveAs(value, KIND, (c) => new QemuRecMutex(c.buffer, c.byteOffset), func);
+  }
+
+  init(): void {
+    initWord(this.words, 'qemu_rec_mutex_init');
+    this.words[DEPTH] = 0;
+  }
+
+  destroy(): void {
+    destroyWord(this.words, 'qemu_rec_mutex_destroy');
+  }
+
+  lock(): void {
+    const w = this.words;
+    if ((Atomics.load(w, LOCK) & ~CONTENDED) === SELF) {
+      w[DEPTH]++;
+      return;
+    }
+    lockWord(w, 'qemu_rec_mutex_lock');
+    w[DEPTH] = 1;
+  }
+
+  /** Takes (or nests) the lock if possible; true on success. */
+  tryLock(): boolean {
+    const w = this.words;
+    if ((Atomics.load(w, LOCK) & ~CONTENDED) === SELF) {
+      w[DEPTH]++;
+      return true;
+    }
+    if (tryLockWord(w, 'qemu_rec_mutex_trylock') !== 0) return false;
+    w[DEPTH] = 1;
+    return true;
+  }
+
+  unlock(): void {
+    const w = this.words;
+    const v = Atomics.load(w, LOCK);
+    if ((v & ~CONTENDED) !== SELF) notHeldBySelf(v, 'qemu_rec_mutex_unlock');
+    if (--w[DEPTH] > 0) return;
+    unlockWord(w, 'qemu_rec_mutex_unlock');
+  }
+
+  /** How many times the calling thread has locked it (0 if it does not hold it). */
+  depthHeldBySelf(): number {
+    return (Atomics.load(this.words, LOCK) & ~CONTENDED) === SELF ? this.words[DEPTH] : 0;
+  }
+
+  guard(): Disposable {
+    this.lock();
+    return new MutexGuard(this);
+  }
+
+  override toString(): string {
+    const v = Atomics.load(this.words, LOCK);
+    const depth = v >= HELD_MIN ? `, depth ${this.words[DEPTH]}` : '';
+    return `QemuRecMutex { ${describeWord(v)}${depth} }`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+
+registerKind(KIND, (c: StorageClone) => new QemuRecMutex(c.buffer, c.byteOffset));

@@ -1,0 +1,149 @@
+/**
+ * QemuSemaphore: a counting semaphore with an unsigned 32-bit count.
+ *
+ * State (three Int32): STATE (lifecycle.ts), COUNT (read as unsigned: `>>> 0`) and WAITERS (threads that
+ * announced they will park on COUNT).
+ *
+ * QEMU builds its semaphore from a mutex, a cond and a count; here the count itself is the futex word,
+ * which gives the same observable behaviour (post wakes one waiter, wait takes one unit, timed wait with a
+ * deadline fixed up front, `ms = 0` is a pure try, a time-out never takes a unit) with one atomic per
+ * uncontended operation.
+ *
+ * post: compareExchange COUNT -> COUNT + 1 (EINVAL at 4294967295), then notify one thread if WAITERS > 0.
+ * wait: take a unit with compareExchange COUNT -> COUNT - 1 while COUNT > 0; otherwise add 1 to WAITERS,
+ * park while COUNT is 0, subtract 1 and retry.
+ *
+ * Why no wake-up is lost (the bug of notifying only on the 0 -> 1 transition): every post that sees a
+ * waiter notifies, however large the count. A waiter announces itself before it parks on COUNT == 0, and a
+ * poster increments COUNT before it reads WAITERS; with sequentially consistent atomics either the poster
+ * sees the announcement and notifies, or the waiter's park sees COUNT != 0 and returns at once.
+ */
+import { fail } from '../errors.js';
+import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
+import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
+import { checkTimeout, deadlineAfter, park, remainingUntil, wake } from '../park.js';
+
+const COUNT = 1;
+const WAITERS = 2;
+const KIND = 'QemuSemaphore';
+/** The largest count, UINT_MAX, stored in an Int32 as -1. */
+const COUNT_MAX = 0xffffffff;
+
+export class QemuSemaphore extends SharedStorage {
+  static readonly BYTES = 12;
+
+  constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
+    super(KIND, QemuSemaphore.BYTES, buffer, byteOffset);
+  }
+
+  /** A new semaphore initialized with `count` units. */
+  static create(count = 0, buffer?: SharedArrayBuffer, byteOffset = 0): QemuSemaphore {
+    const s = new QemuSemaphore(buffer, byteOffset);
+    s.init(count);
+    return s;
+  }
+
+  static from(value: unknown, func = 'QemuSemaphore.from'): QemuSemaphore {
+    if (value instanceof QemuSemaphore) return value;
+    return reviveAs(value, KIND, (c) => new QemuSemaphore(c.buffer, c.byteOffset), func);
+  }
+
+  /** Sets the count to `count`, an integer from 0 to 4294967295. */
+  init(count: number): void {
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > COUNT_MAX) {
+      fail('EINVAL', 'qemu_sem_init', `the count must be an integer from 0 to ${COUNT_MAX}, got ${String(count)}`);
+    }
+    const w = this.words;
+    if (Atomics.load(w, STATE) === READY && Atomics.load(w, WAITERS) > 0) {
+      fail('EBUSY', 'qemu_sem_init', `${Atomics.load(w, WAITERS)} thread(s) are waiting on it`);
+    }
+    Atomics.store(w, COUNT, count | 0);
+    Atomics.store(w, WAITERS, 0);
+    markReady(w);
+  }
+
+  destroy(): void {
+    const waiters = Atomics.load(this.words, WAITERS);
+    if (waiters > 0 && Atomics.load(this.words, STATE) === READY) {
+      fail('EBUSY', 'qemu_sem_destroy', `${waiters} thread(s) are waiting on it`);
+    }
+    markDestroyed(this.words, 'qemu_sem_destroy');
+  }
+
+  /** Adds one unit and wakes one waiter. EINVAL if the count is already 4294967295. */
+  post(): void {
+    const w = this.words;
+    checkReady(w, 'qemu_sem_post');
+    let c = Atomics.load(w, COUNT);
+    for (;;) {
+      if (c === -1) fail('EINVAL', 'qemu_sem_post', `the count is already ${COUNT_MAX}`);
+      const seen = Atomics.compareExchange(w, COUNT, c, (c + 1) | 0);
+      if (seen === c) break;
+      c = seen;
+    }
+    if (Atomics.load(w, WAITERS) > 0) wake(w, COUNT, 1);
+  }
+
+  /** Takes one unit, sleeping until one is available. */
+  wait(): void {
+    const w = this.words;
+    checkReady(w, 'qemu_sem_wait');
+    while (!takeUnit(w)) {
+      Atomics.add(w, WAITERS, 1);
+      park(w, COUNT, 0);
+      Atomics.sub(w, WAITERS, 1);
+    }
+  }
+
+  /**
+   * Takes one unit, waiting at most `ms` milliseconds (0: do not sleep). True if it took a unit; false on
+   * time-out, in which case no unit was taken. (The functional `qemu_sem_timedwait` returns 0 / -1.)
+   */
+  timedWait(ms: number): boolean {
+    const w = this.words;
+    checkReady(w, 'qemu_sem_timedwait');
+    const deadline = deadlineAfter(checkTimeout(ms, 'qemu_sem_timedwait'));
+    while (!takeUnit(w)) {
+      const left = remainingUntil(deadline);
+      if (left === 0) return false;
+      Atomics.add(w, WAITERS, 1);
+      const result = park(w, COUNT, 0, left);
+      Atomics.sub(w, WAITERS, 1);
+      if (result === 'timed-out') return false;
+    }
+    return true;
+  }
+
+  /** Takes a unit if one is available, without sleeping; true if it did. */
+  tryWait(): boolean {
+    checkReady(this.words, 'qemu_sem_trywait');
+    return takeUnit(this.words);
+  }
+
+  /** The current count (a racy snapshot, for inspection). */
+  value(): number {
+    return Atomics.load(this.words, COUNT) >>> 0;
+  }
+
+  override toString(): string {
+    const state = stateName(this.words);
+    return `QemuSemaphore { ${state ?? `count: ${this.value()}, waiters: ${Atomics.load(this.words, WAITERS)}`} }`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/** Takes one unit if the count is not zero. */
+function takeUnit(w: Int32Array): boolean {
+  let c = Atomics.load(w, COUNT);
+  while (c !== 0) {
+    const seen = Atomics.compareExchange(w, COUNT, c, (c - 1) | 0);
+    if (seen === c) return true;
+    c = seen;
+  }
+  return false;
+}
+
+registerKind(KIND, (c: StorageClone) => new QemuSemaphore(c.buffer, c.byteOffset));

@@ -1,0 +1,105 @@
+/**
+ * QemuSpin: QEMU's spinlock, test-and-test-and-set on one word, with the owner recorded.
+ *
+ * State (one Int32, encoded as a mutex word, see owner.ts): UNINIT 0, FREE 1, DESTROYED 2, or the
+ * owner's code. QEMU's spinlock keeps no owner; keeping it costs nothing here and turns a relock by the
+ * holder (which would spin forever) into EDEADLK and an unlock by someone else into EPERM.
+ *
+ * lock: compareExchange FREE -> SELF; on failure re-read the word until it looks FREE, then try again.
+ * There is no `cpu_relax` in JS, so after a bounded burst of reads the waiter sleeps on the word for up
+ * to 1 ms at a time; unlock is a plain store of FREE with no notify, as in QEMU, so a holder never pays for
+ * waiters. A spinlock is for short critical sections: use QemuMutex for anything that may block.
+ */
+import { fail } from '../errors.js';
+import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
+import { DESTROYED, describeUnusable, FREE, HELD_MIN, SELF } from '../owner.js';
+import { park, spinWhile } from '../park.js';
+import { describeWord, MutexGuard, notHeldBySelf } from './mutex.js';
+
+const WORD = 0;
+const KIND = 'QemuSpin';
+/** How long a waiter sleeps between bursts of reads, in milliseconds. */
+const NAP_MS = 1;
+
+export class QemuSpin extends SharedStorage {
+  static readonly BYTES = 4;
+
+  constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
+    super(KIND, QemuSpin.BYTES, buffer, byteOffset);
+  }
+
+  static create(buffer?: SharedArrayBuffer, byteOffset = 0): QemuSpin {
+    const s = new QemuSpin(buffer, byteOffset);
+    s.init();
+    return s;
+  }
+
+  static from(value: unknown, func = 'QemuSpin.from'): QemuSpin {
+    if (value instanceof QemuSpin) return value;
+    return reviveAs(value, KIND, (c) => new QemuSpin(c.buffer, c.byteOffset), func);
+  }
+
+  init(): void {
+    const v = Atomics.load(this.words, WORD);
+    if (v >= HELD_MIN) fail('EBUSY', 'qemu_spin_init', 'it is held');
+    Atomics.store(this.words, WORD, FREE);
+  }
+
+  destroy(): void {
+    const v = Atomics.compareExchange(this.words, WORD, FREE, DESTROYED);
+    if (v === FREE) return;
+    if (v >= HELD_MIN) fail('EBUSY', 'qemu_spin_destroy', 'it is held');
+    fail('EINVAL', 'qemu_spin_destroy', describeUnusable(v));
+  }
+
+  lock(): void {
+    const w = this.words;
+    if (Atomics.compareExchange(w, WORD, FREE, SELF) === FREE) return;
+    for (;;) {
+      let v = Atomics.load(w, WORD);
+      if (v < HELD_MIN && v !== FREE) fail('EINVAL', 'qemu_spin_lock', describeUnusable(v));
+      if (v === SELF) fail('EDEADLK', 'qemu_spin_lock', 'the calling thread already holds this spinlock');
+      if (v !== FREE) v = spinWhile(w, WORD, v);
+      if (v === FREE) {
+        if (Atomics.compareExchange(w, WORD, FREE, SELF) === FREE) return;
+        continue;
+      }
+      park(w, WORD, v, NAP_MS);
+    }
+  }
+
+  /** Takes the lock if it is free; true on success (the functional `qemu_spin_trylock` is inverted). */
+  tryLock(): boolean {
+    const v = Atomics.compareExchange(this.words, WORD, FREE, SELF);
+    if (v === FREE) return true;
+    if (v < HELD_MIN) fail('EINVAL', 'qemu_spin_trylock', describeUnusable(v));
+    return false;
+  }
+
+  unlock(): void {
+    const v = Atomics.compareExchange(this.words, WORD, SELF, FREE);
+    if (v !== SELF) notHeldBySelf(v, 'qemu_spin_unlock');
+  }
+
+  /** Whether anyone holds it now. */
+  isLocked(): boolean {
+    const v = Atomics.load(this.words, WORD);
+    if (v < HELD_MIN && v !== FREE) fail('EINVAL', 'qemu_spin_locked', describeUnusable(v));
+    return v >= HELD_MIN;
+  }
+
+  guard(): Disposable {
+    this.lock();
+    return new MutexGuard(this);
+  }
+
+  override toString(): string {
+    return `QemuSpin { ${describeWord(Atomics.load(this.words, WORD))} }`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+registerKind(KIND, (c: StorageClone) => new QemuSpin(c.buffer, c.byteOffset));

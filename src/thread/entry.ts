@@ -1,0 +1,110 @@
+/**
+ * The trampoline every QemuThread runs first (QEMU's qemu_thread_start): it records who this thread is,
+ * loads the thread function, calls it with its argument, runs the at-exit notifiers, and publishes the
+ * outcome for qemu_thread_join through shared memory.
+ */
+import { errorToRecord, setErrorMode } from '../errors.js';
+import { reviveDeep } from '../layout.js';
+import { SELF_THREAD_ID } from '../owner.js';
+import { platform } from '../platform/index.js';
+import { Outcome } from './result-pipe.js';
+import { self } from './self.js';
+import { isDetached, publishOutcome, QemuThread, type ThreadStart, ThreadExit } from './thread.js';
+
+const start = platform.spawnData as ThreadStart;
+const thread = QemuThread.from(start.thread);
+const words = thread.words;
+// The creator also writes TID after spawning; writing it here first means the thread recognizes
+// itself (qemu_thread_get_self, self-join) even before the creator's store lands.
+Atomics.store(words, 1, SELF_THREAD_ID);
+self.storage = words;
+self.name = start.name;
+self.naming = start.naming;
+setErrorMode(start.errorMode);
+
+let published = false;
+
+function publish(outcome: Outcome, value: unknown): void {
+  if (published) return;
+  published = true;
+  let bytes: Uint8Array;
+  try {
+    bytes = outcome === Outcome.BadFunction ? new TextEncoder().encode(String(value)) : platform.serialize(value);
+  } catch (error) {
+    outcome = Outcome.Threw;
+    const why = error instanceof Error ? error.message : String(error);
+    bytes = platform.serialize(
+      errorToRecord(new TypeError(`the thread's return value cannot be cloned to the joiner: ${why}`)),
+    );
+  }
+  if (outcome !== Outcome.Returned && isDetached(words)) {
+    const who = start.name ? `thread '${start.name}'` : `thread ${SELF_THREAD_ID}`;
+    const text = outcome === Outcome.BadFunction ? String(value) : describeThrown(value);
+    platform.writeStderr(`qemu-thread: detached ${who} failed: ${text}\n`);
+  }
+  publishOutcome(words, outcome, bytes, true);
+  platform.announceFinished();
+}
+
+function describeThrown(record: unknown): string {
+  const r = record as { stack?: string; message?: string };
+  return r.stack ?? r.message ?? String(record);
+}
+
+function runNotifiers(): unknown {
+  let firstError: unknown;
+  let failed = false;
+  for (const notifier of [...self.notifiers]) {
+    try {
+      notifier.notify(undefined);
+    } catch (error) {
+      if (!failed) firstError = error;
+      failed = true;
+    }
+  }
+  self.notifiers.length = 0;
+  if (failed) throw firstError;
+  return undefined;
+}
+
+platform.watchForDeath((error) => {
+  if (error instanceof ThreadExit) publish(Outcome.Returned, error.value);
+  else publish(Outcome.Threw, errorToRecord(error));
+});
+
+let fn: unknown;
+try {
+  const module = (await import(start.moduleUrl)) as Record<string, unknown>;
+  fn = module[start.exportName];
+  if (typeof fn !== 'function') {
+    const what = fn === undefined ? 'has no export' : 'has an export that is not a function:';
+    publish(Outcome.BadFunction, `the module ${start.moduleUrl} ${what} '${start.exportName}'`);
+  }
+} catch (error) {
+  const why = error instanceof Error ? error.message : String(error);
+  publish(Outcome.BadFunction, `the module ${start.moduleUrl} could not be loaded: ${why}`);
+}
+
+if (!published) {
+  let outcome = Outcome.Returned;
+  let value: unknown;
+  try {
+    value = await (fn as (arg: unknown) => unknown)(reviveDeep(start.arg));
+  } catch (error) {
+    if (error instanceof ThreadExit) {
+      value = error.value;
+    } else {
+      outcome = Outcome.Threw;
+      value = errorToRecord(error);
+    }
+  }
+  try {
+    runNotifiers();
+  } catch (error) {
+    if (outcome === Outcome.Returned) {
+      outcome = Outcome.Threw;
+      value = errorToRecord(error);
+    }
+  }
+  publish(outcome, value);
+}

@@ -1,0 +1,280 @@
+/**
+ * QemuThread: QEMU's threads on the platform's workers, joined through shared memory.
+ *
+ * State (QemuThread.BYTES of shared memory): STATE (NONE, RUNNING, EXITED, JOINED, or IDENTITY for a
+ * storage filled by qemu_thread_get_self), TID (the runtime's thread id), MODE (joinable or detached),
+ * JOINER (the owner code of the thread that claimed the join), then the result pipe (result-pipe.ts).
+ *
+ * Lifecycle: create writes RUNNING, MODE and JOINER = 0, then spawns a worker running entry.ts, which
+ * imports the thread function's module and calls it with the argument. When the function returns, throws
+ * or calls qemu_thread_exit, the at-exit notifiers run, the outcome goes into the pipe, and STATE becomes
+ * EXITED with a notify. join claims JOINER with a compareExchange (so a second join is EINVAL, never a
+ * race), parks while STATE is RUNNING, reads the outcome and marks the storage JOINED. Nothing in this
+ * depends on the creator's event loop: a blocked main thread can join, and so can any other thread.
+ */
+import { errorFromRecord, errorToRecord, fail, getErrorMode, type ErrorRecord } from '../errors.js';
+import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
+import { SELF, SELF_THREAD_ID } from '../owner.js';
+import { park, wake } from '../park.js';
+import { platform, type SpawnedThread } from '../platform/index.js';
+import { Outcome, readOutcome, streamRemainingChunks, writeFirstChunk, WINDOW_OFFSET } from './result-pipe.js';
+import { type Notifier, self } from './self.js';
+
+export const QEMU_THREAD_JOINABLE = 0;
+export const QEMU_THREAD_DETACHED = 1;
+
+const STATE = 0;
+const TID = 1;
+const MODE = 2;
+const JOINER = 3;
+
+const NONE = 0;
+const RUNNING = 1;
+const EXITED = 2;
+const JOINED = 3;
+const IDENTITY = 4;
+
+const KIND = 'QemuThread';
+const BYTES = 256;
+const WINDOW_BYTES = BYTES - WINDOW_OFFSET;
+
+/** What the new thread receives from its creator. */
+export interface ThreadStart {
+  thread: StorageClone;
+  moduleUrl: string;
+  exportName: string;
+  arg: unknown;
+  name: string | null;
+  naming: boolean;
+  errorMode: 'throw' | 'abort';
+}
+
+/**
+ * A QEMU thread handle. `qemu_thread_create` starts a worker for it; `join` waits for it and returns what
+ * the thread function returned.
+ *
+ * @example
+ * ```ts
+ * const t = new QemuThread();
+ * t.start('worker', new URL('./work.js#run', import.meta.url), { n: 10 });
+ * const result = t.join();
+ * ```
+ */
+export class QemuThread extends SharedStorage {
+  static readonly BYTES = BYTES;
+
+  constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
+    super(KIND, BYTES, buffer, byteOffset);
+  }
+
+  static from(value: unknown, func = 'QemuThread.from'): QemuThread {
+    if (value instanceof QemuThread) return value;
+    return reviveAs(value, KIND, (c) => new QemuThread(c.buffer, c.byteOffset), func);
+  }
+
+  /** A new QemuThread running `fn(arg)` (see qemu_thread_create). */
+  static create(name: string | null, fn: URL | string, arg?: unknown, mode = QEMU_THREAD_JOINABLE): QemuThread {
+    const t = new QemuThread();
+    t.start(name, fn, arg, mode);
+    return t;
+  }
+
+  /** Starts a thread that runs the export named by `fn`'s fragment (default export without one). */
+  start(name: string | null, fn: URL | string, arg?: unknown, mode = QEMU_THREAD_JOINABLE): void {
+    const func = 'qemu_thread_create';
+    if (name !== null && name !== undefined && typeof name !== 'string') {
+      throw new TypeError(`${func}: expected a string or null for the name, got ${describeValue(name)}`);
+    }
+    if (mode !== QEMU_THREAD_JOINABLE && mode !== QEMU_THREAD_DETACHED) {
+      fail('EINVAL', func, `mode must be QEMU_THREAD_JOINABLE (0) or QEMU_THREAD_DETACHED (1), got ${String(mode)}`);
+    }
+    const { moduleUrl, exportName } = parseThreadFunction(fn, func);
+    const w = this.words;
+    const state = Atomics.load(w, STATE);
+    if (state === RUNNING || (state === EXITED && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE)) {
+      fail('EBUSY', func, `this QemuThread still refers to thread ${Atomics.load(w, TID)}, which was not joined`);
+    }
+    Atomics.store(w, MODE, mode);
+    Atomics.store(w, JOINER, 0);
+    Atomics.store(w, STATE, RUNNING);
+    const start: ThreadStart = {
+      thread: this,
+      moduleUrl: moduleUrl.href,
+      exportName,
+      arg,
+      name: name ?? null,
+      naming: self.naming,
+      errorMode: getErrorMode(),
+    };
+    let spawned: SpawnedThread;
+    try {
+      spawned = platform.spawn({
+        entry: new URL('./entry.js', import.meta.url),
+        data: start,
+        name: self.naming ? (name ?? null) : null,
+        onExit: (code, error) => reportAbnormalExit(w, name ?? null, code, error),
+      });
+    } catch (error) {
+      Atomics.store(w, STATE, NONE);
+      const why = error instanceof Error ? error.message : String(error);
+      fail('EINVAL', func, `the thread could not be started: ${why}`);
+    }
+    Atomics.store(w, TID, spawned.threadId);
+    if (mode === QEMU_THREAD_DETACHED) spawned.unref();
+  }
+
+  /**
+   * Waits for the thread to end and returns its function's return value (or qemu_thread_exit's argument),
+   * as a structured clone. If the thread died of an exception, rethrows it.
+   */
+  join(): unknown {
+    const func = 'qemu_thread_join';
+    const w = this.words;
+    const state = Atomics.load(w, STATE);
+    if (state === NONE) fail('ESRCH', func, 'this QemuThread was never started');
+    if (state === IDENTITY) {
+      if (Atomics.load(w, TID) === SELF_THREAD_ID) fail('EDEADLK', func, 'a thread cannot join itself');
+      fail('EINVAL', func, 'this QemuThread was filled by qemu_thread_get_self; join the one passed to qemu_thread_create');
+    }
+    if (Atomics.load(w, MODE) === QEMU_THREAD_DETACHED) fail('EINVAL', func, 'the thread is detached');
+    if (isRunningSelf(w)) fail('EDEADLK', func, 'a thread cannot join itself');
+    const claimed = Atomics.compareExchange(w, JOINER, 0, SELF);
+    if (claimed !== 0 || state === JOINED) fail('EINVAL', func, 'the thread was already joined');
+    for (let s = Atomics.load(w, STATE); s === RUNNING; s = Atomics.load(w, STATE)) park(w, STATE, s);
+    const { outcome, bytes } = readOutcome(w, WINDOW_BYTES);
+    Atomics.store(w, STATE, JOINED);
+    if (outcome === Outcome.Returned) return platform.deserialize(bytes);
+    if (outcome === Outcome.BadFunction) {
+      fail('EINVAL', func, new TextDecoder().decode(bytes));
+    }
+    throw errorFromRecord(platform.deserialize(bytes) as ErrorRecord);
+  }
+
+  /** Whether the calling thread is the one this handle refers to. */
+  isSelf(): boolean {
+    const state = Atomics.load(this.words, STATE);
+    return state !== NONE && state !== JOINED && Atomics.load(this.words, TID) === SELF_THREAD_ID;
+  }
+
+  /** Makes this handle refer to the calling thread (QEMU's qemu_thread_get_self). */
+  getSelf(): void {
+    const w = this.words;
+    if (isRunningSelf(w)) return;
+    Atomics.store(w, TID, SELF_THREAD_ID);
+    Atomics.store(w, MODE, QEMU_THREAD_JOINABLE);
+    Atomics.store(w, JOINER, 0);
+    Atomics.store(w, STATE, IDENTITY);
+  }
+
+  /** The runtime's id of the thread (Node's `threadId`), or -1 if this handle was never used. */
+  threadId(): number {
+    return Atomics.load(this.words, STATE) === NONE ? -1 : Atomics.load(this.words, TID);
+  }
+
+  override toString(): string {
+    const state = ['never started', 'running', 'exited', 'joined', 'identity'][Atomics.load(this.words, STATE)];
+    const mode = Atomics.load(this.words, MODE) === QEMU_THREAD_DETACHED ? ', detached' : '';
+    return `QemuThread { thread ${Atomics.load(this.words, TID)}, ${state}${mode} }`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+registerKind(KIND, (c: StorageClone) => new QemuThread(c.buffer, c.byteOffset));
+
+/** True when `w` is the storage of the calling thread, which is still running. */
+function isRunningSelf(w: Int32Array): boolean {
+  return Atomics.load(w, STATE) === RUNNING && Atomics.load(w, TID) === SELF_THREAD_ID;
+}
+
+/** Splits `URL#export` into the module and the export's name, or fails with EINVAL. */
+function parseThreadFunction(fn: unknown, func: string): { moduleUrl: URL; exportName: string } {
+  let url: URL;
+  if (fn instanceof URL) {
+    url = new URL(fn.href);
+  } else if (typeof fn === 'string') {
+    try {
+      url = new URL(fn);
+    } catch {
+      fail('EINVAL', func, `the thread function must be an absolute URL like new URL('./mod.js#fn', import.meta.url), got '${fn}'`);
+    }
+  } else {
+    fail('EINVAL', func, `the thread function must be a URL or an absolute URL string, got ${describeValue(fn)}`);
+  }
+  const exportName = url.hash ? decodeURIComponent(url.hash.slice(1)) : 'default';
+  url.hash = '';
+  if (platform.moduleMissing(url)) fail('EINVAL', func, `the module ${url.href} does not exist`);
+  return { moduleUrl: url, exportName };
+}
+
+/**
+ * Called in the creator when the worker has ended. If the thread never reported an outcome (it was
+ * terminated, or its runtime died), reports one now so a joiner is not left waiting.
+ */
+function reportAbnormalExit(w: Int32Array, name: string | null, code: number, error: unknown): void {
+  if (Atomics.load(w, STATE) !== RUNNING) return;
+  const who = name ? `thread '${name}'` : 'the thread';
+  const record =
+    error !== undefined
+      ? errorToRecord(error)
+      : errorToRecord(new Error(`${who} ended without returning (exit code ${code})`));
+  publishOutcome(w, Outcome.Threw, platform.serialize(record), false);
+}
+
+/**
+ * Puts an outcome into the pipe and marks the thread EXITED. With `stream`, then waits for a joiner to
+ * take any chunks beyond the first (call it from the exiting thread only).
+ */
+export function publishOutcome(w: Int32Array, outcome: Outcome, bytes: Uint8Array, stream: boolean): void {
+  const more = writeFirstChunk(w, WINDOW_BYTES, outcome, bytes);
+  Atomics.store(w, STATE, EXITED);
+  wake(w, STATE, Number.POSITIVE_INFINITY);
+  if (more && stream && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE) {
+    streamRemainingChunks(w, WINDOW_BYTES, bytes);
+  }
+}
+
+export function isDetached(w: Int32Array): boolean {
+  return Atomics.load(w, MODE) === QEMU_THREAD_DETACHED;
+}
+
+/** Thrown by qemu_thread_exit and caught by the thread's trampoline; carries the exit value. */
+export class ThreadExit {
+  constructor(readonly value: unknown) {}
+}
+
+/** Ends the calling thread with `retval`, which its joiner receives. Never returns. */
+export function exitThread(retval: unknown): never {
+  if (self.storage === null) {
+    fail('EPERM', 'qemu_thread_exit', 'the calling thread was not started by qemu_thread_create');
+  }
+  throw new ThreadExit(retval);
+}
+
+/** Adds a notifier to run when the calling thread's function returns or exits. */
+export function atexitAdd(notifier: Notifier): void {
+  if (typeof notifier !== 'object' || notifier === null || typeof notifier.notify !== 'function') {
+    throw new TypeError(`qemu_thread_atexit_add: expected { notify(data) }, got ${describeValue(notifier)}`);
+  }
+  self.notifiers.unshift(notifier);
+}
+
+/** Removes a notifier added by atexitAdd; EINVAL if it is not on the list. */
+export function atexitRemove(notifier: Notifier): void {
+  const at = self.notifiers.indexOf(notifier);
+  if (at < 0) fail('EINVAL', 'qemu_thread_atexit_remove', 'the notifier is not on this thread\'s list');
+  self.notifiers.splice(at, 1);
+}
+
+/** Turns thread naming on or off for threads created afterwards from this thread. */
+export function setNaming(enable: boolean): void {
+  self.naming = Boolean(enable);
+}
+
+/** The calling thread's name as given to qemu_thread_create, or null. */
+export function currentThreadName(): string | null {
+  return self.name;
+}
+
