@@ -29,7 +29,8 @@ if (!Number.isInteger(smp) || smp < 1 || smp > 64) {
 }
 const quiet = values.quiet;
 const t0 = performance.now();
-const say = (text: string) => process.stdout.write(`${(performance.now() - t0).toFixed(1).padStart(7)} ms  ${text}\n`);
+const say = (text: string) =>
+  process.stdout.write(`${(performance.now() - t0).toFixed(1).padStart(7)} ms  ${text}\n`);
 
 const globalMutex = QemuMutex.create();
 const cpuCond = QemuCond.create();
@@ -59,7 +60,9 @@ for (let index = 0; index < smp; index++) {
     qemu_cond_wait(cpuCond, globalMutex);
     waits++;
   }
-  say(`main: CPU ${index} created after ${(performance.now() - started).toFixed(1)} ms (${waits} cond wait(s))`);
+  say(
+    `main: CPU ${index} created after ${(performance.now() - started).toFixed(1)} ms (${waits} cond wait(s))`,
+  );
 }
 say('main: all vCPUs created; asking them to quit (quit = 1, broadcast halt_cond)');
 state[quitIndex] = 1;

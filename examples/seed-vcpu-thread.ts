@@ -4,9 +4,9 @@
  */
 import { writeSync } from 'node:fs';
 import {
-  QemuCond,
-  QemuMutex,
-  QemuThread,
+  type QemuCond,
+  type QemuMutex,
+  type QemuThread,
   qemu_cond_signal,
   qemu_cond_wait,
   qemu_mutex_lock,

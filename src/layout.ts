@@ -62,8 +62,7 @@ export abstract class SharedStorage {
 
 function checkPlacement(kind: string, bytes: number, buffer: unknown, byteOffset: unknown): void {
   if (!(buffer instanceof SharedArrayBuffer)) {
-    const what =
-      buffer instanceof ArrayBuffer ? 'an ArrayBuffer (not shared)' : describeValue(buffer);
+    const what = buffer instanceof ArrayBuffer ? 'an ArrayBuffer (not shared)' : describeValue(buffer);
     throw new TypeError(`new ${kind}(buffer, byteOffset): expected a SharedArrayBuffer, got ${what}`);
   }
   if (typeof byteOffset !== 'number' || !Number.isInteger(byteOffset) || byteOffset < 0) {

@@ -10,6 +10,7 @@ import { QemuMutex, tryLockWord } from './primitives/mutex.js';
 import { QemuRecMutex } from './primitives/rec-mutex.js';
 import { QemuSemaphore } from './primitives/semaphore.js';
 import { QemuSpin } from './primitives/spin.js';
+import type { Notifier } from './thread/self.js';
 import {
   atexitAdd,
   atexitRemove,
@@ -18,7 +19,6 @@ import {
   QemuThread,
   setNaming,
 } from './thread/thread.js';
-import type { Notifier } from './thread/self.js';
 
 const mutex = (m: unknown, func: string) => (m instanceof QemuMutex ? m : QemuMutex.from(m, func));
 const recMutex = (m: unknown, func: string) => (m instanceof QemuRecMutex ? m : QemuRecMutex.from(m, func));
@@ -40,7 +40,8 @@ export const qemu_mutex_unlock = (m: QemuMutex): void => mutex(m, 'qemu_mutex_un
 
 // QemuRecMutex
 export const qemu_rec_mutex_init = (m: QemuRecMutex): void => recMutex(m, 'qemu_rec_mutex_init').init();
-export const qemu_rec_mutex_destroy = (m: QemuRecMutex): void => recMutex(m, 'qemu_rec_mutex_destroy').destroy();
+export const qemu_rec_mutex_destroy = (m: QemuRecMutex): void =>
+  recMutex(m, 'qemu_rec_mutex_destroy').destroy();
 export const qemu_rec_mutex_lock = (m: QemuRecMutex): void => recMutex(m, 'qemu_rec_mutex_lock').lock();
 /** 0 if it took (or nested) the lock, -16 (-EBUSY) if another thread holds it. */
 export const qemu_rec_mutex_trylock = (m: QemuRecMutex): number =>

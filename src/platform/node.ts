@@ -3,7 +3,7 @@ import { existsSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { isMainThread, parentPort, threadId, Worker, workerData } from 'node:worker_threads';
-import type { Platform, SpawnOptions, SpawnedThread } from './types.js';
+import type { Platform, SpawnedThread, SpawnOptions } from './types.js';
 
 /** The marker by which a worker recognizes the data of a thread that qemu-thread started. */
 const SPAWN_KEY = '__qemuThreadSpawn';

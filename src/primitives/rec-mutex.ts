@@ -110,5 +110,4 @@ export class QemuRecMutex extends SharedStorage {
   }
 }
 
-
 registerKind(KIND, (c: StorageClone) => new QemuRecMutex(c.buffer, c.byteOffset));

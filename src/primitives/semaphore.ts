@@ -51,7 +51,11 @@ export class QemuSemaphore extends SharedStorage {
   /** Sets the count to `count`, an integer from 0 to 4294967295. */
   init(count: number): void {
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > COUNT_MAX) {
-      fail('EINVAL', 'qemu_sem_init', `the count must be an integer from 0 to ${COUNT_MAX}, got ${String(count)}`);
+      fail(
+        'EINVAL',
+        'qemu_sem_init',
+        `the count must be an integer from 0 to ${COUNT_MAX}, got ${String(count)}`,
+      );
     }
     const w = this.words;
     if (Atomics.load(w, STATE) === READY && Atomics.load(w, WAITERS) > 0) {

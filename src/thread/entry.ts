@@ -9,7 +9,7 @@ import { SELF_THREAD_ID } from '../owner.js';
 import { platform } from '../platform/index.js';
 import { Outcome } from './result-pipe.js';
 import { self } from './self.js';
-import { isDetached, publishOutcome, QemuThread, type ThreadStart, ThreadExit } from './thread.js';
+import { isDetached, publishOutcome, QemuThread, ThreadExit, type ThreadStart } from './thread.js';
 
 const start = platform.spawnData as ThreadStart;
 const thread = QemuThread.from(start.thread);
@@ -29,7 +29,8 @@ function publish(outcome: Outcome, value: unknown): void {
   published = true;
   let bytes: Uint8Array;
   try {
-    bytes = outcome === Outcome.BadFunction ? new TextEncoder().encode(String(value)) : platform.serialize(value);
+    bytes =
+      outcome === Outcome.BadFunction ? new TextEncoder().encode(String(value)) : platform.serialize(value);
   } catch (error) {
     outcome = Outcome.Threw;
     const why = error instanceof Error ? error.message : String(error);

@@ -22,7 +22,7 @@ export const CHUNK = 6;
 export const WINDOW_OFFSET = 32;
 
 /** What the bytes describe. */
-export const enum Outcome {
+export enum Outcome {
   /** The function returned (or called qemu_thread_exit) with the serialized value. */
   Returned = 0,
   /** The function threw; the bytes are an ErrorRecord. */
@@ -39,7 +39,12 @@ function windowOf(words: Int32Array, windowBytes: number): Uint8Array {
  * Writes the first chunk and the outcome. Returns true if more chunks remain for
  * {@link streamRemainingChunks}. The caller publishes the exit (its state word) after this returns.
  */
-export function writeFirstChunk(words: Int32Array, windowBytes: number, outcome: Outcome, bytes: Uint8Array): boolean {
+export function writeFirstChunk(
+  words: Int32Array,
+  windowBytes: number,
+  outcome: Outcome,
+  bytes: Uint8Array,
+): boolean {
   Atomics.store(words, OUTCOME, outcome);
   Atomics.store(words, LENGTH, bytes.length);
   windowOf(words, windowBytes).set(bytes.subarray(0, windowBytes));

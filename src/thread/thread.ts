@@ -12,12 +12,18 @@
  * race), parks while STATE is RUNNING, reads the outcome and marks the storage JOINED. Nothing in this
  * depends on the creator's event loop: a blocked main thread can join, and so can any other thread.
  */
-import { errorFromRecord, errorToRecord, fail, getErrorMode, type ErrorRecord } from '../errors.js';
+import { type ErrorRecord, errorFromRecord, errorToRecord, fail, getErrorMode } from '../errors.js';
 import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { SELF, SELF_THREAD_ID } from '../owner.js';
 import { park, wake } from '../park.js';
 import { platform, type SpawnedThread } from '../platform/index.js';
-import { Outcome, readOutcome, streamRemainingChunks, writeFirstChunk, WINDOW_OFFSET } from './result-pipe.js';
+import {
+  Outcome,
+  readOutcome,
+  streamRemainingChunks,
+  WINDOW_OFFSET,
+  writeFirstChunk,
+} from './result-pipe.js';
 import { type Notifier, self } from './self.js';
 
 export const QEMU_THREAD_JOINABLE = 0;
@@ -73,7 +79,12 @@ export class QemuThread extends SharedStorage {
   }
 
   /** A new QemuThread running `fn(arg)` (see qemu_thread_create). */
-  static create(name: string | null, fn: URL | string, arg?: unknown, mode = QEMU_THREAD_JOINABLE): QemuThread {
+  static create(
+    name: string | null,
+    fn: URL | string,
+    arg?: unknown,
+    mode = QEMU_THREAD_JOINABLE,
+  ): QemuThread {
     const t = new QemuThread();
     t.start(name, fn, arg, mode);
     return t;
@@ -86,13 +97,21 @@ export class QemuThread extends SharedStorage {
       throw new TypeError(`${func}: expected a string or null for the name, got ${describeValue(name)}`);
     }
     if (mode !== QEMU_THREAD_JOINABLE && mode !== QEMU_THREAD_DETACHED) {
-      fail('EINVAL', func, `mode must be QEMU_THREAD_JOINABLE (0) or QEMU_THREAD_DETACHED (1), got ${String(mode)}`);
+      fail(
+        'EINVAL',
+        func,
+        `mode must be QEMU_THREAD_JOINABLE (0) or QEMU_THREAD_DETACHED (1), got ${String(mode)}`,
+      );
     }
     const { moduleUrl, exportName } = parseThreadFunction(fn, func);
     const w = this.words;
     const state = Atomics.load(w, STATE);
     if (state === RUNNING || (state === EXITED && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE)) {
-      fail('EBUSY', func, `this QemuThread still refers to thread ${Atomics.load(w, TID)}, which was not joined`);
+      fail(
+        'EBUSY',
+        func,
+        `this QemuThread still refers to thread ${Atomics.load(w, TID)}, which was not joined`,
+      );
     }
     Atomics.store(w, MODE, mode);
     Atomics.store(w, JOINER, 0);
@@ -134,7 +153,11 @@ export class QemuThread extends SharedStorage {
     if (state === NONE) fail('ESRCH', func, 'this QemuThread was never started');
     if (state === IDENTITY) {
       if (Atomics.load(w, TID) === SELF_THREAD_ID) fail('EDEADLK', func, 'a thread cannot join itself');
-      fail('EINVAL', func, 'this QemuThread was filled by qemu_thread_get_self; join the one passed to qemu_thread_create');
+      fail(
+        'EINVAL',
+        func,
+        'this QemuThread was filled by qemu_thread_get_self; join the one passed to qemu_thread_create',
+      );
     }
     if (Atomics.load(w, MODE) === QEMU_THREAD_DETACHED) fail('EINVAL', func, 'the thread is detached');
     if (isRunningSelf(w)) fail('EDEADLK', func, 'a thread cannot join itself');
@@ -172,7 +195,9 @@ export class QemuThread extends SharedStorage {
   }
 
   override toString(): string {
-    const state = ['never started', 'running', 'exited', 'joined', 'identity'][Atomics.load(this.words, STATE)];
+    const state = ['never started', 'running', 'exited', 'joined', 'identity'][
+      Atomics.load(this.words, STATE)
+    ];
     const mode = Atomics.load(this.words, MODE) === QEMU_THREAD_DETACHED ? ', detached' : '';
     return `QemuThread { thread ${Atomics.load(this.words, TID)}, ${state}${mode} }`;
   }
@@ -198,10 +223,18 @@ function parseThreadFunction(fn: unknown, func: string): { moduleUrl: URL; expor
     try {
       url = new URL(fn);
     } catch {
-      fail('EINVAL', func, `the thread function must be an absolute URL like new URL('./mod.js#fn', import.meta.url), got '${fn}'`);
+      fail(
+        'EINVAL',
+        func,
+        `the thread function must be an absolute URL like new URL('./mod.js#fn', import.meta.url), got '${fn}'`,
+      );
     }
   } else {
-    fail('EINVAL', func, `the thread function must be a URL or an absolute URL string, got ${describeValue(fn)}`);
+    fail(
+      'EINVAL',
+      func,
+      `the thread function must be a URL or an absolute URL string, got ${describeValue(fn)}`,
+    );
   }
   const exportName = url.hash ? decodeURIComponent(url.hash.slice(1)) : 'default';
   url.hash = '';
@@ -264,7 +297,7 @@ export function atexitAdd(notifier: Notifier): void {
 /** Removes a notifier added by atexitAdd; EINVAL if it is not on the list. */
 export function atexitRemove(notifier: Notifier): void {
   const at = self.notifiers.indexOf(notifier);
-  if (at < 0) fail('EINVAL', 'qemu_thread_atexit_remove', 'the notifier is not on this thread\'s list');
+  if (at < 0) fail('EINVAL', 'qemu_thread_atexit_remove', "the notifier is not on this thread's list");
   self.notifiers.splice(at, 1);
 }
 
@@ -277,4 +310,3 @@ export function setNaming(enable: boolean): void {
 export function currentThreadName(): string | null {
   return self.name;
 }
-
