@@ -9,7 +9,14 @@ import { SELF_THREAD_ID } from '../owner.js';
 import { platform } from '../platform/index.js';
 import { Outcome } from './result-pipe.js';
 import { self } from './self.js';
-import { isDetached, publishOutcome, QemuThread, ThreadExit, type ThreadStart } from './thread.js';
+import {
+  isDetached,
+  publishOutcome,
+  QemuThread,
+  streamOutcome,
+  ThreadExit,
+  type ThreadStart,
+} from './thread.js';
 
 const start = platform.spawnData as ThreadStart;
 const thread = QemuThread.from(start.thread);
@@ -43,8 +50,11 @@ function publish(outcome: Outcome, value: unknown): void {
     const text = outcome === Outcome.BadFunction ? String(value) : describeThrown(value);
     platform.writeStderr(`qemu-thread: detached ${who} failed: ${text}\n`);
   }
-  publishOutcome(words, outcome, bytes, true);
+  const more = publishOutcome(words, outcome, bytes);
+  // Announce before streaming: a finished thread must not keep the process alive while it waits for a
+  // joiner that may never come.
   platform.announceFinished();
+  if (more) streamOutcome(words, bytes);
 }
 
 function describeThrown(record: unknown): string {

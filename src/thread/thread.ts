@@ -11,6 +11,9 @@
  * EXITED with a notify. join claims JOINER with a compareExchange (so a second join is EINVAL, never a
  * race), parks while STATE is RUNNING, reads the outcome and marks the storage JOINED. Nothing in this
  * depends on the creator's event loop: a blocked main thread can join, and so can any other thread.
+ *
+ * GENERATION (word 7) counts starts, so that the creator's late notice that an earlier worker ended (which
+ * it uses to report a thread that died without a word) is never applied to a newer thread.
  */
 import { type ErrorRecord, errorFromRecord, errorToRecord, fail, getErrorMode } from '../errors.js';
 import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
@@ -33,6 +36,8 @@ const STATE = 0;
 const TID = 1;
 const MODE = 2;
 const JOINER = 3;
+/** Bumped by every start, so that a late exit report about an earlier thread is recognized as such. */
+const GENERATION = 7;
 
 const NONE = 0;
 const RUNNING = 1;
@@ -115,6 +120,7 @@ export class QemuThread extends SharedStorage {
     }
     Atomics.store(w, MODE, mode);
     Atomics.store(w, JOINER, 0);
+    const generation = Atomics.add(w, GENERATION, 1) + 1;
     Atomics.store(w, STATE, RUNNING);
     const start: ThreadStart = {
       thread: this,
@@ -131,7 +137,7 @@ export class QemuThread extends SharedStorage {
         entry: new URL('./entry.js', import.meta.url),
         data: start,
         name: self.naming ? (name ?? null) : null,
-        onExit: (code, error) => reportAbnormalExit(w, name ?? null, code, error),
+        onExit: (code, error) => reportAbnormalExit(w, generation, name ?? null, code, error),
       });
     } catch (error) {
       Atomics.store(w, STATE, NONE);
@@ -139,7 +145,6 @@ export class QemuThread extends SharedStorage {
       fail('EINVAL', func, `the thread could not be started: ${why}`);
     }
     Atomics.store(w, TID, spawned.threadId);
-    if (mode === QEMU_THREAD_DETACHED) spawned.unref();
   }
 
   /**
@@ -246,27 +251,39 @@ function parseThreadFunction(fn: unknown, func: string): { moduleUrl: URL; expor
  * Called in the creator when the worker has ended. If the thread never reported an outcome (it was
  * terminated, or its runtime died), reports one now so a joiner is not left waiting.
  */
-function reportAbnormalExit(w: Int32Array, name: string | null, code: number, error: unknown): void {
-  if (Atomics.load(w, STATE) !== RUNNING) return;
+function reportAbnormalExit(
+  w: Int32Array,
+  generation: number,
+  name: string | null,
+  code: number,
+  error: unknown,
+): void {
+  if (Atomics.load(w, GENERATION) !== generation || Atomics.load(w, STATE) !== RUNNING) return;
   const who = name ? `thread '${name}'` : 'the thread';
-  const record =
-    error !== undefined
-      ? errorToRecord(error)
-      : errorToRecord(new Error(`${who} ended without returning (exit code ${code})`));
-  publishOutcome(w, Outcome.Threw, platform.serialize(record), false);
+  const record = errorToRecord(error ?? new Error(`${who} ended without returning (exit code ${code})`));
+  // Nobody is left to stream further chunks, so the report must fit the first one.
+  let bytes = platform.serialize(record);
+  if (bytes.length > WINDOW_BYTES) bytes = platform.serialize({ ...record, stack: undefined });
+  if (bytes.length > WINDOW_BYTES) {
+    bytes = platform.serialize({ ...record, stack: undefined, message: record.message.slice(0, 120) });
+  }
+  publishOutcome(w, Outcome.Threw, bytes);
 }
 
 /**
- * Puts an outcome into the pipe and marks the thread EXITED. With `stream`, then waits for a joiner to
- * take any chunks beyond the first (call it from the exiting thread only).
+ * Puts an outcome into the pipe, marks the thread EXITED and wakes joiners. Returns true if the outcome is
+ * larger than the window, in which case the exiting thread must then call {@link streamOutcome}.
  */
-export function publishOutcome(w: Int32Array, outcome: Outcome, bytes: Uint8Array, stream: boolean): void {
+export function publishOutcome(w: Int32Array, outcome: Outcome, bytes: Uint8Array): boolean {
   const more = writeFirstChunk(w, WINDOW_BYTES, outcome, bytes);
   Atomics.store(w, STATE, EXITED);
   wake(w, STATE, Number.POSITIVE_INFINITY);
-  if (more && stream && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE) {
-    streamRemainingChunks(w, WINDOW_BYTES, bytes);
-  }
+  return more && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE;
+}
+
+/** Hands the rest of a large outcome to the joiner, waiting for it as long as it takes. */
+export function streamOutcome(w: Int32Array, bytes: Uint8Array): void {
+  streamRemainingChunks(w, WINDOW_BYTES, bytes);
 }
 
 export function isDetached(w: Int32Array): boolean {
