@@ -24,7 +24,7 @@ import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
 import { CONTENDED, SELF } from '../owner.js';
-import { checkTimeout, deadlineAfter, park, remainingUntil, wake } from '../park.js';
+import { checkTimeout, deadlineAfter, park, parkAfterSpin, remainingUntil, wake } from '../park.js';
 import { lockWord, notHeldBySelf, QemuMutex, unlockWord } from './mutex.js';
 
 const SEQ = 1;
@@ -141,7 +141,7 @@ export class QemuCond extends SharedStorage {
     const seen = Atomics.load(w, SEQ);
     Atomics.add(w, WAITERS, 1);
     unlockWord(mw, func);
-    const result = park(w, SEQ, seen, ms);
+    const result = parkAfterSpin(w, SEQ, seen, ms);
     Atomics.sub(w, WAITERS, 1);
     lockWord(mw, func);
     return result !== 'timed-out';

@@ -18,7 +18,7 @@
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, stateName } from '../lifecycle.js';
-import { checkTimeout, deadlineAfter, park, remainingUntil, wake } from '../park.js';
+import { checkTimeout, deadlineAfter, parkAfterSpin, remainingUntil, wake } from '../park.js';
 
 const VALUE = 1;
 const EV_SET = 0;
@@ -100,7 +100,7 @@ export class QemuEvent extends SharedStorage {
       }
       const left = remainingUntil(deadline);
       if (left === 0) return false;
-      if (park(w, VALUE, EV_BUSY, left) === 'timed-out') return Atomics.load(w, VALUE) === EV_SET;
+      if (parkAfterSpin(w, VALUE, EV_BUSY, left) === 'timed-out') return Atomics.load(w, VALUE) === EV_SET;
     }
   }
 

@@ -30,7 +30,7 @@ import {
   SELF,
   UNINIT,
 } from '../owner.js';
-import { park, SPIN_LIMIT, wake } from '../park.js';
+import { currentSpinBudget, park, spinPaidOff, spinWasted, wake } from '../park.js';
 
 /** Index of the lock word inside a mutex's storage (a recursive mutex keeps its depth after it). */
 const LOCK = 0;
@@ -41,19 +41,23 @@ export function lockWord(w: Int32Array, func: string): void {
 }
 
 function lockWordSlow(w: Int32Array, func: string): void {
-  let spins = SPIN_LIMIT;
+  // Spin first (bounded and adaptive, see park.ts): a holder on another core usually lets go soon.
+  let spins = currentSpinBudget();
   // Once this thread has parked it must take the lock as contended: it cannot know who else sleeps.
   let mine = SELF;
   for (;;) {
     const v = Atomics.load(w, LOCK);
     if (v === FREE) {
-      if (Atomics.compareExchange(w, LOCK, FREE, mine) === FREE) return;
+      if (Atomics.compareExchange(w, LOCK, FREE, mine) === FREE) {
+        if (mine === SELF && spins > 0) spinPaidOff();
+        return;
+      }
       continue;
     }
     if (v < HELD_MIN) fail('EINVAL', func, describeUnusable(v));
     if ((v & ~CONTENDED) === SELF) fail('EDEADLK', func, 'the calling thread already holds this mutex');
     if (spins > 0) {
-      spins--;
+      if (--spins === 0) spinWasted();
       continue;
     }
     if ((v & CONTENDED) === 0 && Atomics.compareExchange(w, LOCK, v, v | CONTENDED) !== v) continue;

@@ -21,7 +21,7 @@
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
-import { checkTimeout, deadlineAfter, park, remainingUntil, wake } from '../park.js';
+import { checkTimeout, deadlineAfter, park, parkAfterSpin, remainingUntil, wake } from '../park.js';
 
 const COUNT = 1;
 const WAITERS = 2;
@@ -94,7 +94,7 @@ export class QemuSemaphore extends SharedStorage {
     checkReady(w, 'qemu_sem_wait');
     while (!takeUnit(w)) {
       Atomics.add(w, WAITERS, 1);
-      park(w, COUNT, 0);
+      parkAfterSpin(w, COUNT, 0);
       Atomics.sub(w, WAITERS, 1);
     }
   }

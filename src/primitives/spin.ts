@@ -13,11 +13,13 @@
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { DESTROYED, describeUnusable, FREE, HELD_MIN, SELF } from '../owner.js';
-import { park, spinWhile } from '../park.js';
+import { park } from '../park.js';
 import { describeWord, MutexGuard, notHeldBySelf } from './mutex.js';
 
 const WORD = 0;
 const KIND = 'QemuSpin';
+/** How many reads a waiter makes between naps. */
+const SPIN_READS = 1000;
 /** How long a waiter sleeps between bursts of reads, in milliseconds. */
 const NAP_MS = 1;
 
@@ -59,7 +61,7 @@ export class QemuSpin extends SharedStorage {
       let v = Atomics.load(w, WORD);
       if (v < HELD_MIN && v !== FREE) fail('EINVAL', 'qemu_spin_lock', describeUnusable(v));
       if (v === SELF) fail('EDEADLK', 'qemu_spin_lock', 'the calling thread already holds this spinlock');
-      if (v !== FREE) v = spinWhile(w, WORD, v);
+      for (let i = 0; i < SPIN_READS && v !== FREE; i++) v = Atomics.load(w, WORD);
       if (v === FREE) {
         if (Atomics.compareExchange(w, WORD, FREE, SELF) === FREE) return;
         continue;
