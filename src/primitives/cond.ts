@@ -24,7 +24,7 @@ import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
 import { CONTENDED, SELF } from '../owner.js';
-import { checkTimeout, deadlineAfter, park, parkAfterSpin, remainingUntil, wake } from '../park.js';
+import { checkTimeout, deadlineAfter, parkAfterSpin, remainingUntil, wake } from '../park.js';
 import { lockWord, notHeldBySelf, QemuMutex, unlockWord } from './mutex.js';
 
 const SEQ = 1;
