@@ -10,6 +10,36 @@ const SPAWN_KEY = '__qemuThreadSpawn';
 /** The message a spawned thread sends its creator when its function has finished. */
 const FINISHED = '__qemuThreadFinished';
 
+/**
+ * The node options a new thread runs with: this thread's, minus those that only make sense for a main
+ * script (`--input-type`, `--eval`, `--print`), which would make the worker fail before it runs a line, and
+ * minus V8 flags, which are process-wide anyway and which a Worker refuses. Undefined means "inherit".
+ */
+let cachedExecArgv: string[] | undefined | null = null;
+
+function workerExecArgv(): string[] | undefined {
+  if (cachedExecArgv !== null) return cachedExecArgv;
+  const MAIN_ONLY = new Set(['--input-type', '-e', '--eval', '-p', '--print']);
+  const kept: string[] = [];
+  let changed = false;
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const name = arg.split('=')[0];
+    if (MAIN_ONLY.has(name)) {
+      changed = true;
+      if (!arg.includes('=') && name !== '-p' && name !== '--print') i++;
+      if ((name === '-p' || name === '--print') && i + 1 < args.length && !args[i + 1].startsWith('-')) i++;
+      continue;
+    }
+    kept.push(arg);
+  }
+  const allowed = process.allowedNodeEnvironmentFlags;
+  const nodeOnly = kept.filter((arg) => allowed.has(arg.split('=')[0]));
+  cachedExecArgv = changed ? nodeOnly : undefined;
+  return cachedExecArgv;
+}
+
 export const nodePlatform: Platform = {
   threadId,
   isMainThread,
@@ -28,7 +58,10 @@ export const nodePlatform: Platform = {
   },
   abort(message) {
     writeSync(2, message);
-    process.abort();
+    // Node refuses process.abort() in a worker; the signal takes the whole process down just the same.
+    if (isMainThread) process.abort();
+    process.kill(process.pid, 'SIGABRT');
+    throw new Error(message);
   },
   serialize(value) {
     return serialize(value);
@@ -49,9 +82,13 @@ export const nodePlatform: Platform = {
     });
     process.on('exit', (code) => report(new Error(`the thread's runtime exited (process.exit(${code}))`)));
   },
+  beforeThisThreadEnds(callback) {
+    process.on('exit', callback);
+  },
   spawn(options: SpawnOptions): SpawnedThread {
     const worker = new Worker(options.entry, {
       workerData: { [SPAWN_KEY]: options.data },
+      execArgv: workerExecArgv(),
       ...(options.name !== null ? { name: options.name } : {}),
     });
     let lastError: unknown;

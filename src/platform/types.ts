@@ -54,4 +54,6 @@ export interface Platform {
    * to die without the function finishing (an uncaught error in a callback, or an exit of the runtime).
    */
   watchForDeath(report: (error: unknown) => void): void;
+  /** Runs `callback` in this thread when the thread is about to end (its workers end with it). */
+  beforeThisThreadEnds(callback: () => void): void;
 }

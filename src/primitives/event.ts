@@ -1,8 +1,9 @@
 /**
  * QemuEvent: QEMU's manual-reset event (util/event.c), on one futex word.
  *
- * State (two Int32): STATE (lifecycle.ts) and VALUE, with QEMU's encoding: SET 0, FREE 1, BUSY -1 (free,
- * and somebody is parked). Transitions: FREE -> SET and BUSY -> SET (set), SET -> FREE (reset), FREE -> BUSY
+ * State (three Int32): STATE (lifecycle.ts), VALUE, with QEMU's encoding: SET 0, FREE 1, BUSY -1 (free,
+ * and somebody may be parked), and WAITERS, the number of threads inside wait (only for the EBUSY check of
+ * init and destroy: VALUE can stay BUSY after a waiter timed out, which is harmless, so it cannot tell). Transitions: FREE -> SET and BUSY -> SET (set), SET -> FREE (reset), FREE -> BUSY
  * (a waiter announces itself). BUSY -> FREE cannot happen because reset ORs in 1, which leaves -1 alone.
  *
  * set: if VALUE is not SET, exchange in SET, and if the old value was BUSY notify every parked thread.
@@ -21,13 +22,14 @@ import { checkReady, markDestroyed, markReady, stateName } from '../lifecycle.js
 import { checkTimeout, deadlineAfter, parkAfterSpin, remainingUntil, wake } from '../park.js';
 
 const VALUE = 1;
+const WAITERS = 2;
 const EV_SET = 0;
 const EV_FREE = 1;
 const EV_BUSY = -1;
 const KIND = 'QemuEvent';
 
 export class QemuEvent extends SharedStorage {
-  static readonly BYTES = 8;
+  static readonly BYTES = 12;
 
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuEvent.BYTES, buffer, byteOffset);
@@ -47,18 +49,22 @@ export class QemuEvent extends SharedStorage {
 
   init(set: boolean): void {
     const w = this.words;
-    if (Atomics.load(w, VALUE) === EV_BUSY && stateName(w) === null) {
-      fail('EBUSY', 'qemu_event_init', 'threads are waiting on it');
-    }
+    this.#refuseWhileWaited('qemu_event_init');
     Atomics.store(w, VALUE, set ? EV_SET : EV_FREE);
+    Atomics.store(w, WAITERS, 0);
     markReady(w);
   }
 
   destroy(): void {
-    if (Atomics.load(this.words, VALUE) === EV_BUSY && stateName(this.words) === null) {
-      fail('EBUSY', 'qemu_event_destroy', 'threads are waiting on it');
-    }
+    this.#refuseWhileWaited('qemu_event_destroy');
     markDestroyed(this.words, 'qemu_event_destroy');
+  }
+
+  #refuseWhileWaited(func: string): void {
+    const waiters = Atomics.load(this.words, WAITERS);
+    if (waiters > 0 && stateName(this.words) === null) {
+      fail('EBUSY', func, `${waiters} thread(s) are waiting on it`);
+    }
   }
 
   /** Sets the event, waking every waiter. Setting a set event does nothing. */
@@ -90,17 +96,24 @@ export class QemuEvent extends SharedStorage {
   #wait(ms: number, func: string): boolean {
     const w = this.words;
     checkReady(w, func);
+    if (Atomics.load(w, VALUE) === EV_SET) return true;
+    if (ms === 0) return false;
     const deadline = deadlineAfter(ms);
-    for (;;) {
-      let v = Atomics.load(w, VALUE);
-      if (v === EV_SET) return true;
-      if (v === EV_FREE) {
-        v = Atomics.compareExchange(w, VALUE, EV_FREE, EV_BUSY);
+    Atomics.add(w, WAITERS, 1);
+    try {
+      for (;;) {
+        let v = Atomics.load(w, VALUE);
         if (v === EV_SET) return true;
+        if (v === EV_FREE) {
+          v = Atomics.compareExchange(w, VALUE, EV_FREE, EV_BUSY);
+          if (v === EV_SET) return true;
+        }
+        const left = remainingUntil(deadline);
+        if (left === 0) return false;
+        if (parkAfterSpin(w, VALUE, EV_BUSY, left) === 'timed-out') return Atomics.load(w, VALUE) === EV_SET;
       }
-      const left = remainingUntil(deadline);
-      if (left === 0) return false;
-      if (parkAfterSpin(w, VALUE, EV_BUSY, left) === 'timed-out') return Atomics.load(w, VALUE) === EV_SET;
+    } finally {
+      Atomics.sub(w, WAITERS, 1);
     }
   }
 

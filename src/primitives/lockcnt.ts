@@ -152,7 +152,7 @@ export class QemuLockCnt extends SharedStorage {
     return this.#decLocking(false, 'qemu_lockcnt_dec_and_lock');
   }
 
-  /** If the count is 1, makes it 0 and returns true holding the lock; otherwise does nothing. */
+  /** If the count is 1, makes it 0 and returns true holding the lock; otherwise does nothing (EINVAL at 0). */
   decIfLock(): boolean {
     return this.#decLocking(true, 'qemu_lockcnt_dec_if_lock');
   }

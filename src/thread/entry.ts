@@ -62,10 +62,12 @@ function describeThrown(record: unknown): string {
   return r.stack ?? r.message ?? String(record);
 }
 
-function runNotifiers(): unknown {
+/** Runs the at-exit notifiers (most recently added first); rethrows the first error one of them threw. */
+function runNotifiers(): void {
+  const notifiers = self.notifiers.splice(0);
   let firstError: unknown;
   let failed = false;
-  for (const notifier of [...self.notifiers]) {
+  for (const notifier of notifiers) {
     try {
       notifier.notify(undefined);
     } catch (error) {
@@ -73,15 +75,36 @@ function runNotifiers(): unknown {
       failed = true;
     }
   }
-  self.notifiers.length = 0;
   if (failed) throw firstError;
-  return undefined;
 }
 
-platform.watchForDeath((error) => {
-  if (error instanceof ThreadExit) publish(Outcome.Returned, error.value);
-  else publish(Outcome.Threw, errorToRecord(error));
-});
+/**
+ * The thread function is over, however it ended: `thrown` tells whether `value` was thrown. A thrown
+ * ThreadExit is qemu_thread_exit's normal exit. The notifiers run once, then the outcome is published; a
+ * notifier that throws turns a normal exit into that error.
+ */
+function finish(thrown: boolean, value: unknown): void {
+  if (published) return;
+  let outcome = Outcome.Returned;
+  if (thrown && value instanceof ThreadExit) {
+    value = value.value;
+  } else if (thrown) {
+    outcome = Outcome.Threw;
+    value = errorToRecord(value);
+  }
+  try {
+    runNotifiers();
+  } catch (error) {
+    if (outcome === Outcome.Returned) {
+      outcome = Outcome.Threw;
+      value = errorToRecord(error);
+    }
+  }
+  publish(outcome, value);
+}
+
+// qemu_thread_exit from a callback, an uncaught error in one, or the runtime exiting mid-function.
+platform.watchForDeath((error) => finish(true, error));
 
 let fn: unknown;
 try {
@@ -97,25 +120,9 @@ try {
 }
 
 if (!published) {
-  let outcome = Outcome.Returned;
-  let value: unknown;
   try {
-    value = await (fn as (arg: unknown) => unknown)(reviveDeep(start.arg));
+    finish(false, await (fn as (arg: unknown) => unknown)(reviveDeep(start.arg)));
   } catch (error) {
-    if (error instanceof ThreadExit) {
-      value = error.value;
-    } else {
-      outcome = Outcome.Threw;
-      value = errorToRecord(error);
-    }
+    finish(true, error);
   }
-  try {
-    runNotifiers();
-  } catch (error) {
-    if (outcome === Outcome.Returned) {
-      outcome = Outcome.Threw;
-      value = errorToRecord(error);
-    }
-  }
-  publish(outcome, value);
 }

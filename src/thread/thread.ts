@@ -44,6 +44,8 @@ const RUNNING = 1;
 const EXITED = 2;
 const JOINED = 3;
 const IDENTITY = 4;
+/** The outcome is being written (by the thread, or by its creator reporting its death): not yet readable. */
+const PUBLISHING = 5;
 
 const KIND = 'QemuThread';
 const BYTES = 256;
@@ -137,7 +139,10 @@ export class QemuThread extends SharedStorage {
         entry: new URL('./entry.js', import.meta.url),
         data: start,
         name: self.naming ? (name ?? null) : null,
-        onExit: (code, error) => reportAbnormalExit(w, generation, name ?? null, code, error),
+        onExit: (code, error) => {
+          children.delete(w);
+          reportAbnormalExit(w, generation, name ?? null, `ended without returning (exit code ${code})`, error);
+        },
       });
     } catch (error) {
       Atomics.store(w, STATE, NONE);
@@ -145,6 +150,7 @@ export class QemuThread extends SharedStorage {
       fail('EINVAL', func, `the thread could not be started: ${why}`);
     }
     Atomics.store(w, TID, spawned.threadId);
+    watchChild(w, generation, name ?? null);
   }
 
   /**
@@ -168,7 +174,9 @@ export class QemuThread extends SharedStorage {
     if (isRunningSelf(w)) fail('EDEADLK', func, 'a thread cannot join itself');
     const claimed = Atomics.compareExchange(w, JOINER, 0, SELF);
     if (claimed !== 0 || state === JOINED) fail('EINVAL', func, 'the thread was already joined');
-    for (let s = Atomics.load(w, STATE); s === RUNNING; s = Atomics.load(w, STATE)) park(w, STATE, s);
+    for (let s = Atomics.load(w, STATE); s === RUNNING || s === PUBLISHING; s = Atomics.load(w, STATE)) {
+      park(w, STATE, s);
+    }
     const { outcome, bytes } = readOutcome(w, WINDOW_BYTES);
     Atomics.store(w, STATE, JOINED);
     if (outcome === Outcome.Returned) return platform.deserialize(bytes);
@@ -200,11 +208,11 @@ export class QemuThread extends SharedStorage {
   }
 
   override toString(): string {
-    const state = ['never started', 'running', 'exited', 'joined', 'identity'][
-      Atomics.load(this.words, STATE)
-    ];
+    const state = Atomics.load(this.words, STATE);
+    if (state === NONE) return 'QemuThread { never started }';
+    const stateText = ['never started', 'running', 'exited', 'joined', 'identity', 'exiting'][state];
     const mode = Atomics.load(this.words, MODE) === QEMU_THREAD_DETACHED ? ', detached' : '';
-    return `QemuThread { thread ${Atomics.load(this.words, TID)}, ${state}${mode} }`;
+    return `QemuThread { thread ${Atomics.load(this.words, TID)}, ${stateText}${mode} }`;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
@@ -255,12 +263,12 @@ function reportAbnormalExit(
   w: Int32Array,
   generation: number,
   name: string | null,
-  code: number,
-  error: unknown,
+  what: string,
+  error?: unknown,
 ): void {
   if (Atomics.load(w, GENERATION) !== generation || Atomics.load(w, STATE) !== RUNNING) return;
   const who = name ? `thread '${name}'` : 'the thread';
-  const record = errorToRecord(error ?? new Error(`${who} ended without returning (exit code ${code})`));
+  const record = errorToRecord(error ?? new Error(`${who} ${what}`));
   // Nobody is left to stream further chunks, so the report must fit the first one.
   let bytes = platform.serialize(record);
   if (bytes.length > WINDOW_BYTES) bytes = platform.serialize({ ...record, stack: undefined });
@@ -275,10 +283,31 @@ function reportAbnormalExit(
  * larger than the window, in which case the exiting thread must then call {@link streamOutcome}.
  */
 export function publishOutcome(w: Int32Array, outcome: Outcome, bytes: Uint8Array): boolean {
+  // The thread and its creator (reporting the thread's death) may both try: the first one wins.
+  if (Atomics.compareExchange(w, STATE, RUNNING, PUBLISHING) !== RUNNING) return false;
   const more = writeFirstChunk(w, WINDOW_BYTES, outcome, bytes);
   Atomics.store(w, STATE, EXITED);
   wake(w, STATE, Number.POSITIVE_INFINITY);
   return more && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE;
+}
+
+/**
+ * The threads this thread started that have not ended yet. The platform ends a thread's workers with it,
+ * and a worker that is terminated cannot report its own end, so a thread that is about to end reports
+ * each of them as dead: a joiner elsewhere must get an error, never wait forever.
+ */
+const children = new Map<Int32Array, { generation: number; name: string | null }>();
+let watchingChildren = false;
+
+function watchChild(w: Int32Array, generation: number, name: string | null): void {
+  children.set(w, { generation, name });
+  if (watchingChildren) return;
+  watchingChildren = true;
+  platform.beforeThisThreadEnds(() => {
+    for (const [child, { generation, name }] of children) {
+      reportAbnormalExit(child, generation, name, `was ended because thread ${SELF_THREAD_ID}, which created it, ended`);
+    }
+  });
 }
 
 /** Hands the rest of a large outcome to the joiner, waiting for it as long as it takes. */

@@ -1,0 +1,265 @@
+// API table rows for QemuCond: results, time-outs and errors through both faces.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import {
+  QemuCond,
+  QemuMutex,
+  QemuRecMutex,
+  QemuThreadError,
+  qemu_cond_broadcast,
+  qemu_cond_destroy,
+  qemu_cond_init,
+  qemu_cond_signal,
+  qemu_cond_timedwait,
+  qemu_cond_wait,
+} from 'qemu-thread';
+import type { HoldData, HoldKind } from './workers/api/hold.js';
+
+// Expected values are spelled out here rather than read from the library, so a wrong table there fails.
+const ERRNO_OF = { EPERM: 1, ESRCH: 3, EBUSY: 16, EINVAL: 22, EDEADLK: 35 } as const;
+type Code = keyof typeof ERRNO_OF;
+const STRERROR_OF: Record<Code, string> = {
+  EPERM: 'Operation not permitted',
+  ESRCH: 'No such process',
+  EBUSY: 'Device or resource busy',
+  EINVAL: 'Invalid argument',
+  EDEADLK: 'Resource deadlock avoided',
+};
+
+/** An assert.throws validator for a QemuThreadError with exactly this code and public function name. */
+function qemuError(code: Code, func: string) {
+  return (e: unknown): boolean => {
+    assert.ok(e instanceof QemuThreadError, `expected a QemuThreadError, got ${String(e)}`);
+    assert.ok(e instanceof Error);
+    assert.equal(e.name, 'QemuThreadError');
+    assert.equal(e.code, code);
+    assert.equal(e.errno, ERRNO_OF[code]);
+    assert.equal(e.func, func);
+    assert.ok(e.message.startsWith(`${func}: ${STRERROR_OF[code]}`), `message: ${e.message}`);
+    return true;
+  };
+}
+
+/**
+ * Runs `body` while a worker thread holds `lock`, then lets the worker unlock and exit. The hand-shake is
+ * through a shared flag, so no step depends on timing.
+ */
+async function whileHeldByWorker(
+  kind: HoldKind,
+  lock: unknown,
+  body: (threadId: number) => void,
+): Promise<void> {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const workerData: HoldData = { kind, lock, flag };
+  const worker = new Worker(new URL('./workers/api/hold.js', import.meta.url), { workerData });
+  const exited = once(worker, 'exit');
+  try {
+    while (Atomics.load(flag, 0) === 0) {
+      assert.notEqual(Atomics.wait(flag, 0, 0, 5000), 'timed-out', 'the worker never took the lock');
+    }
+    body(worker.threadId);
+  } finally {
+    Atomics.store(flag, 0, 2);
+    Atomics.notify(flag, 0);
+  }
+  const [exitCode] = await exited;
+  assert.equal(exitCode, 0);
+}
+
+/** Lets a value of the wrong type through the compiler, to check the run-time TypeError. */
+const wrong = (value: unknown): never => value as never;
+
+test('init, signal, broadcast and destroy return undefined; signalling needs neither waiters nor the mutex', () => {
+  const c = new QemuCond();
+  assert.equal(qemu_cond_init(c), undefined);
+  assert.equal(qemu_cond_signal(c), undefined);
+  assert.equal(qemu_cond_broadcast(c), undefined);
+  assert.equal(c.signal(), undefined);
+  assert.equal(c.broadcast(), undefined);
+  assert.equal(qemu_cond_destroy(c), undefined);
+  assert.equal(c.init(), undefined);
+  assert.equal(c.destroy(), undefined);
+});
+
+test('signal and broadcast with the mutex held are fine too, and leave it held', () => {
+  const c = QemuCond.create();
+  const m = QemuMutex.create();
+  m.lock();
+  qemu_cond_signal(c);
+  qemu_cond_broadcast(c);
+  assert.equal(m.isHeldBySelf(), true);
+  m.unlock();
+});
+
+test('qemu_cond_timedwait returns false on time-out, after about ms, with the mutex held again', () => {
+  const c = QemuCond.create();
+  const m = QemuMutex.create();
+  m.lock();
+  const ms = 30;
+  const start = performance.now();
+  assert.equal(qemu_cond_timedwait(c, m, ms), false);
+  assert.ok(performance.now() - start >= ms - 2, 'returned well before the time-out');
+  assert.equal(m.isHeldBySelf(), true);
+  assert.equal(c.waiters(), 0);
+  m.unlock();
+});
+
+test('timedWait (method) returns false on time-out, with the mutex held again', () => {
+  const c = QemuCond.create();
+  const m = QemuMutex.create();
+  m.lock();
+  const ms = 20;
+  const start = performance.now();
+  assert.equal(c.timedWait(m, ms), false);
+  assert.ok(performance.now() - start >= ms - 2, 'returned well before the time-out');
+  assert.equal(m.isHeldBySelf(), true);
+  m.unlock();
+});
+
+test('ms = 0 times out at once through both faces, keeping the mutex', () => {
+  const c = QemuCond.create();
+  const m = QemuMutex.create();
+  m.lock();
+  assert.equal(qemu_cond_timedwait(c, m, 0), false);
+  assert.equal(c.timedWait(m, 0), false);
+  assert.equal(m.isHeldBySelf(), true);
+  m.unlock();
+});
+
+for (const ms of [-1, -0.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+  test(`qemu_cond_timedwait with ms = ${ms} is EINVAL through both faces, and the mutex stays held`, () => {
+    const c = QemuCond.create();
+    const m = QemuMutex.create();
+    m.lock();
+    assert.throws(() => qemu_cond_timedwait(c, m, ms), qemuError('EINVAL', 'qemu_cond_timedwait'));
+    assert.throws(() => c.timedWait(m, ms), qemuError('EINVAL', 'qemu_cond_timedwait'));
+    assert.equal(m.isHeldBySelf(), true);
+    m.unlock();
+  });
+}
+
+test('qemu_cond_wait without holding the mutex is EPERM through both faces', () => {
+  const c = QemuCond.create();
+  const m = QemuMutex.create();
+  assert.throws(() => qemu_cond_wait(c, m), qemuError('EPERM', 'qemu_cond_wait'));
+  assert.throws(() => c.wait(m), qemuError('EPERM', 'qemu_cond_wait'));
+  // Nothing was left behind: no waiter counted, the mutex still free.
+  assert.equal(c.waiters(), 0);
+  assert.equal(m.tryLock(), true);
+  m.unlock();
+});
+
+test('qemu_cond_timedwait without holding the mutex is EPERM through both faces', () => {
+  const c = QemuCond.create();
+  const m = QemuMutex.create();
+  assert.throws(() => qemu_cond_timedwait(c, m, 10), qemuError('EPERM', 'qemu_cond_timedwait'));
+  assert.throws(() => c.timedWait(m, 10), qemuError('EPERM', 'qemu_cond_timedwait'));
+  assert.throws(() => qemu_cond_timedwait(c, m, 0), qemuError('EPERM', 'qemu_cond_timedwait'));
+});
+
+test('waiting with a never-initialized or destroyed mutex is EINVAL', () => {
+  const c = QemuCond.create();
+  assert.throws(() => qemu_cond_wait(c, new QemuMutex()), qemuError('EINVAL', 'qemu_cond_wait'));
+  assert.throws(() => c.wait(new QemuMutex()), qemuError('EINVAL', 'qemu_cond_wait'));
+  const m = QemuMutex.create();
+  m.destroy();
+  assert.throws(() => qemu_cond_timedwait(c, m, 5), qemuError('EINVAL', 'qemu_cond_timedwait'));
+  assert.throws(() => c.timedWait(m, 5), qemuError('EINVAL', 'qemu_cond_timedwait'));
+});
+
+test('a QemuRecMutex (or anything but a QemuMutex) as the mutex is a TypeError through both faces', () => {
+  const c = QemuCond.create();
+  const rec = QemuRecMutex.create();
+  rec.lock();
+  for (const bad of [rec, structuredClone(rec), QemuCond.create(), {}, null, 7]) {
+    assert.throws(() => qemu_cond_wait(c, wrong(bad)), TypeError);
+    assert.throws(() => qemu_cond_timedwait(c, wrong(bad), 5), TypeError);
+    assert.throws(() => c.wait(wrong(bad)), TypeError);
+    assert.throws(() => c.timedWait(wrong(bad), 5), TypeError);
+  }
+  rec.unlock();
+  assert.equal(c.waiters(), 0);
+});
+
+test('double destroy is EINVAL through both faces', () => {
+  const c = QemuCond.create();
+  qemu_cond_destroy(c);
+  assert.throws(() => qemu_cond_destroy(c), qemuError('EINVAL', 'qemu_cond_destroy'));
+  assert.throws(() => c.destroy(), qemuError('EINVAL', 'qemu_cond_destroy'));
+});
+
+// With the mutex held, the cond's state is the only thing wrong, so each call must report EINVAL.
+const OPERATIONS: [
+  func: string,
+  functional: (c: QemuCond, m: QemuMutex) => unknown,
+  method: (c: QemuCond, m: QemuMutex) => unknown,
+][] = [
+  ['qemu_cond_signal', (c) => qemu_cond_signal(c), (c) => c.signal()],
+  ['qemu_cond_broadcast', (c) => qemu_cond_broadcast(c), (c) => c.broadcast()],
+  ['qemu_cond_wait', (c, m) => qemu_cond_wait(c, m), (c, m) => c.wait(m)],
+  ['qemu_cond_timedwait', (c, m) => qemu_cond_timedwait(c, m, 10), (c, m) => c.timedWait(m, 10)],
+  ['qemu_cond_destroy', (c) => qemu_cond_destroy(c), (c) => c.destroy()],
+];
+
+for (const [func, functional, method] of OPERATIONS) {
+  test(`${func} on a never-initialized cond is EINVAL through both faces`, () => {
+    const c = new QemuCond();
+    const m = QemuMutex.create();
+    m.lock();
+    assert.throws(() => functional(c, m), qemuError('EINVAL', func));
+    assert.throws(() => method(c, m), qemuError('EINVAL', func));
+    assert.equal(m.isHeldBySelf(), true);
+    m.unlock();
+  });
+
+  test(`${func} on a destroyed cond is EINVAL through both faces`, () => {
+    const c = QemuCond.create();
+    c.destroy();
+    const m = QemuMutex.create();
+    m.lock();
+    assert.throws(() => functional(c, m), qemuError('EINVAL', func));
+    assert.throws(() => method(c, m), qemuError('EINVAL', func));
+    assert.equal(m.isHeldBySelf(), true);
+    m.unlock();
+  });
+}
+
+test('qemu_cond_wait while another thread holds the mutex is EPERM', async () => {
+  const c = QemuCond.create();
+  const m = QemuMutex.create();
+  await whileHeldByWorker('mutex', m, () => {
+    assert.throws(() => qemu_cond_wait(c, m), qemuError('EPERM', 'qemu_cond_wait'));
+    assert.throws(() => c.timedWait(m, 5), qemuError('EPERM', 'qemu_cond_timedwait'));
+  });
+});
+
+test('destroy while a thread waits on it is EBUSY through both faces; after the waiter leaves it works', async () => {
+  const c = QemuCond.create();
+  const m = QemuMutex.create();
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const workerData: HoldData = { kind: 'cond-wait', lock: m, cond: c, flag };
+  const worker = new Worker(new URL('./workers/api/hold.js', import.meta.url), { workerData });
+  const exited = once(worker, 'exit');
+  try {
+    while (Atomics.load(flag, 0) === 0) {
+      assert.notEqual(Atomics.wait(flag, 0, 0, 5000), 'timed-out', 'the worker never started');
+    }
+    // The worker announced under the mutex, and releases it only by waiting: once this thread has it,
+    // the worker is counted as a waiter.
+    m.lock();
+    assert.equal(c.waiters(), 1);
+    assert.throws(() => qemu_cond_destroy(c), qemuError('EBUSY', 'qemu_cond_destroy'));
+    assert.throws(() => c.destroy(), qemuError('EBUSY', 'qemu_cond_destroy'));
+  } finally {
+    if (!m.isHeldBySelf()) m.lock();
+    Atomics.store(flag, 0, 2);
+    qemu_cond_broadcast(c);
+    m.unlock();
+  }
+  const [exitCode] = await exited;
+  assert.equal(exitCode, 0);
+  assert.equal(c.waiters(), 0);
+  qemu_cond_destroy(c);
+});

@@ -1,0 +1,222 @@
+// The qemu_thread_* rows of the API table that one calling thread can check: create/join results, the
+// EINVAL/EDEADLK/EPERM/ESRCH rows, self identity, and the at-exit list's argument checks.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  QEMU_THREAD_DETACHED,
+  QEMU_THREAD_JOINABLE,
+  QemuCond,
+  QemuEvent,
+  QemuMutex,
+  QemuSemaphore,
+  QemuThread,
+  QemuThreadError,
+  qemu_thread_atexit_add,
+  qemu_thread_atexit_remove,
+  qemu_thread_create,
+  qemu_thread_exit,
+  qemu_thread_get_self,
+  qemu_thread_is_self,
+  qemu_thread_join,
+} from 'qemu-thread';
+
+// Expected values are spelled out here rather than read from the library, so a wrong table there fails.
+const ERRNO_OF = { EPERM: 1, ESRCH: 3, EBUSY: 16, EINVAL: 22, EDEADLK: 35 } as const;
+type Code = keyof typeof ERRNO_OF;
+const STRERROR_OF: Record<Code, string> = {
+  EPERM: 'Operation not permitted',
+  ESRCH: 'No such process',
+  EBUSY: 'Device or resource busy',
+  EINVAL: 'Invalid argument',
+  EDEADLK: 'Resource deadlock avoided',
+};
+
+/** An assert.throws validator for a QemuThreadError with exactly this code and public function name. */
+function qemuError(code: Code, func: string) {
+  return (e: unknown): boolean => {
+    assert.ok(e instanceof QemuThreadError, `expected a QemuThreadError, got ${String(e)}`);
+    assert.ok(e instanceof Error);
+    assert.equal(e.name, 'QemuThreadError');
+    assert.equal(e.code, code);
+    assert.equal(e.errno, ERRNO_OF[code]);
+    assert.equal(e.func, func);
+    assert.ok(e.message.startsWith(`${func}: ${STRERROR_OF[code]}`), `message: ${e.message}`);
+    return true;
+  };
+}
+
+const FNS = new URL('./workers/api/thread-fns.js', import.meta.url);
+const fn = (name: string) => new URL(`#${name}`, FNS);
+
+test('QEMU_THREAD_JOINABLE is 0 and QEMU_THREAD_DETACHED is 1', () => {
+  assert.equal(QEMU_THREAD_JOINABLE, 0);
+  assert.equal(QEMU_THREAD_DETACHED, 1);
+});
+
+test("qemu_thread_create returns undefined and qemu_thread_join returns the function's return value", () => {
+  const t = new QemuThread();
+  assert.equal(qemu_thread_create(t, 'adder', fn('add'), { a: 2, b: 40 }, QEMU_THREAD_JOINABLE), undefined);
+  assert.equal(qemu_thread_join(t), 42);
+});
+
+test('no fragment runs the default export; an absolute URL string works as well as a URL', () => {
+  const t = new QemuThread();
+  qemu_thread_create(t, null, FNS.href, [1, 'two'], QEMU_THREAD_JOINABLE);
+  assert.deepEqual(qemu_thread_join(t), { echoed: [1, 'two'] });
+});
+
+test('the method face: start/join and QemuThread.create', () => {
+  const t = new QemuThread();
+  assert.equal(t.start('m', fn('add'), { a: 1, b: 1 }, QEMU_THREAD_JOINABLE), undefined);
+  assert.equal(t.join(), 2);
+  assert.equal(QemuThread.create(null, fn('add'), { a: 3, b: 4 }).join(), 7);
+});
+
+test('qemu_thread_join returns what the thread passed to qemu_thread_exit', () => {
+  const t = new QemuThread();
+  qemu_thread_create(t, null, fn('exitEarly'), 9, QEMU_THREAD_JOINABLE);
+  assert.deepEqual(qemu_thread_join(t), { exited: 9 });
+});
+
+test('a thread that died of an exception makes join throw it, with name and message kept', () => {
+  const t = new QemuThread();
+  qemu_thread_create(t, null, fn('throwRange'), 'out of range', QEMU_THREAD_JOINABLE);
+  assert.throws(
+    () => qemu_thread_join(t),
+    (e: unknown) => e instanceof Error && e.name === 'RangeError' && e.message === 'out of range',
+  );
+});
+
+test("primitives inside a thread's arg, at any depth, arrive as full instances sharing state", () => {
+  const sem = QemuSemaphore.create(0);
+  const arg = {
+    list: [QemuMutex.create(), structuredClone(QemuCond.create())],
+    nested: { deep: sem },
+    map: new Map<string, unknown>([['e', QemuEvent.create(true)]]),
+  };
+  const names = qemu_thread_join(QemuThread.create(null, fn('inspectArg'), arg));
+  assert.deepEqual(names, ['QemuMutex', 'QemuCond', 'QemuSemaphore', 'QemuEvent']);
+  assert.equal(sem.value(), 1);
+});
+
+test('joining a joined thread is EINVAL through both faces', () => {
+  const t = QemuThread.create(null, fn('add'), { a: 0, b: 0 });
+  assert.equal(qemu_thread_join(t), 0);
+  assert.throws(() => qemu_thread_join(t), qemuError('EINVAL', 'qemu_thread_join'));
+  assert.throws(() => t.join(), qemuError('EINVAL', 'qemu_thread_join'));
+});
+
+test('joining a detached thread is EINVAL', () => {
+  const t = new QemuThread();
+  qemu_thread_create(t, null, fn('add'), { a: 0, b: 0 }, QEMU_THREAD_DETACHED);
+  assert.throws(() => qemu_thread_join(t), qemuError('EINVAL', 'qemu_thread_join'));
+  assert.throws(() => t.join(), qemuError('EINVAL', 'qemu_thread_join'));
+});
+
+test('joining a QemuThread that was never started is ESRCH (README)', () => {
+  assert.throws(() => qemu_thread_join(new QemuThread()), qemuError('ESRCH', 'qemu_thread_join'));
+});
+
+for (const mode of [2, -1, 0.5, Number.NaN]) {
+  test(`qemu_thread_create with mode ${mode} is EINVAL, and starts nothing`, () => {
+    const t = new QemuThread();
+    assert.throws(
+      () => qemu_thread_create(t, null, fn('add'), { a: 1, b: 1 }, mode),
+      qemuError('EINVAL', 'qemu_thread_create'),
+    );
+    assert.throws(() => qemu_thread_join(t), qemuError('ESRCH', 'qemu_thread_join'));
+  });
+}
+
+test('qemu_thread_create with a relative string, a missing module or a non-URL fn is EINVAL', () => {
+  const missing = new URL('./workers/api/no-such-module.js#f', import.meta.url);
+  for (const bad of ['./workers/api/thread-fns.js#add', 'thread-fns.js', missing, missing.href, 42, null]) {
+    const t = new QemuThread();
+    assert.throws(
+      () => qemu_thread_create(t, null, bad as never, null, QEMU_THREAD_JOINABLE),
+      qemuError('EINVAL', 'qemu_thread_create'),
+      String(bad),
+    );
+  }
+});
+
+test('an export that is not a function, or is missing, is EINVAL from create or else from join', () => {
+  for (const name of ['notAFunction', 'noSuchExport']) {
+    const t = new QemuThread();
+    let reported: unknown;
+    try {
+      qemu_thread_create(t, null, fn(name), null, QEMU_THREAD_JOINABLE);
+      qemu_thread_join(t);
+    } catch (e) {
+      reported = e;
+    }
+    assert.ok(reported instanceof QemuThreadError, `${name}: ${String(reported)}`);
+    assert.equal(reported.code, 'EINVAL');
+    assert.equal(reported.errno, 22);
+    assert.ok(['qemu_thread_create', 'qemu_thread_join'].includes(reported.func));
+    assert.ok(reported.message.startsWith(`${reported.func}: Invalid argument`));
+  }
+});
+
+test('qemu_thread_get_self / qemu_thread_is_self identify the calling thread', () => {
+  const t = new QemuThread();
+  assert.equal(qemu_thread_is_self(t), false);
+  assert.equal(qemu_thread_get_self(t), undefined);
+  assert.equal(qemu_thread_is_self(t), true);
+  assert.equal(t.isSelf(), true);
+  const u = new QemuThread();
+  u.getSelf();
+  assert.equal(qemu_thread_is_self(u), true);
+});
+
+test("a created thread's handle is not self here, and in the thread get_self is self", () => {
+  const t = QemuThread.create('reporter', fn('selfReport'));
+  assert.equal(qemu_thread_is_self(t), false);
+  const report = qemu_thread_join(t) as { name: string | null; isSelf: boolean };
+  assert.equal(report.isSelf, true);
+  assert.equal(report.name, 'reporter');
+});
+
+test('joining your own identity is EDEADLK', () => {
+  const t = new QemuThread();
+  qemu_thread_get_self(t);
+  assert.throws(() => qemu_thread_join(t), qemuError('EDEADLK', 'qemu_thread_join'));
+  assert.throws(() => t.join(), qemuError('EDEADLK', 'qemu_thread_join'));
+});
+
+test('qemu_thread_exit on a thread qemu_thread_create did not start is EPERM', () => {
+  assert.throws(() => qemu_thread_exit(1), qemuError('EPERM', 'qemu_thread_exit'));
+});
+
+test('qemu_thread_atexit_remove of a notifier not on the list is EINVAL; add of a non-notifier a TypeError', () => {
+  const n = { notify() {} };
+  assert.throws(() => qemu_thread_atexit_remove(n), qemuError('EINVAL', 'qemu_thread_atexit_remove'));
+  qemu_thread_atexit_add(n);
+  assert.equal(qemu_thread_atexit_remove(n), undefined);
+  assert.throws(() => qemu_thread_atexit_remove(n), qemuError('EINVAL', 'qemu_thread_atexit_remove'));
+  for (const bad of [null, {}, { notify: 1 }, 3]) {
+    assert.throws(() => qemu_thread_atexit_add(bad as never), TypeError);
+  }
+});
+
+test('a program run as `node --input-type=module -e` can create and join a thread (join must not hang)', () => {
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { QemuThread } from 'qemu-thread';
+      const t = QemuThread.create(null, ${JSON.stringify(fn('add').href)}, { a: 20, b: 22 });
+      try { console.log(t.join()); } catch (e) { console.log(e.name); }`,
+    ],
+    { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', timeout: 3000 },
+  );
+  assert.notEqual(
+    run.signal,
+    'SIGTERM',
+    'qemu_thread_join hung: the worker never started and join was not told',
+  );
+  assert.equal(run.stdout, '42\n', run.stderr);
+});
