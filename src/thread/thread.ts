@@ -141,7 +141,13 @@ export class QemuThread extends SharedStorage {
         name: self.naming ? (name ?? null) : null,
         onExit: (code, error) => {
           children.delete(w);
-          reportAbnormalExit(w, generation, name ?? null, `ended without returning (exit code ${code})`, error);
+          reportAbnormalExit(
+            w,
+            generation,
+            name ?? null,
+            `ended without returning (exit code ${code})`,
+            error,
+          );
         },
       });
     } catch (error) {
@@ -305,7 +311,12 @@ function watchChild(w: Int32Array, generation: number, name: string | null): voi
   watchingChildren = true;
   platform.beforeThisThreadEnds(() => {
     for (const [child, { generation, name }] of children) {
-      reportAbnormalExit(child, generation, name, `was ended because thread ${SELF_THREAD_ID}, which created it, ended`);
+      reportAbnormalExit(
+        child,
+        generation,
+        name,
+        `was ended because thread ${SELF_THREAD_ID}, which created it, ended`,
+      );
     }
   });
 }
