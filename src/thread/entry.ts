@@ -3,6 +3,9 @@
  * loads the thread function, calls it with its argument, runs the at-exit notifiers, and publishes the
  * outcome for qemu_thread_join through shared memory.
  */
+// Every primitive kind must be registered before the argument is revived, whether or not the thread's
+// own module imports the library.
+import '../index.js';
 import { errorToRecord, setErrorMode } from '../errors.js';
 import { reviveDeep } from '../layout.js';
 import { SELF_THREAD_ID } from '../owner.js';
