@@ -14,7 +14,31 @@ export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
 
 /** Sleeps while `words[index] === expected`, for at most `timeoutMs` (Infinity: no limit). */
 export function park(words: Int32Array, index: number, expected: number, timeoutMs = Infinity): ParkResult {
+  stats.parks++;
   return Atomics.wait(words, index, expected, timeoutMs);
+}
+
+/** This thread's count of futex operations since it started (or since {@link resetParkStats}). */
+export interface ParkStats {
+  /** Calls to `Atomics.wait` (each one a sleep, unless the word had already changed). */
+  parks: number;
+  /** Calls to `Atomics.notify`. */
+  wakes: number;
+  /** Threads those calls woke. */
+  woken: number;
+}
+
+const stats: ParkStats = { parks: 0, wakes: 0, woken: 0 };
+
+/** A snapshot of the calling thread's futex operation counts, e.g. to see what a broadcast costs. */
+export function parkStats(): ParkStats {
+  return { ...stats };
+}
+
+export function resetParkStats(): void {
+  stats.parks = 0;
+  stats.wakes = 0;
+  stats.woken = 0;
 }
 
 /** Bounds of the adaptive spin before a hand-off wait sleeps, in reads of the word. */
@@ -39,14 +63,22 @@ export function parkAfterSpin(
   expected: number,
   timeoutMs = Infinity,
 ): ParkResult {
+  return spinUntilChanged(words, index, expected) ? 'not-equal' : park(words, index, expected, timeoutMs);
+}
+
+/**
+ * Re-reads `words[index]` up to the thread's adaptive spin budget; true as soon as it no longer holds
+ * `expected` (the spin paid off), false if the caller should park.
+ */
+export function spinUntilChanged(words: Int32Array, index: number, expected: number): boolean {
   for (let i = spinBudget; i > 0; i--) {
     if (Atomics.load(words, index) !== expected) {
       spinPaidOff();
-      return 'not-equal';
+      return true;
     }
   }
   spinWasted();
-  return Atomics.wait(words, index, expected, timeoutMs);
+  return false;
 }
 
 /** The calling thread's current spin budget, in reads (see {@link parkAfterSpin}). */
@@ -66,7 +98,10 @@ export function spinWasted(): void {
 
 /** Wakes up to `count` threads parked on `words[index]`; returns how many were woken. */
 export function wake(words: Int32Array, index: number, count: number): number {
-  return Atomics.notify(words, index, count);
+  const woken = Atomics.notify(words, index, count);
+  stats.wakes++;
+  stats.woken += woken;
+  return woken;
 }
 
 /** Validates a relative time-out in milliseconds: finite and not negative, else EINVAL. */

@@ -43,10 +43,14 @@ function workerExecArgv(): string[] | undefined {
 export const nodePlatform: Platform = {
   threadId,
   isMainThread,
-  spawnData:
-    workerData !== null && typeof workerData === 'object' && SPAWN_KEY in workerData
-      ? (workerData as Record<string, unknown>)[SPAWN_KEY]
-      : undefined,
+  spawned: workerData !== null && typeof workerData === 'object' && SPAWN_KEY in workerData,
+  receiveStart() {
+    const data = (workerData as Record<string, unknown>)[SPAWN_KEY];
+    if (data !== undefined) return Promise.resolve(data);
+    return new Promise((resolve) => {
+      parentPort?.once('message', (message: Record<string, unknown>) => resolve(message[SPAWN_KEY]));
+    });
+  },
   env(name) {
     return process.env[name];
   },
@@ -102,6 +106,10 @@ export const nodePlatform: Platform = {
     return {
       threadId: worker.threadId,
       unref: () => worker.unref(),
+      launch(data) {
+        worker.postMessage({ [SPAWN_KEY]: data });
+        worker.ref();
+      },
     };
   },
 };

@@ -8,14 +8,19 @@
 export interface SpawnedThread {
   /** The runtime's id of the new thread, known as soon as it is spawned. */
   readonly threadId: number;
-  /** Stop keeping the process alive for this thread (it has finished its function). */
+  /** Stop keeping the process alive for this thread (it has finished its function, or it is idle). */
   unref(): void;
+  /**
+   * For a thread spawned without data (pre-started, idle): hands it its start data and lets it keep the
+   * process alive again. Throws if the data cannot be cloned; the thread then stays idle.
+   */
+  launch(data: unknown): void;
 }
 
 export interface SpawnOptions {
   /** The module that runs in the new thread (the trampoline). */
   entry: URL;
-  /** Handed to the new thread, by structured clone. */
+  /** Handed to the new thread, by structured clone; undefined to pre-start an idle thread (see launch). */
   data: unknown;
   /** The thread's name, or null to leave it unnamed. */
   name: string | null;
@@ -28,8 +33,10 @@ export interface Platform {
   readonly threadId: number;
   /** True on the process's first thread. */
   readonly isMainThread: boolean;
-  /** Data the creator passed to {@link Platform.spawn}, or undefined on a thread not started by it. */
-  readonly spawnData: unknown;
+  /** Whether this thread was started by {@link Platform.spawn}. */
+  readonly spawned: boolean;
+  /** In a spawned thread: its start data, once the creator has given it (at spawn, or later by launch). */
+  receiveStart(): Promise<unknown>;
   /** An environment variable, or undefined. */
   env(name: string): string | undefined;
   /** Writes to stderr at once, even while the main thread's event loop is blocked. */

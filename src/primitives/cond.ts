@@ -1,34 +1,71 @@
 /**
- * QemuCond: a condition variable on a sequence counter, with a waiter count.
+ * QemuCond: a condition variable on a sequence counter, with waiter counts and herd-free broadcast.
  *
- * State (three Int32): STATE (lifecycle.ts), SEQ (bumped by every signal and broadcast that finds a waiter)
- * and WAITERS (threads between "announced" and "woke up").
+ * State (four Int32): STATE (lifecycle.ts); SEQ, bumped by every signal and broadcast that finds a waiter;
+ * COUNTS, the threads inside wait (low 16 bits) and, of those, the ones parked or about to park in
+ * `Atomics.wait` (high 16 bits); OWED, the wake-ups that broadcasts still have to hand out.
  *
- * wait(m): with `m` held, read SEQ and add 1 to WAITERS; unlock `m`; park while SEQ still holds the value
- * read; subtract 1 from WAITERS; lock `m` again. signal / broadcast: if WAITERS > 0, add 1 to SEQ, then
- * notify one / all threads parked on SEQ. With no waiter they cost one atomic load and no notify.
+ * wait(m): with `m` held, read SEQ and count itself a waiter; unlock `m`; spin briefly (park.ts) and then
+ * park while SEQ still holds the value read, counted as parked while it does; stop counting itself; lock
+ * `m` again; then, if OWED > 0, take one unit and, if units remain, wake one more thread.
+ * signal: if there is a waiter, add 1 to SEQ, and notify one thread if one is parked. A signal with no
+ * waiter costs one atomic load; one whose waiter is still spinning costs no notify either.
  *
  * Why no wake-up is lost (the bug of waiting on a word that never changes): the waiter reads SEQ and
  * announces itself while it holds `m`. A signaller that changed the predicate under `m` did so either
  * before that (and the waiter saw the predicate true and did not wait) or after the waiter released `m`,
- * so its load of WAITERS, ordered after its own lock of `m`, sees the announcement, and its increment of
- * SEQ comes after the waiter's read. The waiter then parks on a stale value and `Atomics.wait` returns at
- * once, or it is already parked and the notify reaches it. A signal from a thread that does not hold `m`
- * (QEMU's `qemu_cpu_kick` does this) is ordered the same way as long as the predicate itself was written
- * under `m`. Only 2^32 signals landing between one waiter's read and its park could fool it.
+ * so its load of COUNTS, ordered after its own lock of `m`, sees the announcement, and its increment of
+ * SEQ comes after the waiter's read. A waiter counts itself parked before `Atomics.wait` compares SEQ;
+ * the signaller bumps SEQ before it reads the parked count. With sequentially consistent atomics, either
+ * the signaller sees the waiter parked and notifies, or the waiter's compare sees the new SEQ and it does
+ * not sleep. A signal from a thread that does not hold `m` (QEMU's `qemu_cpu_kick` does this) is ordered
+ * the same way as long as the predicate itself was written under `m`. Only 2^32 signals landing between
+ * one waiter's read and its park could fool it.
  *
- * Wake-ups may be spurious (a notify may be taken by a thread that had not parked yet), as QEMU allows:
- * callers loop on their predicate.
+ * Broadcast without a thundering herd: waking every waiter at once would make them all fight for `m`.
+ * Instead broadcast bumps SEQ, adds the parked count P to OWED and wakes one thread; each waiter that
+ * returns while OWED > 0 (woken, timed out, or not parked after all) takes one unit once it holds `m`
+ * again and, if units remain, wakes the next, which then finds a single holder soon to let go. Why every
+ * thread parked before the broadcast still wakes: P counts each of them (the same ordering argument as
+ * above); `Atomics.notify` wakes in FIFO order, so while any of them is parked each notify reaches one of
+ * them; every unit taken except the last issues a notify (the broadcaster's own counts for the last), so
+ * P units give P notifies; and the chain cannot stall while units remain, because whoever takes a unit and
+ * leaves others passes a notify on. A unit taken by a thread that was not parked only moves a notify to
+ * another thread, which makes at worst a spurious wake-up.
+ *
+ * Wake-ups may be spurious, as QEMU allows: callers loop on their predicate.
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
 import { CONTENDED, SELF } from '../owner.js';
-import { checkTimeout, deadlineAfter, parkAfterSpin, remainingUntil, wake } from '../park.js';
+import { checkTimeout, deadlineAfter, park, remainingUntil, spinUntilChanged, wake } from '../park.js';
 import { lockWord, notHeldBySelf, QemuMutex, unlockWord } from './mutex.js';
 
 const SEQ = 1;
-const WAITERS = 2;
+/** Two counts in one word, so that signal reads both at once: waiters (low 16 bits), parked (high 16). */
+const COUNTS = 2;
+const OWED = 3;
+const WAITER = 1;
+const PARKED = 1 << 16;
+const WAITER_MASK = 0xffff;
+
+/**
+ * Takes one unit of a broadcast's wake-up debt and, if any is left, wakes the next waiter. Called by a
+ * waiter that has returned and re-taken the mutex, so the next one wakes to find a single holder, soon
+ * to let go, rather than a crowd.
+ */
+function passBroadcastOn(w: Int32Array): void {
+  let owed = Atomics.load(w, OWED);
+  while (owed > 0) {
+    const seen = Atomics.compareExchange(w, OWED, owed, owed - 1);
+    if (seen === owed) {
+      if (owed > 1) wake(w, SEQ, 1);
+      return;
+    }
+    owed = seen;
+  }
+}
 const KIND = 'QemuCond';
 
 /**
@@ -43,7 +80,7 @@ const KIND = 'QemuCond';
  * ```
  */
 export class QemuCond extends SharedStorage {
-  static readonly BYTES = 12;
+  static readonly BYTES = 16;
 
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuCond.BYTES, buffer, byteOffset);
@@ -62,16 +99,18 @@ export class QemuCond extends SharedStorage {
 
   init(): void {
     const w = this.words;
-    if (Atomics.load(w, STATE) === READY && Atomics.load(w, WAITERS) > 0) {
-      fail('EBUSY', 'qemu_cond_init', `${Atomics.load(w, WAITERS)} thread(s) are waiting on it`);
+    const waiters = Atomics.load(w, COUNTS) & WAITER_MASK;
+    if (Atomics.load(w, STATE) === READY && waiters > 0) {
+      fail('EBUSY', 'qemu_cond_init', `${waiters} thread(s) are waiting on it`);
     }
     Atomics.store(w, SEQ, 0);
-    Atomics.store(w, WAITERS, 0);
+    Atomics.store(w, COUNTS, 0);
+    Atomics.store(w, OWED, 0);
     markReady(w);
   }
 
   destroy(): void {
-    const waiters = Atomics.load(this.words, WAITERS);
+    const waiters = this.waiters();
     if (waiters > 0 && Atomics.load(this.words, STATE) === READY) {
       fail('EBUSY', 'qemu_cond_destroy', `${waiters} thread(s) are waiting on it`);
     }
@@ -82,19 +121,21 @@ export class QemuCond extends SharedStorage {
   signal(): void {
     const w = this.words;
     checkReady(w, 'qemu_cond_signal');
-    if (Atomics.load(w, WAITERS) > 0) {
-      Atomics.add(w, SEQ, 1);
-      wake(w, SEQ, 1);
-    }
+    if ((Atomics.load(w, COUNTS) & WAITER_MASK) === 0) return;
+    Atomics.add(w, SEQ, 1);
+    if (Atomics.load(w, COUNTS) >>> 16 !== 0) wake(w, SEQ, 1);
   }
 
-  /** Wakes every waiter. */
+  /** Wakes every waiter: one now, and each woken waiter wakes the next once it holds the mutex. */
   broadcast(): void {
     const w = this.words;
     checkReady(w, 'qemu_cond_broadcast');
-    if (Atomics.load(w, WAITERS) > 0) {
-      Atomics.add(w, SEQ, 1);
-      wake(w, SEQ, Number.POSITIVE_INFINITY);
+    if ((Atomics.load(w, COUNTS) & WAITER_MASK) === 0) return;
+    Atomics.add(w, SEQ, 1);
+    const parked = Atomics.load(w, COUNTS) >>> 16;
+    if (parked > 0) {
+      Atomics.add(w, OWED, parked);
+      wake(w, SEQ, 1);
     }
   }
 
@@ -139,17 +180,26 @@ export class QemuCond extends SharedStorage {
     if ((owner & ~CONTENDED) !== SELF) notHeldBySelf(owner, func);
     if (ms === 0) return false;
     const seen = Atomics.load(w, SEQ);
-    Atomics.add(w, WAITERS, 1);
+    Atomics.add(w, COUNTS, WAITER);
     unlockWord(mw, func);
-    const result = parkAfterSpin(w, SEQ, seen, ms);
-    Atomics.sub(w, WAITERS, 1);
-    lockWord(mw, func);
+    let result: 'ok' | 'not-equal' | 'timed-out' = 'not-equal';
+    if (!spinUntilChanged(w, SEQ, seen)) {
+      Atomics.add(w, COUNTS, PARKED);
+      result = park(w, SEQ, seen, ms);
+      Atomics.sub(w, COUNTS, PARKED);
+    }
+    Atomics.sub(w, COUNTS, WAITER);
+    try {
+      lockWord(mw, func);
+    } finally {
+      if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
+    }
     return result !== 'timed-out';
   }
 
   /** How many threads are waiting now (a racy snapshot, for inspection). */
   waiters(): number {
-    return Atomics.load(this.words, WAITERS);
+    return Atomics.load(this.words, COUNTS) & WAITER_MASK;
   }
 
   override toString(): string {

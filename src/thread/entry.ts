@@ -21,7 +21,7 @@ import {
   type ThreadStart,
 } from './thread.js';
 
-const start = platform.spawnData as ThreadStart;
+const start = (await platform.receiveStart()) as ThreadStart;
 const thread = QemuThread.from(start.thread);
 const words = thread.words;
 // The creator also writes TID after spawning; writing it here first means the thread recognizes

@@ -133,23 +133,14 @@ export class QemuThread extends SharedStorage {
       naming: self.naming,
       errorMode: getErrorMode(),
     };
+    const onExit = (code: number, error: unknown) => {
+      children.delete(w);
+      reportAbnormalExit(w, generation, name ?? null, `ended without returning (exit code ${code})`, error);
+    };
     let spawned: SpawnedThread;
     try {
-      spawned = platform.spawn({
-        entry: new URL('./entry.js', import.meta.url),
-        data: start,
-        name: self.naming ? (name ?? null) : null,
-        onExit: (code, error) => {
-          children.delete(w);
-          reportAbnormalExit(
-            w,
-            generation,
-            name ?? null,
-            `ended without returning (exit code ${code})`,
-            error,
-          );
-        },
-      });
+      spawned =
+        launchPrestarted(start, onExit) ?? spawnThread(start, self.naming ? (name ?? null) : null, onExit);
     } catch (error) {
       Atomics.store(w, STATE, NONE);
       const why = error instanceof Error ? error.message : String(error);
@@ -157,6 +148,33 @@ export class QemuThread extends SharedStorage {
     }
     Atomics.store(w, TID, spawned.threadId);
     watchChild(w, generation, name ?? null);
+  }
+
+  /**
+   * Starts `count` idle workers in the calling thread, so that its next `count` qemu_thread_create calls
+   * skip the worker's boot (tens of milliseconds) and only load the thread function's module. Idle workers
+   * do not keep the process alive. Threads started from the pool are not named at the worker level (the
+   * name is still theirs for currentThreadName()).
+   */
+  static prestart(count: number): void {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new RangeError(`QemuThread.prestart: expected a count >= 0, got ${String(count)}`);
+    }
+    for (let i = 0; i < count; i++) {
+      const idle: IdleThread = { spawned: undefined as unknown as SpawnedThread, onExit: null };
+      idle.spawned = spawnThread(undefined, null, (code, error) => {
+        const at = prestarted.indexOf(idle);
+        if (at >= 0) prestarted.splice(at, 1);
+        idle.onExit?.(code, error);
+      });
+      idle.spawned.unref();
+      prestarted.push(idle);
+    }
+  }
+
+  /** How many pre-started idle workers the calling thread holds. */
+  static prestarted(): number {
+    return prestarted.length;
   }
 
   /**
@@ -295,6 +313,37 @@ export function publishOutcome(w: Int32Array, outcome: Outcome, bytes: Uint8Arra
   Atomics.store(w, STATE, EXITED);
   wake(w, STATE, Number.POSITIVE_INFINITY);
   return more && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE;
+}
+
+function spawnThread(
+  start: ThreadStart | undefined,
+  name: string | null,
+  onExit: (code: number, error: unknown) => void,
+): SpawnedThread {
+  return platform.spawn({ entry: new URL('./entry.js', import.meta.url), data: start, name, onExit });
+}
+
+/** A pre-started worker waiting, in its event loop, for the start data of the thread it will run. */
+interface IdleThread {
+  spawned: SpawnedThread;
+  /** The exit handler of the thread it runs, once launched. */
+  onExit: ((code: number, error: unknown) => void) | null;
+}
+
+/** This thread's idle workers (QemuThread.prestart), used first-in first-out. */
+const prestarted: IdleThread[] = [];
+
+/** Launches `start` on an idle worker if there is one; undefined otherwise. */
+function launchPrestarted(
+  start: ThreadStart,
+  onExit: (code: number, error: unknown) => void,
+): SpawnedThread | undefined {
+  const idle = prestarted[0];
+  if (idle === undefined) return undefined;
+  idle.spawned.launch(start);
+  prestarted.shift();
+  idle.onExit = onExit;
+  return idle.spawned;
 }
 
 /**
