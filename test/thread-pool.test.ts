@@ -1,0 +1,64 @@
+// QemuThread.prestart: idle workers that make qemu_thread_create skip the worker's boot.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { QemuThread, QemuThreadError, qemu_thread_create, qemu_thread_join } from 'qemu-thread';
+
+const fn = (name: string) => new URL(`./workers/thread/lifecycle.js#${name}`, import.meta.url);
+
+/** Lets this thread's event loop run, so that idle workers can finish booting. */
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test(
+  'pre-started workers run the next threads, each one once, with their arguments',
+  { timeout: 60_000 },
+  async () => {
+    QemuThread.prestart(3);
+    assert.equal(QemuThread.prestarted(), 3);
+    await settle(200);
+    const threads = [0, 1, 2].map((i) => {
+      const t = new QemuThread();
+      qemu_thread_create(t, `pooled-${i}`, fn('echo'), { i, text: `hello ${i}` }, 0);
+      return t;
+    });
+    assert.equal(QemuThread.prestarted(), 0, 'each create took one idle worker');
+    const ids = new Set(threads.map((t) => t.threadId()));
+    assert.equal(ids.size, 3, 'three distinct workers');
+    threads.forEach((t, i) => assert.deepEqual(qemu_thread_join(t), { i, text: `hello ${i}` }));
+    // The pool is empty now: the next create spawns a fresh worker and still works.
+    const fresh = QemuThread.create('fresh', fn('echo'), 42);
+    assert.equal(fresh.join(), 42);
+  },
+);
+
+test(
+  'an argument that cannot be cloned leaves the idle worker in the pool',
+  { timeout: 60_000 },
+  async () => {
+    QemuThread.prestart(1);
+    await settle(100);
+    const t = new QemuThread();
+    assert.throws(
+      () => qemu_thread_create(t, 'bad', fn('echo'), { f: () => 1 }, 0),
+      (e: unknown) => e instanceof QemuThreadError && e.code === 'EINVAL' && e.func === 'qemu_thread_create',
+    );
+    assert.equal(QemuThread.prestarted(), 1);
+    qemu_thread_create(t, 'good', fn('echo'), 'ok', 0);
+    assert.equal(QemuThread.prestarted(), 0);
+    assert.equal(qemu_thread_join(t), 'ok');
+  },
+);
+
+test('idle workers do not keep the process alive', { timeout: 60_000 }, () => {
+  const index = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+  const script = `import { QemuThread } from ${JSON.stringify(index)}; QemuThread.prestart(3);`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+  assert.equal(run.signal, null, 'the process ended by itself, not by the time-out');
+  assert.equal(run.status, 0, String(run.stderr));
+});
+
+test('prestart refuses a count that is not a non-negative integer', () => {
+  assert.throws(() => QemuThread.prestart(-1), RangeError);
+  assert.throws(() => QemuThread.prestart(1.5), RangeError);
+});
