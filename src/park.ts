@@ -4,9 +4,10 @@
  *
  * A primitive parks on one of its words "while it still holds the value I saw". The futex contract
  * (`Atomics.wait` compares and enqueues atomically with respect to `Atomics.notify`) is what makes every
- * wake-up in this library impossible to lose: a waker always changes the word *before* it notifies, so a
+ * wake-up in this library impossible to lose: a waker changes the word *before* it notifies, so a
  * thread that has not yet parked sees the new value and does not sleep, and a thread that has parked is on
- * the queue when the notify comes.
+ * the queue when the notify comes. (One deliberate exception: the links of a cond's broadcast chain notify
+ * without changing the word, and rely instead on `Atomics.notify` waking in FIFO order; see cond.ts.)
  */
 import { fail } from './errors.js';
 

@@ -101,7 +101,9 @@ export const nodePlatform: Platform = {
     });
     worker.on('exit', (code) => options.onExit(code, lastError));
     worker.on('message', (message) => {
-      if (message === FINISHED) worker.unref();
+      // Only the main thread lets go of a finished thread. A worker that did would end before the thread,
+      // and Node ends a worker's workers with it: a large result still waiting for its joiner would be lost.
+      if (message === FINISHED && isMainThread) worker.unref();
     });
     return {
       threadId: worker.threadId,

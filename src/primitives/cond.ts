@@ -9,7 +9,8 @@
  * park while SEQ still holds the value read, counted as parked while it does; stop counting itself; lock
  * `m` again; then, if OWED > 0, take one unit and, if units remain, wake one more thread.
  * signal: if there is a waiter, add 1 to SEQ, and notify one thread if one is parked. A signal with no
- * waiter costs one atomic load; one whose waiter is still spinning costs no notify either.
+ * waiter costs two atomic loads (the state check and COUNTS); one whose waiter is still spinning costs no
+ * notify either.
  *
  * Why no wake-up is lost (the bug of waiting on a word that never changes): the waiter reads SEQ and
  * announces itself while it holds `m`. A signaller that changed the predicate under `m` did so either
@@ -188,11 +189,12 @@ export class QemuCond extends SharedStorage {
       result = park(w, SEQ, seen, ms);
       Atomics.sub(w, COUNTS, PARKED);
     }
-    Atomics.sub(w, COUNTS, WAITER);
     try {
       lockWord(mw, func);
     } finally {
       if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
+      // Counted as a waiter until here, so that destroy cannot succeed while this thread still uses OWED.
+      Atomics.sub(w, COUNTS, WAITER);
     }
     return result !== 'timed-out';
   }

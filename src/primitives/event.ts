@@ -58,6 +58,7 @@ export class QemuEvent extends SharedStorage {
   destroy(): void {
     this.#refuseWhileWaited('qemu_event_destroy');
     markDestroyed(this.words, 'qemu_event_destroy');
+    wake(this.words, VALUE, Number.POSITIVE_INFINITY);
   }
 
   #refuseWhileWaited(func: string): void {
@@ -102,6 +103,8 @@ export class QemuEvent extends SharedStorage {
     Atomics.add(w, WAITERS, 1);
     try {
       for (;;) {
+        // Re-checked on every round: a destroy that ran before this thread announced itself saw no waiter.
+        checkReady(w, func);
         let v = Atomics.load(w, VALUE);
         if (v === EV_SET) return true;
         if (v === EV_FREE) {

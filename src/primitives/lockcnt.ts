@@ -75,6 +75,8 @@ export class QemuLockCnt extends SharedStorage {
       fail('EBUSY', 'qemu_lockcnt_destroy', this.#holderDetail());
     }
     markDestroyed(w, 'qemu_lockcnt_destroy');
+    // Threads parked for the lock would otherwise sleep forever: wake them to see it destroyed.
+    wake(w, WORD, Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -82,7 +84,7 @@ export class QemuLockCnt extends SharedStorage {
    * success). Otherwise marks the lock WAITING, parks until it is freed, and returns false without trying
    * again, leaving the word's new value in `a.value`.
    */
-  #casOrWait(a: Attempt, ifFree: number): boolean {
+  #casOrWait(a: Attempt, ifFree: number, func: string): boolean {
     const w = this.words;
     if ((a.value & STATE_MASK) === L_FREE) {
       const seen = Atomics.compareExchange(w, WORD, a.value, ifFree);
@@ -102,6 +104,11 @@ export class QemuLockCnt extends SharedStorage {
       }
       a.waited = true;
       park(w, WORD, a.value);
+      if (Atomics.load(w, STATE) !== READY) {
+        // Destroyed while this thread slept: pass on the wake-up it may have taken, then report.
+        wake(w, WORD, 1);
+        checkReady(w, func);
+      }
       a.value = Atomics.load(w, WORD);
     }
     return false;
@@ -128,7 +135,7 @@ export class QemuLockCnt extends SharedStorage {
         if ((a.value & STATE_MASK) !== L_FREE) {
           this.#refuseSelfWait('qemu_lockcnt_inc', 'the count is 0, so inc would wait for the lock');
         }
-        if (this.#casOrWait(a, COUNT_STEP)) break;
+        if (this.#casOrWait(a, COUNT_STEP, 'qemu_lockcnt_inc')) break;
       }
     }
     if (a.waited) wake(w, WORD, 1);
@@ -170,12 +177,15 @@ export class QemuLockCnt extends SharedStorage {
         a.value = seen;
         continue;
       }
-      if (a.value < COUNT_STEP) fail('EINVAL', func, 'the count is already 0');
+      if (a.value < COUNT_STEP) {
+        if (a.waited) wake(w, WORD, 1);
+        fail('EINVAL', func, 'the count is already 0');
+      }
       // Count 1 -> 0 takes the lock: (1, free) -> (0, locked), or (0, waiting) once this thread has slept.
       if ((a.value & STATE_MASK) !== L_FREE) {
         this.#refuseSelfWait(func, 'bringing the count to 0 would wait for the lock');
       }
-      if (this.#casOrWait(a, lockedState)) {
+      if (this.#casOrWait(a, lockedState, func)) {
         Atomics.store(w, OWNER, SELF);
         return true;
       }
@@ -193,7 +203,7 @@ export class QemuLockCnt extends SharedStorage {
     const a: Attempt = { value: Atomics.load(w, WORD), waited: false };
     let step = L_LOCKED;
     // The target only matters when the lock bits are FREE, so adding the lock state to the value is exact.
-    while (!this.#casOrWait(a, a.value + step)) {
+    while (!this.#casOrWait(a, a.value + step, 'qemu_lockcnt_lock')) {
       if (a.waited) step = L_WAITING;
     }
     Atomics.store(w, OWNER, SELF);

@@ -108,7 +108,12 @@ export function initWord(w: Int32Array, func: string): void {
 /** Moves a FREE word to DESTROYED: EBUSY while held, EINVAL if it was never usable. */
 export function destroyWord(w: Int32Array, func: string): void {
   const v = Atomics.compareExchange(w, LOCK, FREE, DESTROYED);
-  if (v === FREE) return;
+  if (v === FREE) {
+    // A thread woken by the last unlock may have left others parked: wake them all, so each sees
+    // DESTROYED and fails with EINVAL instead of sleeping forever.
+    wake(w, LOCK, Number.POSITIVE_INFINITY);
+    return;
+  }
   if (v >= HELD_MIN) fail('EBUSY', func, `it is held by thread ${ownerThread(v)}`);
   fail('EINVAL', func, describeUnusable(v));
 }

@@ -2,8 +2,8 @@
  * QemuRecMutex: a recursive mutex. The owner may lock it again; each lock needs its unlock.
  *
  * State: word 0 is a QemuMutex lock word (owner code, CONTENDED bit; see mutex.ts), word 1 the nesting
- * depth. The depth is read and written only by the thread that holds word 0, so it needs no atomicity of its
- * own: the lock word's acquire/release ordering publishes it to the next owner.
+ * depth. The depth is written only by the thread that holds word 0 (and read by others only for
+ * toString), so it needs no atomicity of its own: the lock word's ordering publishes it to the next owner.
  */
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { CONTENDED, HELD_MIN, SELF } from '../owner.js';

@@ -6,8 +6,8 @@
  *
  * QEMU builds its semaphore from a mutex, a cond and a count; here the count itself is the futex word,
  * which gives the same observable behaviour (post wakes one waiter, wait takes one unit, timed wait with a
- * deadline fixed up front, `ms = 0` is a pure try, a time-out never takes a unit) with one atomic per
- * uncontended operation.
+ * deadline fixed up front, `ms = 0` is a pure try, a time-out never takes a unit) with one
+ * compareExchange and a few loads per uncontended operation, and no lock.
  *
  * post: compareExchange COUNT -> COUNT + 1 (EINVAL at 4294967295), then notify one thread if WAITERS > 0.
  * wait: take a unit with compareExchange COUNT -> COUNT - 1 while COUNT > 0; otherwise add 1 to WAITERS,
@@ -21,7 +21,7 @@
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
-import { checkTimeout, deadlineAfter, park, parkAfterSpin, remainingUntil, wake } from '../park.js';
+import { checkTimeout, deadlineAfter, parkAfterSpin, remainingUntil, wake } from '../park.js';
 
 const COUNT = 1;
 const WAITERS = 2;
@@ -72,6 +72,8 @@ export class QemuSemaphore extends SharedStorage {
       fail('EBUSY', 'qemu_sem_destroy', `${waiters} thread(s) are waiting on it`);
     }
     markDestroyed(this.words, 'qemu_sem_destroy');
+    // A waiter that announced itself just after the check above parks on COUNT: wake it to see DESTROYED.
+    wake(this.words, COUNT, Number.POSITIVE_INFINITY);
   }
 
   /** Adds one unit and wakes one waiter. EINVAL if the count is already 4294967295. */
@@ -94,8 +96,10 @@ export class QemuSemaphore extends SharedStorage {
     checkReady(w, 'qemu_sem_wait');
     while (!takeUnit(w)) {
       Atomics.add(w, WAITERS, 1);
-      parkAfterSpin(w, COUNT, 0);
+      // Re-checked once announced: a destroy that saw no waiter before the announcement has happened by now.
+      if (Atomics.load(w, STATE) === READY) parkAfterSpin(w, COUNT, 0);
       Atomics.sub(w, WAITERS, 1);
+      checkReady(w, 'qemu_sem_wait');
     }
   }
 
@@ -111,8 +115,9 @@ export class QemuSemaphore extends SharedStorage {
       const left = remainingUntil(deadline);
       if (left === 0) return false;
       Atomics.add(w, WAITERS, 1);
-      const result = park(w, COUNT, 0, left);
+      const result = Atomics.load(w, STATE) === READY ? parkAfterSpin(w, COUNT, 0, left) : 'not-equal';
       Atomics.sub(w, WAITERS, 1);
+      checkReady(w, 'qemu_sem_timedwait');
       if (result === 'timed-out') return false;
     }
     return true;

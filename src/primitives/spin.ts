@@ -7,8 +7,8 @@
  *
  * lock: compareExchange FREE -> SELF; on failure re-read the word until it looks FREE, then try again.
  * There is no `cpu_relax` in JS, so after a bounded burst of reads the waiter sleeps on the word for up
- * to 1 ms at a time; unlock is a plain store of FREE with no notify, as in QEMU, so a holder never pays for
- * waiters. A spinlock is for short critical sections: use QemuMutex for anything that may block.
+ * to 1 ms at a time; unlock is a compareExchange SELF -> FREE (for the owner check) with no notify, as in
+ * QEMU, so a holder never pays for waiters. A spinlock is for short critical sections: use QemuMutex for anything that may block.
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';

@@ -6,7 +6,8 @@
  * fixed window inside the QemuThread's own storage: the first chunk is written when the thread exits, so a
  * small result needs no further hand-shake and the thread ends at once; a larger one is streamed chunk by
  * chunk, the exiting thread refilling the window each time the joiner has emptied it. Until then the
- * thread stays parked, like a POSIX thread that holds its exit status until it is joined.
+ * thread stays parked, like a POSIX thread that holds its exit status until it is joined. (So that its
+ * creator cannot end first and take it down, only the main thread lets go of a finished thread.)
  *
  * The hand-shake word CHUNK counts half-steps: it is `2k + 1` while chunk k is in the window and `2k + 2`
  * once the reader has copied it. Each side changes CHUNK and then notifies, and parks only while CHUNK

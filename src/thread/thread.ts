@@ -9,8 +9,11 @@
  * imports the thread function's module and calls it with the argument. When the function returns, throws
  * or calls qemu_thread_exit, the at-exit notifiers run, the outcome goes into the pipe, and STATE becomes
  * EXITED with a notify. join claims JOINER with a compareExchange (so a second join is EINVAL, never a
- * race), parks while STATE is RUNNING, reads the outcome and marks the storage JOINED. Nothing in this
- * depends on the creator's event loop: a blocked main thread can join, and so can any other thread.
+ * race), parks while STATE is RUNNING, reads the outcome and marks the storage JOINED. The normal path
+ * needs no event loop: a blocked main thread can join, and so can any other thread. Only a thread that
+ * dies without running its own exit code (terminated, or killed with its creator) is reported by its
+ * creator, from the creator's event loop or as the creator itself ends; a thread killed together with its
+ * creator's creator is not reported (known limitation).
  *
  * GENERATION (word 7) counts starts, so that the creator's late notice that an earlier worker ended (which
  * it uses to report a thread that died without a word) is never applied to a newer thread.
@@ -46,6 +49,8 @@ const JOINED = 3;
 const IDENTITY = 4;
 /** The outcome is being written (by the thread, or by its creator reporting its death): not yet readable. */
 const PUBLISHING = 5;
+/** A start has claimed the storage and is spawning the thread. */
+const STARTING = 6;
 
 const KIND = 'QemuThread';
 const BYTES = 256;
@@ -113,7 +118,12 @@ export class QemuThread extends SharedStorage {
     const { moduleUrl, exportName } = parseThreadFunction(fn, func);
     const w = this.words;
     const state = Atomics.load(w, STATE);
-    if (state === RUNNING || (state === EXITED && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE)) {
+    const busy =
+      state === RUNNING ||
+      state === PUBLISHING ||
+      (state === EXITED && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE);
+    // Claim the storage with a compareExchange: two concurrent starts on one handle must not share a pipe.
+    if (busy || Atomics.compareExchange(w, STATE, state, STARTING) !== state) {
       fail(
         'EBUSY',
         func,
@@ -134,7 +144,7 @@ export class QemuThread extends SharedStorage {
       errorMode: getErrorMode(),
     };
     const onExit = (code: number, error: unknown) => {
-      children.delete(w);
+      if (children.get(w)?.generation === generation) children.delete(w);
       reportAbnormalExit(w, generation, name ?? null, `ended without returning (exit code ${code})`, error);
     };
     let spawned: SpawnedThread;
@@ -143,6 +153,7 @@ export class QemuThread extends SharedStorage {
         launchPrestarted(start, onExit) ?? spawnThread(start, self.naming ? (name ?? null) : null, onExit);
     } catch (error) {
       Atomics.store(w, STATE, NONE);
+      wake(w, STATE, Number.POSITIVE_INFINITY);
       const why = error instanceof Error ? error.message : String(error);
       fail('EINVAL', func, `the thread could not be started: ${why}`);
     }
@@ -198,8 +209,14 @@ export class QemuThread extends SharedStorage {
     if (isRunningSelf(w)) fail('EDEADLK', func, 'a thread cannot join itself');
     const claimed = Atomics.compareExchange(w, JOINER, 0, SELF);
     if (claimed !== 0 || state === JOINED) fail('EINVAL', func, 'the thread was already joined');
-    for (let s = Atomics.load(w, STATE); s === RUNNING || s === PUBLISHING; s = Atomics.load(w, STATE)) {
-      park(w, STATE, s);
+    let now = Atomics.load(w, STATE);
+    while (now === RUNNING || now === PUBLISHING || now === STARTING) {
+      park(w, STATE, now);
+      now = Atomics.load(w, STATE);
+    }
+    if (now === NONE) {
+      Atomics.store(w, JOINER, 0);
+      fail('ESRCH', func, 'the thread could not be started');
     }
     const { outcome, bytes } = readOutcome(w, WINDOW_BYTES);
     Atomics.store(w, STATE, JOINED);
@@ -234,7 +251,9 @@ export class QemuThread extends SharedStorage {
   override toString(): string {
     const state = Atomics.load(this.words, STATE);
     if (state === NONE) return 'QemuThread { never started }';
-    const stateText = ['never started', 'running', 'exited', 'joined', 'identity', 'exiting'][state];
+    const stateText = ['never started', 'running', 'exited', 'joined', 'identity', 'exiting', 'starting'][
+      state
+    ];
     const mode = Atomics.load(this.words, MODE) === QEMU_THREAD_DETACHED ? ', detached' : '';
     return `QemuThread { thread ${Atomics.load(this.words, TID)}, ${stateText}${mode} }`;
   }
