@@ -6,8 +6,8 @@
  * `Atomics.wait` (high 16 bits); OWED, the wake-ups that broadcasts still have to hand out.
  *
  * wait(m): with `m` held, read SEQ and count itself a waiter; unlock `m`; spin briefly (park.ts) and then
- * park while SEQ still holds the value read, counted as parked while it does; stop counting itself; lock
- * `m` again; then, if OWED > 0, take one unit and, if units remain, wake one more thread.
+ * park while SEQ still holds the value read, counted as parked while it does; if OWED > 0, take one unit
+ * and, if units remain, wake one more thread; lock `m` again; stop counting itself.
  * signal: if there is a waiter, add 1 to SEQ, and notify one thread if one is parked. A signal with no
  * waiter costs two atomic loads (the state check and COUNTS); one whose waiter is still spinning costs no
  * notify either.
@@ -25,8 +25,9 @@
  *
  * Broadcast without a thundering herd: waking every waiter at once would make them all fight for `m`.
  * Instead broadcast bumps SEQ, adds the parked count P to OWED and wakes one thread; each waiter that
- * returns while OWED > 0 (woken, timed out, or not parked after all) takes one unit once it holds `m`
- * again and, if units remain, wakes the next, which then finds a single holder soon to let go. Why every
+ * returns while OWED > 0 (woken, timed out, or not parked after all) takes one unit and, if units remain,
+ * wakes the next before it re-takes `m`: the waiters reach `m` one after another, a wake-up latency
+ * apart, rather than all at once, and each one's wake-up overlaps the previous one's critical section. Why every
  * thread parked before the broadcast still wakes: P counts each of them (the same ordering argument as
  * above); `Atomics.notify` wakes in FIFO order, so while any of them is parked each notify reaches one of
  * them; every unit taken except the last issues a notify (the broadcaster's own counts for the last), so
@@ -52,9 +53,8 @@ const PARKED = 1 << 16;
 const WAITER_MASK = 0xffff;
 
 /**
- * Takes one unit of a broadcast's wake-up debt and, if any is left, wakes the next waiter. Called by a
- * waiter that has returned and re-taken the mutex, so the next one wakes to find a single holder, soon
- * to let go, rather than a crowd.
+ * Takes one unit of a broadcast's wake-up debt and, if any is left, wakes the next waiter. Called by each
+ * waiter as it returns from its wait, before it re-takes the mutex.
  */
 function passBroadcastOn(w: Int32Array): void {
   let owed = Atomics.load(w, OWED);
@@ -189,10 +189,12 @@ export class QemuCond extends SharedStorage {
       result = park(w, SEQ, seen, ms);
       Atomics.sub(w, COUNTS, PARKED);
     }
+    // Pass a broadcast on before re-taking the mutex: the next waiter's kernel wake-up then overlaps this
+    // thread's critical section instead of following it.
+    if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
     try {
       lockWord(mw, func);
     } finally {
-      if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
       // Counted as a waiter until here, so that destroy cannot succeed while this thread still uses OWED.
       Atomics.sub(w, COUNTS, WAITER);
     }
