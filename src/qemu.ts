@@ -6,7 +6,7 @@
 import { QemuCond } from './primitives/cond.js';
 import { QemuEvent } from './primitives/event.js';
 import { QemuLockCnt } from './primitives/lockcnt.js';
-import { QemuMutex, tryLockWord } from './primitives/mutex.js';
+import { lockWord, QemuMutex, tryLockWord, unlockWord } from './primitives/mutex.js';
 import { QemuRecMutex } from './primitives/rec-mutex.js';
 import { QemuSemaphore } from './primitives/semaphore.js';
 import { QemuSpin } from './primitives/spin.js';
@@ -32,11 +32,16 @@ const thread = (t: unknown, func: string) => (t instanceof QemuThread ? t : Qemu
 // QemuMutex
 export const qemu_mutex_init = (m: QemuMutex): void => mutex(m, 'qemu_mutex_init').init();
 export const qemu_mutex_destroy = (m: QemuMutex): void => mutex(m, 'qemu_mutex_destroy').destroy();
-export const qemu_mutex_lock = (m: QemuMutex): void => mutex(m, 'qemu_mutex_lock').lock();
+// lock and unlock go straight to the lock word: they are the hottest calls a program makes.
+export function qemu_mutex_lock(m: QemuMutex): void {
+  lockWord(m instanceof QemuMutex ? m.words : mutex(m, 'qemu_mutex_lock').words, 'qemu_mutex_lock');
+}
 /** 0 if it took the lock, -16 (-EBUSY) if anyone holds it, the caller included. */
 export const qemu_mutex_trylock = (m: QemuMutex): number =>
   tryLockWord(mutex(m, 'qemu_mutex_trylock').words, 'qemu_mutex_trylock');
-export const qemu_mutex_unlock = (m: QemuMutex): void => mutex(m, 'qemu_mutex_unlock').unlock();
+export function qemu_mutex_unlock(m: QemuMutex): void {
+  unlockWord(m instanceof QemuMutex ? m.words : mutex(m, 'qemu_mutex_unlock').words, 'qemu_mutex_unlock');
+}
 
 // QemuRecMutex
 export const qemu_rec_mutex_init = (m: QemuRecMutex): void => recMutex(m, 'qemu_rec_mutex_init').init();
