@@ -25,7 +25,7 @@ test(
     assert.equal(QemuThread.prestarted(), 0, 'each create took one idle worker');
     const ids = new Set(threads.map((t) => t.threadId()));
     assert.equal(ids.size, 3, 'three distinct workers');
-    threads.forEach((t, i) => assert.deepEqual(qemu_thread_join(t), { i, text: `hello ${i}` }));
+    for (const [i, t] of threads.entries()) assert.deepEqual(qemu_thread_join(t), { i, text: `hello ${i}` });
     // The pool is empty now: the next create spawns a fresh worker and still works.
     const fresh = QemuThread.create('fresh', fn('echo'), 42);
     assert.equal(fresh.join(), 42);
