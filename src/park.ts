@@ -45,13 +45,19 @@ export function resetParkStats(): void {
 /** Bounds of the adaptive spin before a hand-off wait sleeps, in reads of the word. */
 const SPIN_MIN = 64;
 const SPIN_MAX = 10_000;
+/** While the budget is this low, every PROBE_EVERY-th spin tries the full SPIN_MAX once. */
+const PROBE_BELOW = 1024;
+const PROBE_EVERY = 32;
 /**
- * This thread's current spin budget. It grows while spinning pays off (the awaited change arrived while
- * spinning) and halves each time it did not (the thread had to sleep anyway), so a thread that shares its
- * core with the thread it waits for soon stops wasting time. At most SPIN_MAX reads, about 10-20 us: never
+ * This thread's current spin budget. It halves each time a spin ended in a sleep anyway, so a thread that
+ * shares its core with the thread it waits for soon stops wasting time, and it grows when a spin pays off,
+ * to at least twice what that spin needed. Since a small budget rarely pays off, it could stay small after
+ * the load that shrank it has gone: so while it is small, one spin in PROBE_EVERY tries the full SPIN_MAX,
+ * and a probe that pays off brings the budget back at once. At most SPIN_MAX reads, about 10-20 us: never
  * an unbounded spin.
  */
 let spinBudget = 1000;
+let spinsSinceProbe = 0;
 
 /**
  * As {@link park}, but first re-reads the word a bounded, adaptive number of times: a hand-off from a
@@ -72,9 +78,10 @@ export function parkAfterSpin(
  * `expected` (the spin paid off), false if the caller should park.
  */
 export function spinUntilChanged(words: Int32Array, index: number, expected: number): boolean {
-  for (let i = spinBudget; i > 0; i--) {
+  const budget = nextSpinBudget();
+  for (let i = 0; i < budget; i++) {
     if (Atomics.load(words, index) !== expected) {
-      spinPaidOff();
+      spinPaidOff(i);
       return true;
     }
   }
@@ -82,14 +89,18 @@ export function spinUntilChanged(words: Int32Array, index: number, expected: num
   return false;
 }
 
-/** The calling thread's current spin budget, in reads (see {@link parkAfterSpin}). */
-export function currentSpinBudget(): number {
+/** How many reads the calling thread's next spin may make (see {@link spinUntilChanged}). */
+export function nextSpinBudget(): number {
+  if (spinBudget < PROBE_BELOW && ++spinsSinceProbe >= PROBE_EVERY) {
+    spinsSinceProbe = 0;
+    return SPIN_MAX;
+  }
   return spinBudget;
 }
 
-/** Records that a spin saw the awaited change: spin a little longer next time. */
-export function spinPaidOff(): void {
-  spinBudget = Math.min(SPIN_MAX, spinBudget + (spinBudget >> 2) + 16);
+/** Records that a spin saw the awaited change after `used` reads: spin at least twice that next time. */
+export function spinPaidOff(used: number): void {
+  spinBudget = Math.min(SPIN_MAX, Math.max(spinBudget + (spinBudget >> 2) + 16, 2 * used));
 }
 
 /** Records that a spin ended in a sleep anyway: spin half as long next time. */

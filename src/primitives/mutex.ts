@@ -30,7 +30,7 @@ import {
   SELF,
   UNINIT,
 } from '../owner.js';
-import { currentSpinBudget, park, spinPaidOff, spinWasted, wake } from '../park.js';
+import { nextSpinBudget, park, spinPaidOff, spinWasted, wake } from '../park.js';
 
 /** Index of the lock word inside a mutex's storage (a recursive mutex keeps its depth after it). */
 const LOCK = 0;
@@ -42,14 +42,15 @@ export function lockWord(w: Int32Array, func: string): void {
 
 function lockWordSlow(w: Int32Array, func: string): void {
   // Spin first (bounded and adaptive, see park.ts): a holder on another core usually lets go soon.
-  let spins = currentSpinBudget();
+  const budget = nextSpinBudget();
+  let spins = budget;
   // Once this thread has parked it must take the lock as contended: it cannot know who else sleeps.
   let mine = SELF;
   for (;;) {
     const v = Atomics.load(w, LOCK);
     if (v === FREE) {
       if (Atomics.compareExchange(w, LOCK, FREE, mine) === FREE) {
-        if (mine === SELF && spins > 0) spinPaidOff();
+        if (mine === SELF && spins > 0) spinPaidOff(budget - spins);
         return;
       }
       continue;
