@@ -122,7 +122,8 @@ export class QemuEvent extends SharedStorage {
 
   /** Whether the event is set now (a racy snapshot). */
   isSet(): boolean {
-    return Atomics.load(this.words, VALUE) === EV_SET;
+    // Zero-filled storage reads as SET (QEMU's encoding), so only an initialized event can be set.
+    return stateName(this.words) === null && Atomics.load(this.words, VALUE) === EV_SET;
   }
 
   override toString(): string {
