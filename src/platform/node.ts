@@ -1,5 +1,6 @@
 /** The Node.js platform: `worker_threads` for threads, `v8` for structured clone, `fs` for unbuffered output. */
 import { existsSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { isMainThread, parentPort, threadId, Worker, workerData } from 'node:worker_threads';
@@ -42,6 +43,7 @@ function workerExecArgv(): string[] | undefined {
 
 export const nodePlatform: Platform = {
   threadId,
+  cores: availableParallelism(),
   isMainThread,
   spawned: workerData !== null && typeof workerData === 'object' && SPAWN_KEY in workerData,
   receiveStart() {

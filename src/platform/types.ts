@@ -31,6 +31,8 @@ export interface SpawnOptions {
 export interface Platform {
   /** A small non-negative integer naming the calling thread, unique in the process. */
   readonly threadId: number;
+  /** How many threads can run at once (logical cores); the same in every thread of the process. */
+  readonly cores: number;
   /** True on the process's first thread. */
   readonly isMainThread: boolean;
   /** Whether this thread was started by {@link Platform.spawn}. */

@@ -24,15 +24,15 @@
  * one waiter's read and its park could fool it.
  *
  * Broadcast without a thundering herd: waking every waiter at once would make them all fight for `m`.
- * Instead broadcast bumps SEQ, adds the parked count P to OWED and wakes one thread; each waiter that
- * returns while OWED > 0 (woken, timed out, or not parked after all) takes one unit and, if units remain,
- * wakes the next before it re-takes `m`: the waiters reach `m` one after another, a wake-up latency
+ * Instead broadcast bumps SEQ, adds the parked count P to OWED and wakes K = min(P, cores) threads; each
+ * waiter that returns while OWED > 0 (woken, timed out, or not parked after all) takes one unit and, if
+ * at least K units remain, wakes the next before it re-takes `m`: the waiters reach `m` one after another, a wake-up latency
  * apart, rather than all at once, and each one's wake-up overlaps the previous one's critical section. Why every
  * thread parked before the broadcast still wakes: P counts each of them (the same ordering argument as
  * above); `Atomics.notify` wakes in FIFO order, so while any of them is parked each notify reaches one of
- * them; every unit taken except the last issues a notify (the broadcaster's own counts for the last), so
- * P units give P notifies; and the chain cannot stall while units remain, because whoever takes a unit and
- * leaves others passes a notify on. A unit taken by a thread that was not parked only moves a notify to
+ * them; every unit taken except the last K issues a notify and the broadcaster issued K, so P units give
+ * P notifies (overlapping broadcasts give more, never fewer); and the chains cannot stall while units
+ * remain, because every notify wakes a thread that will take a unit. A unit taken by a thread that was not parked only moves a notify to
  * another thread, which makes at worst a spurious wake-up.
  *
  * Wake-ups may be spurious, as QEMU allows: callers loop on their predicate.
@@ -42,6 +42,7 @@ import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../lay
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
 import { CONTENDED, SELF } from '../owner.js';
 import { checkTimeout, deadlineAfter, park, remainingUntil, spinUntilChanged, wake } from '../park.js';
+import { platform } from '../platform/index.js';
 import { lockWord, notHeldBySelf, QemuMutex, unlockWord } from './mutex.js';
 
 const SEQ = 1;
@@ -51,6 +52,11 @@ const OWED = 3;
 const WAITER = 1;
 const PARKED = 1 << 16;
 const WAITER_MASK = 0xffff;
+/**
+ * How many chains a broadcast starts: one per core, so that wake-ups proceed in parallel as far as the
+ * machine can run them, and no more threads than it has cores are woken at once.
+ */
+const BROADCAST_WIDTH = Math.max(1, platform.cores);
 
 /**
  * Takes one unit of a broadcast's wake-up debt and, if any is left, wakes the next waiter. Called by each
@@ -61,7 +67,7 @@ function passBroadcastOn(w: Int32Array): void {
   while (owed > 0) {
     const seen = Atomics.compareExchange(w, OWED, owed, owed - 1);
     if (seen === owed) {
-      if (owed > 1) wake(w, SEQ, 1);
+      if (owed > BROADCAST_WIDTH) wake(w, SEQ, 1);
       return;
     }
     owed = seen;
@@ -136,7 +142,7 @@ export class QemuCond extends SharedStorage {
     const parked = Atomics.load(w, COUNTS) >>> 16;
     if (parked > 0) {
       Atomics.add(w, OWED, parked);
-      wake(w, SEQ, 1);
+      wake(w, SEQ, Math.min(parked, BROADCAST_WIDTH));
     }
   }
 
