@@ -21,31 +21,7 @@ import {
   qemu_thread_is_self,
   qemu_thread_join,
 } from 'qemu-thread';
-
-// Expected values are spelled out here rather than read from the library, so a wrong table there fails.
-const ERRNO_OF = { EPERM: 1, ESRCH: 3, EBUSY: 16, EINVAL: 22, EDEADLK: 35 } as const;
-type Code = keyof typeof ERRNO_OF;
-const STRERROR_OF: Record<Code, string> = {
-  EPERM: 'Operation not permitted',
-  ESRCH: 'No such process',
-  EBUSY: 'Device or resource busy',
-  EINVAL: 'Invalid argument',
-  EDEADLK: 'Resource deadlock avoided',
-};
-
-/** An assert.throws validator for a QemuThreadError with exactly this code and public function name. */
-function qemuError(code: Code, func: string) {
-  return (e: unknown): boolean => {
-    assert.ok(e instanceof QemuThreadError, `expected a QemuThreadError, got ${String(e)}`);
-    assert.ok(e instanceof Error);
-    assert.equal(e.name, 'QemuThreadError');
-    assert.equal(e.code, code);
-    assert.equal(e.errno, ERRNO_OF[code]);
-    assert.equal(e.func, func);
-    assert.ok(e.message.startsWith(`${func}: ${STRERROR_OF[code]}`), `message: ${e.message}`);
-    return true;
-  };
-}
+import { qemuError } from './support/api.js';
 
 const FNS = new URL('./workers/api/thread-fns.js', import.meta.url);
 const fn = (name: string) => new URL(`#${name}`, FNS);
