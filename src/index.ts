@@ -28,3 +28,13 @@ export {
   QEMU_THREAD_JOINABLE,
   QemuThread,
 } from './thread/thread.js';
+export {
+  parseTraceFile,
+  TRACE_EVENTS,
+  type TraceEventName,
+  type TraceRecord,
+  traceEnable,
+  traceEventEnabled,
+  traceSetFile,
+  traceSetLog,
+} from './trace/trace.js';

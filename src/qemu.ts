@@ -32,15 +32,20 @@ const thread = (t: unknown, func: string) => (t instanceof QemuThread ? t : Qemu
 // QemuMutex
 export const qemu_mutex_init = (m: QemuMutex): void => mutex(m, 'qemu_mutex_init').init();
 export const qemu_mutex_destroy = (m: QemuMutex): void => mutex(m, 'qemu_mutex_destroy').destroy();
-// lock and unlock go straight to the lock word: they are the hottest calls a program makes.
+// lock and unlock go straight to the lock word: they are the hottest calls a program makes. The imports
+// they use get module-local names, which V8 reads faster than imported bindings (see mutex.ts).
+const Mutex = QemuMutex;
+const lockMutexWord = lockWord;
+const unlockMutexWord = unlockWord;
+
 export function qemu_mutex_lock(m: QemuMutex): void {
-  lockWord(m instanceof QemuMutex ? m.words : mutex(m, 'qemu_mutex_lock').words, 'qemu_mutex_lock');
+  lockMutexWord(m instanceof Mutex ? m.words : mutex(m, 'qemu_mutex_lock').words, 'qemu_mutex_lock');
 }
 /** 0 if it took the lock, -16 (-EBUSY) if anyone holds it, the caller included. */
 export const qemu_mutex_trylock = (m: QemuMutex): number =>
   tryLockWord(mutex(m, 'qemu_mutex_trylock').words, 'qemu_mutex_trylock');
 export function qemu_mutex_unlock(m: QemuMutex): void {
-  unlockWord(m instanceof QemuMutex ? m.words : mutex(m, 'qemu_mutex_unlock').words, 'qemu_mutex_unlock');
+  unlockMutexWord(m instanceof Mutex ? m.words : mutex(m, 'qemu_mutex_unlock').words, 'qemu_mutex_unlock');
 }
 
 // QemuRecMutex

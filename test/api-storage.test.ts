@@ -524,25 +524,37 @@ test('qemu_thread_* functions accept a structured clone', () => {
 });
 
 test('X.create returns an initialized primitive, in its own or in placed storage', () => {
-  const buffer = new SharedArrayBuffer(64);
+  // Each primitive is placed right after the previous one, by the sizes the classes declare.
+  const offsets: number[] = [];
+  let at = 0;
+  for (const bytes of [QemuMutex.BYTES, QemuRecMutex.BYTES, QemuCond.BYTES, QemuSemaphore.BYTES]) {
+    offsets.push(at);
+    at += bytes;
+  }
+  for (const bytes of [QemuEvent.BYTES, QemuSpin.BYTES, QemuLockCnt.BYTES]) {
+    offsets.push(at);
+    at += bytes;
+  }
+  const buffer = new SharedArrayBuffer(at + 4);
+  const [mAt, rAt, cAt, sAt, eAt, spAt, lAt] = offsets;
   const m = QemuMutex.create();
   assert.equal(m.tryLock(), true);
-  assert.equal(QemuMutex.create(buffer, 0).tryLock(), true);
-  const r = QemuRecMutex.create(buffer, 4);
+  assert.equal(QemuMutex.create(buffer, mAt).tryLock(), true);
+  const r = QemuRecMutex.create(buffer, rAt);
   assert.equal(r.tryLock(), true);
-  assert.equal(r.byteOffset, 4);
-  const c = QemuCond.create(buffer, 12);
+  assert.equal(r.byteOffset, rAt);
+  const c = QemuCond.create(buffer, cAt);
   c.signal();
-  assert.equal(c.byteOffset, 12);
+  assert.equal(c.byteOffset, cAt);
   assert.equal(QemuSemaphore.create().value(), 0);
-  const s = QemuSemaphore.create(3, buffer, 24);
+  const s = QemuSemaphore.create(3, buffer, sAt);
   assert.equal(s.value(), 3);
-  assert.equal(s.byteOffset, 24);
+  assert.equal(s.byteOffset, sAt);
   assert.equal(QemuEvent.create().isSet(), false);
-  assert.equal(QemuEvent.create(true, buffer, 36).isSet(), true);
-  assert.equal(QemuSpin.create(buffer, 44).isLocked(), false);
-  assert.equal(QemuLockCnt.create(buffer, 48).count(), 0);
-  assert.equal(new Int32Array(buffer, 60, 1)[0], 0, 'a create wrote past its region');
+  assert.equal(QemuEvent.create(true, buffer, eAt).isSet(), true);
+  assert.equal(QemuSpin.create(buffer, spAt).isLocked(), false);
+  assert.equal(QemuLockCnt.create(buffer, lAt).count(), 0);
+  assert.equal(new Int32Array(buffer, at, 1)[0], 0, 'a create wrote past its region');
 });
 
 test('toString and util.inspect show a mutex state, naming the locking thread', () => {

@@ -1,9 +1,17 @@
 /** The Node.js platform: `worker_threads` for threads, `v8` for structured clone, `fs` for unbuffered output. */
-import { existsSync, writeSync } from 'node:fs';
+import { appendFileSync, existsSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
-import { isMainThread, parentPort, threadId, Worker, workerData } from 'node:worker_threads';
+import {
+  getEnvironmentData,
+  isMainThread,
+  parentPort,
+  setEnvironmentData,
+  threadId,
+  Worker,
+  workerData,
+} from 'node:worker_threads';
 import type { Platform, SpawnedThread, SpawnOptions } from './types.js';
 
 /** The marker by which a worker recognizes the data of a thread that qemu-thread started. */
@@ -87,6 +95,20 @@ export const nodePlatform: Platform = {
       process.exit(1);
     });
     process.on('exit', (code) => report(new Error(`the thread's runtime exited (process.exit(${code}))`)));
+  },
+  pid: process.pid,
+  processShared(key, bytes) {
+    // Node clones a thread's environment data into every worker it creates, so the buffer made by the
+    // first thread reaches every later one, whoever creates it.
+    let buffer = getEnvironmentData(key);
+    if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < bytes) {
+      buffer = new SharedArrayBuffer(bytes);
+      setEnvironmentData(key, buffer);
+    }
+    return buffer as SharedArrayBuffer;
+  },
+  appendFile(path, text) {
+    appendFileSync(path, text);
   },
   beforeThisThreadEnds(callback) {
     process.on('exit', callback);

@@ -63,6 +63,15 @@ export interface Platform {
    * to die without the function finishing (an uncaught error in a callback, or an exit of the runtime).
    */
   watchForDeath(report: (error: unknown) => void): void;
+  /**
+   * A SharedArrayBuffer of `bytes` bytes shared by every thread of the process under `key`: the first
+   * thread to ask creates it, and threads started afterwards (by this library or not) receive the same one.
+   */
+  processShared(key: string, bytes: number): SharedArrayBuffer;
+  /** The process id, for trace output. */
+  readonly pid: number;
+  /** Appends text to a file at once (one write call, so lines from several threads do not interleave). */
+  appendFile(path: string, text: string): void;
   /** Runs `callback` in this thread when the thread is about to end (its workers end with it). */
   beforeThisThreadEnds(callback: () => void): void;
 }

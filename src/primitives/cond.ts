@@ -43,7 +43,8 @@ import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '.
 import { CONTENDED, SELF } from '../owner.js';
 import { checkTimeout, deadlineAfter, park, remainingUntil, spinUntilChanged, wake } from '../park.js';
 import { platform } from '../platform/index.js';
-import { lockWord, notHeldBySelf, QemuMutex, unlockWord } from './mutex.js';
+import { traceCondWaitBegin, traceControl, traceLocked } from '../trace/trace.js';
+import { lockWordUntraced, MUTEX_ID, notHeldBySelf, QemuMutex, unlockWordUntraced } from './mutex.js';
 
 const SEQ = 1;
 /** Two counts in one word, so that signal reads both at once: waiters (low 16 bits), parked (high 16). */
@@ -52,6 +53,8 @@ const OWED = 3;
 const WAITER = 1;
 const PARKED = 1 << 16;
 const WAITER_MASK = 0xffff;
+/** A module-local name for the trace control block: see mutex.ts. */
+const TRACE = traceControl;
 /**
  * How many chains a broadcast starts: one per core, so that wake-ups proceed in parallel as far as the
  * machine can run them, and no more threads than it has cores are woken at once.
@@ -188,7 +191,9 @@ export class QemuCond extends SharedStorage {
     if (ms === 0) return false;
     const seen = Atomics.load(w, SEQ);
     Atomics.add(w, COUNTS, WAITER);
-    unlockWord(mw, func);
+    const traced = TRACE[0] !== 0;
+    if (traced) traceCondWaitBegin(mw[MUTEX_ID]);
+    unlockWordUntraced(mw, func);
     let result: 'ok' | 'not-equal' | 'timed-out' = 'not-equal';
     if (!spinUntilChanged(w, SEQ, seen)) {
       Atomics.add(w, COUNTS, PARKED);
@@ -199,7 +204,8 @@ export class QemuCond extends SharedStorage {
     // thread's critical section instead of following it.
     if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
     try {
-      lockWord(mw, func);
+      lockWordUntraced(mw, func);
+      if (traced) traceLocked(mw[MUTEX_ID]);
     } finally {
       // Counted as a waiter until here, so that destroy cannot succeed while this thread still uses OWED.
       Atomics.sub(w, COUNTS, WAITER);

@@ -1,8 +1,8 @@
 /**
  * QemuRecMutex: a recursive mutex. The owner may lock it again; each lock needs its unlock.
  *
- * State: word 0 is a QemuMutex lock word (owner code, CONTENDED bit; see mutex.ts), word 1 the nesting
- * depth. The depth is written only by the thread that holds word 0 (and read by others only for
+ * State: words 0-1 are a QemuMutex (lock word with owner code and CONTENDED bit, and the number that names
+ * it in traces; see mutex.ts), word 2 the nesting depth. The depth is written only by the thread that holds word 0 (and read by others only for
  * toString), so it needs no atomicity of its own: the lock word's ordering publishes it to the next owner.
  */
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
@@ -19,7 +19,8 @@ import {
 } from './mutex.js';
 
 const LOCK = 0;
-const DEPTH = 1;
+/** After the lock word and the mutex's number (mutex.ts). */
+const DEPTH = 2;
 const KIND = 'QemuRecMutex';
 
 /**
@@ -33,7 +34,7 @@ const KIND = 'QemuRecMutex';
  * ```
  */
 export class QemuRecMutex extends SharedStorage {
-  static readonly BYTES = 8;
+  static readonly BYTES = 12;
 
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuRecMutex.BYTES, buffer, byteOffset);

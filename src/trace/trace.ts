@@ -1,0 +1,254 @@
+/**
+ * QEMU's trace events for the mutex layer (util/trace-events): `qemu_mutex_lock` before a blocking lock,
+ * `qemu_mutex_locked` after a lock, a successful trylock and the return of a cond wait (time-outs
+ * included), `qemu_mutex_unlock` before an unlock and on entry to a cond wait.
+ *
+ * State: one process-wide control block in shared memory (platform.processShared), so that enabling an
+ * event in one thread enables it in all: word ENABLED holds the bits of the enabled events (0: nothing to
+ * do), word BACKENDS the active backends, NEXT_ID the counter that numbers mutexes at init, and the bytes
+ * from FILE_OFFSET the path of the JSON trace file.
+ *
+ * Cost when off: every instrumented call reads ENABLED with a plain (non-atomic) load and branches; the
+ * branch is always taken the same way. Everything else (the caller's file:line from a stack trace, the
+ * formatting, the file write) happens only for enabled events. A stale read of ENABLED right after another
+ * thread changed it only delays the change by a call or two.
+ *
+ * Backends: `log` writes QEMU's log-backend lines to stderr (`<pid>@<time> <thread>: qemu_mutex_lock waiting
+ * on mutex #3 (file.ts:12)`); `json` appends Chrome Trace Event / Perfetto records to a file, one complete
+ * ('X') event per wait and per hold, on one track per thread, which ui.perfetto.dev or chrome://tracing open.
+ */
+import { platform } from '../platform/index.js';
+import { self } from '../thread/self.js';
+
+const CONTROL_BYTES = 1024;
+const ENABLED = 0;
+const BACKENDS = 1;
+const NEXT_ID = 2;
+const FILE_LENGTH = 3;
+const FILE_OFFSET = 16;
+
+/** The process-wide control block; read with plain loads on the hot path. */
+export const traceControl = new Int32Array(platform.processShared('qemu-thread.trace', CONTROL_BYTES));
+
+/** The events, in bit order. */
+export const TRACE_EVENTS = ['qemu_mutex_lock', 'qemu_mutex_locked', 'qemu_mutex_unlock'] as const;
+export type TraceEventName = (typeof TRACE_EVENTS)[number];
+
+export const EV_LOCK = 1 << 0;
+export const EV_LOCKED = 1 << 1;
+export const EV_UNLOCK = 1 << 2;
+
+const LOG = 1;
+const JSON_FILE = 2;
+
+/** Numbers a mutex at init, so that trace lines name the same mutex the same way in every thread. */
+export function nextObjectId(): number {
+  return Atomics.add(traceControl, NEXT_ID, 1) + 1;
+}
+
+function patternToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * Enables (or disables) every event whose name matches `pattern` (`*` matches anything, as in QEMU's
+ * `-trace qemu_mutex_*`), in every thread of the process. Returns how many events matched. With no backend
+ * chosen yet, the log backend is used.
+ *
+ * @example
+ * ```ts
+ * traceEnable('qemu_mutex_*');        // log lines on stderr
+ * traceSetFile('trace.json');         // and a timeline for ui.perfetto.dev
+ * ```
+ */
+export function traceEnable(pattern: string, on = true): number {
+  if (typeof pattern !== 'string')
+    throw new TypeError(`traceEnable: expected a pattern string, got ${pattern}`);
+  const re = patternToRegExp(pattern);
+  let bits = 0;
+  TRACE_EVENTS.forEach((name, bit) => {
+    if (re.test(name)) bits |= 1 << bit;
+  });
+  if (on && Atomics.load(traceControl, BACKENDS) === 0) Atomics.or(traceControl, BACKENDS, LOG);
+  if (on) Atomics.or(traceControl, ENABLED, bits);
+  else Atomics.and(traceControl, ENABLED, ~bits);
+  return bits === 0 ? 0 : bits.toString(2).replace(/0/g, '').length;
+}
+
+/** Whether `name` is enabled. */
+export function traceEventEnabled(name: TraceEventName): boolean {
+  const bit = TRACE_EVENTS.indexOf(name);
+  if (bit < 0) throw new TypeError(`traceEventEnabled: no trace event '${String(name)}'`);
+  return (Atomics.load(traceControl, ENABLED) & (1 << bit)) !== 0;
+}
+
+/** Turns the log backend (lines on stderr) on or off. */
+export function traceSetLog(on: boolean): void {
+  if (on) Atomics.or(traceControl, BACKENDS, LOG);
+  else Atomics.and(traceControl, BACKENDS, ~LOG);
+}
+
+/**
+ * Writes trace events to `path` as Chrome Trace Event JSON (null: stop). The file holds a JSON array
+ * that every thread appends to; its closing bracket is optional in that format, and {@link readTraceFile}
+ * parses it.
+ */
+export function traceSetFile(path: string | null): void {
+  if (path === null) {
+    Atomics.and(traceControl, BACKENDS, ~JSON_FILE);
+    return;
+  }
+  const bytes = new TextEncoder().encode(path);
+  if (bytes.length > CONTROL_BYTES - FILE_OFFSET) throw new RangeError('traceSetFile: the path is too long');
+  new Uint8Array(traceControl.buffer, FILE_OFFSET, bytes.length).set(bytes);
+  Atomics.store(traceControl, FILE_LENGTH, bytes.length);
+  platform.appendFile(path, '[\n');
+  Atomics.or(traceControl, BACKENDS, JSON_FILE);
+}
+
+/** Parses a file written by the JSON backend (which may lack its closing bracket). */
+export function parseTraceFile(text: string): TraceRecord[] {
+  const body = text.trim().replace(/,\s*$/, '');
+  return JSON.parse(body.endsWith(']') ? body : `${body}\n]`) as TraceRecord[];
+}
+
+/** One Chrome Trace Event record as the JSON backend writes it. */
+export interface TraceRecord {
+  name: string;
+  cat: string;
+  ph: 'X' | 'M';
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  args: Record<string, unknown>;
+}
+
+function tracePath(): string {
+  const length = Atomics.load(traceControl, FILE_LENGTH);
+  return new TextDecoder().decode(new Uint8Array(traceControl.buffer, FILE_OFFSET, length).slice());
+}
+
+// ---- emission (called only when the event's bit is set) ------------------------------------------------
+
+/** The library's own directory, so that call sites name the user's code, not ours. */
+const LIBRARY_DIR = new URL('../', import.meta.url).href;
+
+/** `file:line` of the first stack frame outside the library. */
+export function callSite(): string {
+  const stack = new Error().stack ?? '';
+  for (const line of stack.split('\n').slice(1)) {
+    const m = /\(?((?:file|https?|node):[^\s()]+?):(\d+):\d+\)?$/.exec(line.trim());
+    if (m === null || m[1].startsWith(LIBRARY_DIR)) continue;
+    let file = m[1];
+    if (file.startsWith('file://')) {
+      file = decodeURIComponent(file.slice('file://'.length));
+      const cwd = globalThis.process?.cwd?.();
+      if (cwd && file.startsWith(`${cwd}/`)) file = file.slice(cwd.length + 1);
+    }
+    return `${file}:${m[2]}`;
+  }
+  return '?:0';
+}
+
+function threadLabel(): string {
+  return self.name ?? (platform.isMainThread ? 'main' : `thread ${platform.threadId}`);
+}
+
+function nowMicros(): number {
+  return (performance.timeOrigin + performance.now()) * 1000;
+}
+
+/** Per thread: when and where each traced wait or hold began, by mutex id (microseconds since the epoch). */
+type Began = { at: number; site: string };
+const waitStart = new Map<number, Began>();
+const holdStart = new Map<number, Began>();
+const condWaitStart = new Map<number, Began>();
+let namedThread = false;
+
+const FORMATS = {
+  qemu_mutex_lock: 'waiting on mutex',
+  qemu_mutex_locked: 'taken mutex',
+  qemu_mutex_unlock: 'released mutex',
+} as const;
+
+function emit(bit: number, name: TraceEventName, id: number, site: string): void {
+  if ((traceControl[ENABLED] & bit) === 0) return;
+  const backends = Atomics.load(traceControl, BACKENDS);
+  if (backends & LOG) {
+    const time = (nowMicros() / 1e6).toFixed(6);
+    platform.writeStderr(
+      `${platform.pid}@${time} ${threadLabel()}: ${name} ${FORMATS[name]} #${id} (${site})\n`,
+    );
+  }
+  if (backends & JSON_FILE) recordJson(name, id, site);
+}
+
+function recordJson(name: TraceEventName, id: number, site: string): void {
+  const now = nowMicros();
+  const tid = platform.threadId;
+  const out: TraceRecord[] = [];
+  if (!namedThread) {
+    namedThread = true;
+    out.push({
+      name: 'thread_name',
+      cat: '__metadata',
+      ph: 'M',
+      ts: 0,
+      pid: platform.pid,
+      tid,
+      args: { name: threadLabel() },
+    });
+  }
+  const complete = (label: string, began: Began | undefined) => {
+    if (began === undefined) return;
+    out.push({
+      name: label,
+      cat: 'qemu-thread',
+      ph: 'X',
+      ts: began.at,
+      dur: now - began.at,
+      pid: platform.pid,
+      tid,
+      args: { mutex: id, site: began.site, until: site },
+    });
+  };
+  if (name === 'qemu_mutex_lock') {
+    waitStart.set(id, { at: now, site });
+  } else if (name === 'qemu_mutex_locked') {
+    complete(`wait mutex #${id}`, waitStart.get(id));
+    waitStart.delete(id);
+    complete(`cond wait (mutex #${id})`, condWaitStart.get(id));
+    condWaitStart.delete(id);
+    holdStart.set(id, { at: now, site });
+  } else {
+    complete(`hold mutex #${id}`, holdStart.get(id));
+    holdStart.delete(id);
+  }
+  if (out.length > 0) {
+    platform.appendFile(tracePath(), out.map((r) => `${JSON.stringify(r)},\n`).join(''));
+  }
+}
+
+/** Before a blocking lock. */
+export function traceLock(id: number): void {
+  emit(EV_LOCK, 'qemu_mutex_lock', id, callSite());
+}
+
+/** After a lock, a successful trylock, or the return of a cond wait. */
+export function traceLocked(id: number): void {
+  emit(EV_LOCKED, 'qemu_mutex_locked', id, callSite());
+}
+
+/** Before an unlock. */
+export function traceUnlock(id: number): void {
+  emit(EV_UNLOCK, 'qemu_mutex_unlock', id, callSite());
+}
+
+/** On entry to a cond wait: the mutex is released, and the wait begins. */
+export function traceCondWaitBegin(id: number): void {
+  const site = callSite();
+  if (Atomics.load(traceControl, BACKENDS) & JSON_FILE) condWaitStart.set(id, { at: nowMicros(), site });
+  emit(EV_UNLOCK, 'qemu_mutex_unlock', id, site);
+}
