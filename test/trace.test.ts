@@ -1,0 +1,115 @@
+// QEMU's trace events: emission points, order and arguments, both backends, and silence when off.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  parseTraceFile,
+  QemuMutex,
+  QemuThread,
+  TRACE_EVENTS,
+  traceEnable,
+  traceEventEnabled,
+  traceSetFile,
+  traceSetLog,
+} from 'qemu-thread';
+
+const script = fileURLToPath(new URL('./workers/trace/script.js', import.meta.url));
+const runScript = (mode: 'on' | 'off') =>
+  spawnSync(process.execPath, [script, mode], { encoding: 'utf8', timeout: 30_000 });
+
+test('patterns select events the way QEMU -trace does', () => {
+  assert.deepEqual([...TRACE_EVENTS], ['qemu_mutex_lock', 'qemu_mutex_locked', 'qemu_mutex_unlock']);
+  try {
+    assert.equal(traceEnable('qemu_mutex_lock'), 1);
+    assert.equal(traceEventEnabled('qemu_mutex_lock'), true);
+    assert.equal(traceEventEnabled('qemu_mutex_locked'), false);
+    assert.equal(traceEnable('qemu_mutex_*'), 3);
+    assert.equal(traceEventEnabled('qemu_mutex_unlock'), true);
+    assert.equal(traceEnable('lockcnt_*'), 0);
+    assert.equal(traceEnable('qemu_mutex_lock*', false), 2);
+    assert.equal(traceEventEnabled('qemu_mutex_lock'), false);
+    assert.equal(traceEventEnabled('qemu_mutex_unlock'), true);
+  } finally {
+    traceEnable('*', false);
+    traceSetLog(false);
+  }
+  assert.throws(() => traceEventEnabled('nope' as 'qemu_mutex_lock'), TypeError);
+});
+
+test('log backend: each event at its emission point, in order, with the mutex and the call site', () => {
+  const run = runScript('on');
+  assert.equal(run.status, 0, run.stderr);
+  const id = /mutex (#\d+)/.exec(run.stdout)?.[1];
+  assert.ok(id, run.stdout);
+  const lines = run.stderr.trim().split('\n');
+  const parsed = lines.map((line) => {
+    const m = /^\d+@[\d.]+ main: (\S+) (waiting on|taken|released) mutex (#\d+) \((.+):(\d+)\)$/.exec(line);
+    assert.ok(m, `not a QEMU-style log line: ${line}`);
+    return { event: m[1], id: m[3], file: m[4], line: Number(m[5]) };
+  });
+  // lock (A) -> lock, locked; unlock (B); trylock (C): locked only; cond timed wait (D): unlock on entry,
+  // locked on return even though it timed out; unlock (E).
+  assert.deepEqual(
+    parsed.map((p) => p.event),
+    [
+      'qemu_mutex_lock',
+      'qemu_mutex_locked',
+      'qemu_mutex_unlock',
+      'qemu_mutex_locked',
+      'qemu_mutex_unlock',
+      'qemu_mutex_locked',
+      'qemu_mutex_unlock',
+    ],
+  );
+  for (const p of parsed) {
+    assert.equal(p.id, id);
+    assert.ok(p.file.endsWith('workers/trace/script.js'), `call site in the caller's file, got ${p.file}`);
+  }
+  const [lockA, lockedA, unlockB, lockedC, unlockD, lockedD, unlockE] = parsed.map((p) => p.line);
+  assert.equal(lockA, lockedA, 'lock and locked name the same call');
+  assert.ok(lockA < unlockB && unlockB < lockedC && lockedC < unlockD && unlockE > unlockD);
+  assert.equal(unlockD, lockedD, "the cond wait's unlock and relock name the wait's call");
+});
+
+test('nothing is emitted while tracing is off', () => {
+  const run = runScript('off');
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stderr, '');
+});
+
+test('JSON backend: a Chrome Trace file with a track per thread and a span per wait and hold', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'qemu-trace-')), 'trace.json');
+  const m = QemuMutex.create();
+  try {
+    traceSetFile(file);
+    traceSetLog(false);
+    traceEnable('qemu_mutex_*');
+    const t = QemuThread.create('holder', new URL('./workers/trace/hold.js#holdTwice', import.meta.url), {
+      m,
+    });
+    assert.equal(t.join(), 2);
+    m.lock();
+    m.unlock();
+  } finally {
+    traceEnable('*', false);
+    traceSetFile(null);
+  }
+  const records = parseTraceFile(readFileSync(file, 'utf8'));
+  const names = records.filter((r) => r.ph === 'M').map((r) => r.args.name);
+  assert.ok(names.includes('holder') && names.includes('main'), `thread names: ${names.join(', ')}`);
+  const spans = records.filter((r) => r.ph === 'X');
+  const tids = new Set(spans.map((r) => r.tid));
+  assert.equal(tids.size, 2, 'one track per thread');
+  const id = Number(/#(\d+)/.exec(String(m))?.[1]);
+  const holds = spans.filter((r) => r.name === `hold mutex #${id}`);
+  assert.equal(holds.length, 3, 'two holds in the thread, one in main');
+  assert.equal(spans.filter((r) => r.name === `wait mutex #${id}`).length, 3);
+  for (const r of spans) {
+    assert.ok(r.ts > 0 && (r.dur ?? -1) >= 0, JSON.stringify(r));
+    assert.equal(r.args.mutex, id);
+  }
+});
