@@ -17,6 +17,10 @@ export interface CliOptions {
   startStopped: boolean;
   fbWidth: number;
   fbHeight: number;
+  /** Trace events to enable from the start (a pattern like qemu_mutex_*), or null. */
+  trace: string | null;
+  /** Where to write a Chrome Trace / Perfetto timeline of the traced events, or null. */
+  traceFile: string | null;
 }
 
 export const HELP = `Usage: node build/machine/main.js [options]      (npm start -- [options])
@@ -34,11 +38,16 @@ Options:
   --fb WxH           framebuffer size in pixels (default 160x96)
   --png FILE         write the framebuffer to FILE as a PNG at the end
   --png-scale N      pixels per framebuffer pixel in the PNG, 1..16 (default 4)
+  --trace PATTERN    enable the library's trace events matching PATTERN (e.g. 'qemu_mutex_*'): QEMU-style
+                     log lines on stderr, or into the --trace-file timeline
+  --trace-file FILE  write the traced events as a Chrome Trace / Perfetto JSON timeline (open it in
+                     ui.perfetto.dev); with no --trace, traces qemu_mutex_* into the file only
   --quiet            print only the guest's serial output, monitor output and errors
   --help             show this help
 
 Monitor (on a terminal, type at the '(qemu)' prompt; 'help' lists the commands):
-  info cpus | info registers [N] | info status | stop | cont | cpu N | cpu-unplug N | sleep MS | quit | help
+  info cpus | info registers [N] | info status | stop | cont | cpu N | cpu-unplug N |
+  trace-event NAME on|off | sleep MS | quit | help
 
 Exit status: 0 when the run succeeded, 1 when it failed (a guest fault, a failed monitor command, a vCPU
 thread that died), 2 for bad options, a program that does not assemble, or an unknown monitor command.
@@ -69,6 +78,8 @@ export function parseCli(argv: string[]): CliOptions {
         'png-scale': { type: 'string' },
         S: { type: 'boolean', short: 'S' },
         fb: { type: 'string' },
+        trace: { type: 'string' },
+        'trace-file': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -88,7 +99,7 @@ export function parseCli(argv: string[]): CliOptions {
       throw new UsageError(`--fb ${fb} needs ${fbWidth * fbHeight} words; guest RAM leaves ${MAX_FB_WORDS}`);
     }
   }
-  for (const k of ['program', 'png', 'monitor']) {
+  for (const k of ['program', 'png', 'monitor', 'trace', 'trace-file']) {
     if (str(k) === '') throw new UsageError(`--${k} needs a value`);
   }
   return {
@@ -102,5 +113,7 @@ export function parseCli(argv: string[]): CliOptions {
     startStopped: values.S === true,
     fbWidth,
     fbHeight,
+    trace: str('trace'),
+    traceFile: str('trace-file'),
   };
 }

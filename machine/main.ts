@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { TRACE_EVENTS, traceEnable, traceSetFile, traceSetLog } from 'qemu-thread';
 import { bql_lock, bql_unlock } from './bql.js';
 import { HELP, parseCli, UsageError } from './cli.js';
 import { serial_take, timer_tick } from './devices.js';
@@ -61,6 +62,20 @@ export async function runMachine(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof AsmError) return fail(`the program does not assemble: ${error.message}`, 2);
     throw error;
+  }
+  if (opts.trace !== null || opts.traceFile !== null) {
+    // Before any thread starts, so that every vCPU traces from its first lock.
+    if (opts.traceFile !== null) {
+      try {
+        traceSetFile(opts.traceFile);
+      } catch (error) {
+        return fail(`cannot write the trace file '${opts.traceFile}': ${(error as Error).message}`, 2);
+      }
+      if (opts.trace === null) traceSetLog(false);
+    }
+    if (traceEnable(opts.trace ?? 'qemu_mutex_*') === 0) {
+      return fail(`--trace: no trace event matches '${opts.trace}' (known: ${TRACE_EVENTS.join(', ')})`, 2);
+    }
   }
   let script: MonitorCommand[] = [];
   try {

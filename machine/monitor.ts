@@ -5,6 +5,7 @@
  * as HMP commands do; `sleep` is the exception (it returns to the main loop and waits there).
  */
 
+import { TRACE_EVENTS, traceEnable } from 'qemu-thread';
 import type { Machine } from './machine.js';
 import { K } from './state.js';
 import { run_on_cpu, WorkKind } from './work.js';
@@ -75,6 +76,13 @@ export const COMMANDS: CommandSpec[] = [
     args: '',
     help: 'shut the machine down (every thread joined) and exit',
     check: noArgs,
+  },
+  {
+    name: 'trace-event',
+    args: 'NAME on|off',
+    help: 'turn the trace events matching NAME (e.g. qemu_mutex_*) on or off, in every thread',
+    check: (a) =>
+      a.length === 2 && (a[1] === 'on' || a[1] === 'off') ? null : 'usage: trace-event NAME on|off',
   },
   { name: 'help', aliases: ['?'], args: '', help: 'list the commands', check: () => null },
 ];
@@ -154,6 +162,15 @@ export class Monitor {
         const r = m.unplug(cpu.index);
         if (r) this.print(`${cpu.name} unplugged; thread ${r.threadId} joined after ${r.insns} instructions`);
         else this.print(`${cpu.name} unplugged; its thread had died: ${m.threadErrors.get(cpu.index)}`);
+        return {};
+      }
+      case 'trace-event': {
+        const [pattern, state] = cmd.args;
+        if (traceEnable(pattern, state === 'on') === 0) {
+          throw new MonitorError(
+            `trace-event: no trace event matches '${pattern}' (known: ${TRACE_EVENTS.join(', ')})`,
+          );
+        }
         return {};
       }
       case 'sleep':

@@ -1,0 +1,59 @@
+// The machine's tracing switches: --trace, --trace-file and the monitor's trace-event command.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseTraceFile } from 'qemu-thread';
+import { runCli } from './machine-support.js';
+
+const LOG_LINE = /^\d+@[\d.]+ (main|CPU \d\/TCG): qemu_mutex_lock waiting on mutex #\d+ \(.+:\d+\)$/;
+
+test('--trace logs the matching events from the main thread and every vCPU', { timeout: 60_000 }, () => {
+  const run = runCli(['--smp', '2', '--quiet', '--trace', 'qemu_mutex_lock']);
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stderr.split('\n').filter((l) => l.includes('qemu_mutex_'));
+  assert.ok(lines.length > 0);
+  for (const line of lines) assert.match(line, LOG_LINE);
+  const threads = new Set(lines.map((l) => LOG_LINE.exec(l)?.[1]));
+  assert.deepEqual([...threads].sort(), ['CPU 0/TCG', 'CPU 1/TCG', 'main']);
+});
+
+test('--trace-file writes a timeline with a track per thread, and no log lines', { timeout: 60_000 }, () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'machine-trace-')), 'run.json');
+  const run = runCli(['--smp', '2', '--quiet', '--trace-file', file]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.doesNotMatch(run.stderr, /qemu_mutex_/);
+  const records = parseTraceFile(readFileSync(file, 'utf8'));
+  const names = records.filter((r) => r.ph === 'M').map((r) => String(r.args.name));
+  assert.deepEqual(names.sort(), ['CPU 0/TCG', 'CPU 1/TCG', 'main']);
+  const spans = records.filter((r) => r.ph === 'X');
+  assert.ok(spans.some((r) => r.name.startsWith('hold mutex #')));
+  assert.ok(
+    spans.some((r) => r.name.startsWith('cond wait (mutex #')),
+    'vCPUs and main wait on conds',
+  );
+  for (const r of spans) assert.ok((r.dur ?? -1) >= 0);
+});
+
+test('an unknown trace pattern is a usage error, in --trace and in the monitor', { timeout: 60_000 }, () => {
+  const bad = runCli(['--trace', 'no_such_event']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /no trace event matches 'no_such_event'/);
+  const monitor = runCli(['--smp', '1', '--quiet', '--monitor', 'trace-event nope on; quit']);
+  assert.equal(monitor.status, 1);
+  assert.match(monitor.stdout + monitor.stderr, /trace-event: no trace event matches 'nope'/);
+});
+
+test('the monitor turns events on and off while the machine runs', { timeout: 60_000 }, () => {
+  const run = runCli([
+    '--smp',
+    '1',
+    '--quiet',
+    '--monitor',
+    'trace-event qemu_mutex_locked on; sleep 50; trace-event qemu_mutex_locked off; quit',
+  ]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /qemu_mutex_locked taken mutex #\d+/);
+  assert.doesNotMatch(run.stderr, /qemu_mutex_lock waiting/);
+});
