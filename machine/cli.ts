@@ -21,6 +21,8 @@ export interface CliOptions {
   trace: string | null;
   /** Where to write a Chrome Trace / Perfetto timeline of the traced events, or null. */
   traceFile: string | null;
+  /** Start with the synchronization profiler on (QEMU's -enable-sync-profile). */
+  syncProfile: boolean;
 }
 
 export const HELP = `Usage: node build/machine/main.js [options]      (npm start -- [options])
@@ -42,12 +44,15 @@ Options:
                      log lines on stderr, or into the --trace-file timeline
   --trace-file FILE  write the traced events as a Chrome Trace / Perfetto JSON timeline (open it in
                      ui.perfetto.dev); with no --trace, traces qemu_mutex_* into the file only
+  --sync-profile     start with the synchronization profiler on (QEMU's -enable-sync-profile); the
+                     report is printed at the end, and by the monitor's 'info sync-profile'
   --quiet            print only the guest's serial output, monitor output and errors
   --help             show this help
 
 Monitor (on a terminal, type at the '(qemu)' prompt; 'help' lists the commands):
   info cpus | info registers [N] | info status | stop | cont | cpu N | cpu-unplug N |
-  trace-event NAME on|off | sleep MS | quit | help
+  trace-event NAME on|off | sync-profile [on|off|reset] | info sync-profile [-m] [-n] [max] |
+  sleep MS | quit | help
 
 Exit status: 0 when the run succeeded, 1 when it failed (a guest fault, a failed monitor command, a vCPU
 thread that died), 2 for bad options, a program that does not assemble, or an unknown monitor command.
@@ -80,6 +85,7 @@ export function parseCli(argv: string[]): CliOptions {
         fb: { type: 'string' },
         trace: { type: 'string' },
         'trace-file': { type: 'string' },
+        'sync-profile': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -115,5 +121,6 @@ export function parseCli(argv: string[]): CliOptions {
     fbHeight,
     trace: str('trace'),
     traceFile: str('trace-file'),
+    syncProfile: values['sync-profile'] === true,
   };
 }

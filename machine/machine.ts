@@ -4,6 +4,7 @@
  * they need (start, stop, cont, unplug, shutdown, info). Every method that touches vCPU state expects the
  * BQL held, as QEMU's do; the main loop holds it except while it polls.
  */
+import { qspSetBql } from 'qemu-thread';
 import { BqlAssertionError, bql_attach, bql_locked } from './bql.js';
 import {
   cpu_is_stopped,
@@ -79,6 +80,8 @@ export class Machine {
     this.cpus = Array.from({ length: opts.smp }, (_, i) => new CpuState(this.s, i));
     // qemu_init_cpu_loop: the main thread attaches the BQL (and then takes it: see main.ts).
     bql_attach(this.s.bql);
+    // The profiler reports this mutex as QEMU reports its big lock.
+    qspSetBql(this.s.bql.objectId());
   }
 
   private assertBql(func: string): void {

@@ -7,7 +7,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { TRACE_EVENTS, traceEnable, traceSetFile, traceSetLog } from 'qemu-thread';
+import {
+  qsp_enable,
+  qsp_is_enabled,
+  qspReportText,
+  TRACE_EVENTS,
+  traceEnable,
+  traceSetFile,
+  traceSetLog,
+} from 'qemu-thread';
 import { bql_lock, bql_unlock } from './bql.js';
 import { HELP, parseCli, UsageError } from './cli.js';
 import { serial_take, timer_tick } from './devices.js';
@@ -77,6 +85,7 @@ export async function runMachine(argv: string[]): Promise<number> {
       return fail(`--trace: no trace event matches '${opts.trace}' (known: ${TRACE_EVENTS.join(', ')})`, 2);
     }
   }
+  if (opts.syncProfile) qsp_enable();
   let script: MonitorCommand[] = [];
   try {
     if (opts.monitor !== null) script = parseMonitorScript(opts.monitor);
@@ -325,6 +334,10 @@ export async function runMachine(argv: string[]): Promise<number> {
     }
   }
   if (interrupted) markFailed('interrupted');
+  if (opts.syncProfile || qsp_is_enabled()) {
+    // Like QEMU's 'info sync-profile' at the end of the run: where the threads waited, longest first.
+    process.stdout.write(`\nSync profile (top 10 call sites by total wait)\n${qspReportText(10)}`);
+  }
   printSummary(machine, screen, failed ? failure : '');
   return failed ? 1 : 0;
 }

@@ -5,7 +5,17 @@
  * as HMP commands do; `sleep` is the exception (it returns to the main loop and waits there).
  */
 
-import { TRACE_EVENTS, traceEnable } from 'qemu-thread';
+import {
+  QSP_SORT_BY_AVG_WAIT_TIME,
+  QSP_SORT_BY_TOTAL_WAIT_TIME,
+  qsp_disable,
+  qsp_enable,
+  qsp_is_enabled,
+  qsp_reset,
+  qspReportText,
+  TRACE_EVENTS,
+  traceEnable,
+} from 'qemu-thread';
 import type { Machine } from './machine.js';
 import { K } from './state.js';
 import { run_on_cpu, WorkKind } from './work.js';
@@ -35,18 +45,24 @@ const isIndex = (t: string | undefined) => t !== undefined && /^\d+$/.test(t);
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'info',
-    args: 'cpus|registers [N]|status',
-    help: 'show the vCPUs (thread, state, halted, instructions executed), registers (via run_on_cpu), or the VM state',
+    args: 'cpus|registers [N]|status|sync-profile [-m] [-n] [max]',
+    help: 'show the vCPUs (thread, state, halted, instructions executed), registers (via run_on_cpu), the VM state, or the synchronization profile',
     check: (a) => {
       if (a[0] === 'cpus' || a[0] === 'status')
         return a.length === 1 ? null : `info ${a[0]} takes no arguments`;
+      if (a[0] === 'sync-profile') {
+        const rest = a.slice(1).filter((x) => x !== '-m' && x !== '-n');
+        return rest.length === 0 || (rest.length === 1 && isIndex(rest[0]))
+          ? null
+          : 'usage: info sync-profile [-m] [-n] [max]';
+      }
       if (a[0] === 'registers') {
         if (a.length === 1 || (a.length === 2 && isIndex(a[1]))) return null;
         return 'usage: info registers [N]';
       }
       return a.length === 0
-        ? 'info needs a subcommand: cpus, registers, status'
-        : `unknown info subcommand '${a[0]}' (known: cpus, registers, status)`;
+        ? 'info needs a subcommand: cpus, registers, status, sync-profile'
+        : `unknown info subcommand '${a[0]}' (known: cpus, registers, status, sync-profile)`;
     },
   },
   { name: 'stop', aliases: ['s'], args: '', help: 'stop the VM (pause_all_vcpus)', check: noArgs },
@@ -83,6 +99,13 @@ export const COMMANDS: CommandSpec[] = [
     help: 'turn the trace events matching NAME (e.g. qemu_mutex_*) on or off, in every thread',
     check: (a) =>
       a.length === 2 && (a[1] === 'on' || a[1] === 'off') ? null : 'usage: trace-event NAME on|off',
+  },
+  {
+    name: 'sync-profile',
+    args: '[on|off|reset]',
+    help: 'turn the synchronization profiler on or off, or reset it (later reports show what happened since)',
+    // QEMU's own message for a bad parameter, given when the command runs.
+    check: (a) => (a.length <= 1 ? null : 'usage: sync-profile [on|off|reset]'),
   },
   { name: 'help', aliases: ['?'], args: '', help: 'list the commands', check: () => null },
 ];
@@ -144,6 +167,7 @@ export class Monitor {
       case 'info':
         if (cmd.args[0] === 'cpus') this.print(m.infoCpus(this.current).join('\n') || '(no vCPUs left)');
         else if (cmd.args[0] === 'status') this.print(`VM status: ${m.running() ? 'running' : 'paused'}`);
+        else if (cmd.args[0] === 'sync-profile') this.infoSyncProfile(cmd.args.slice(1));
         else this.infoRegisters(cmd.args[1] === undefined ? this.current : Number(cmd.args[1]));
         return {};
       case 'stop':
@@ -173,6 +197,15 @@ export class Monitor {
         }
         return {};
       }
+      case 'sync-profile': {
+        const op = cmd.args[0];
+        if (op === undefined) this.print(`sync-profile is ${qsp_is_enabled() ? 'on' : 'off'}`);
+        else if (op === 'on') qsp_enable();
+        else if (op === 'off') qsp_disable();
+        else if (op === 'reset') qsp_reset();
+        else throw new MonitorError(`invalid parameter '${op}', expecting 'on', 'off', or 'reset'`);
+        return {};
+      }
       case 'sleep':
         return { sleepMs: Number(cmd.args[0]) };
       case 'quit':
@@ -180,6 +213,13 @@ export class Monitor {
       default:
         throw new MonitorError(`unknown command: '${cmd.name}'`);
     }
+  }
+
+  /** HMP's `info sync-profile [-m] [-n] [max]`: by mean with -m, not coalesced with -n, 10 rows by default. */
+  private infoSyncProfile(args: string[]): void {
+    const max = args.find((a) => isIndex(a));
+    const sortBy = args.includes('-m') ? QSP_SORT_BY_AVG_WAIT_TIME : QSP_SORT_BY_TOTAL_WAIT_TIME;
+    this.print(qspReportText(max === undefined ? 10 : Number(max), sortBy, !args.includes('-n')).trimEnd());
   }
 
   private cpuOrThrow(index: number, func: string) {

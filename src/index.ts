@@ -29,6 +29,15 @@ export {
   QemuThread,
 } from './thread/thread.js';
 export {
+  QSP_SORT_BY_AVG_WAIT_TIME,
+  QSP_SORT_BY_TOTAL_WAIT_TIME,
+  type QspRow,
+  type QspType,
+  qspReportText,
+  qspRows,
+  qspSetBql,
+} from './trace/qsp.js';
+export {
   parseTraceFile,
   TRACE_EVENTS,
   type TraceEventName,

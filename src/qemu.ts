@@ -3,6 +3,8 @@
  * the classes. Each accepts an instance or a structured clone of one (revived once and remembered);
  * anything else is a TypeError.
  */
+
+import { platform } from './platform/index.js';
 import { QemuCond } from './primitives/cond.js';
 import { QemuEvent } from './primitives/event.js';
 import { QemuLockCnt } from './primitives/lockcnt.js';
@@ -19,6 +21,14 @@ import {
   QemuThread,
   setNaming,
 } from './thread/thread.js';
+import {
+  QSP_SORT_BY_TOTAL_WAIT_TIME,
+  qspDisable,
+  qspEnable,
+  qspIsEnabled,
+  qspReportText,
+  qspReset,
+} from './trace/qsp.js';
 
 const mutex = (m: unknown, func: string) => (m instanceof QemuMutex ? m : QemuMutex.from(m, func));
 const recMutex = (m: unknown, func: string) => (m instanceof QemuRecMutex ? m : QemuRecMutex.from(m, func));
@@ -130,3 +140,15 @@ export const qemu_thread_is_self = (t: QemuThread): boolean => thread(t, 'qemu_t
 export const qemu_thread_atexit_add = (n: Notifier): void => atexitAdd(n);
 export const qemu_thread_atexit_remove = (n: Notifier): void => atexitRemove(n);
 export const qemu_thread_naming = (enable: boolean): void => setNaming(enable);
+
+// QSP, the synchronization profiler
+export const qsp_enable = (): void => qspEnable();
+export const qsp_disable = (): void => qspDisable();
+export const qsp_is_enabled = (): boolean => qspIsEnabled();
+export const qsp_reset = (): void => qspReset();
+/** Prints QEMU's report table to stdout: at most `max` rows, by total or average wait, coalesced or not. */
+export const qsp_report = (
+  max: number,
+  sortBy = QSP_SORT_BY_TOTAL_WAIT_TIME,
+  callsiteCoalesce = true,
+): void => platform.writeStdout(qspReportText(max, sortBy, callsiteCoalesce));

@@ -57,3 +57,47 @@ test('the monitor turns events on and off while the machine runs', { timeout: 60
   assert.match(run.stderr, /qemu_mutex_locked taken mutex #\d+/);
   assert.doesNotMatch(run.stderr, /qemu_mutex_lock waiting/);
 });
+
+test('--sync-profile prints a QSP table with the BQL named as QEMU names it', { timeout: 60_000 }, () => {
+  const run = runCli(['--smp', '2', '--quiet', '--sync-profile']);
+  assert.equal(run.status, 0, run.stderr);
+  const table = run.stdout.slice(run.stdout.indexOf('Type               Object  Call site'));
+  const lines = table.split('\n');
+  assert.match(lines[0], /^Type {15}Object {2}Call site +Wait Time \(s\) {9}Count {2}Average \(us\)$/);
+  assert.match(lines[1], /^-{79,}$/);
+  assert.ok(
+    lines.some((l) => l.startsWith('BQL mutex ')),
+    table,
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith('condvar ')),
+    table,
+  );
+});
+
+test("the monitor's sync-profile and info sync-profile follow HMP", { timeout: 60_000 }, () => {
+  const run = runCli([
+    '--smp',
+    '1',
+    '--quiet',
+    '-S',
+    '--monitor',
+    'sync-profile; sync-profile on; sync-profile; cont; sleep 50; stop; info sync-profile -m -n 3; sync-profile reset; sync-profile off; sync-profile; quit',
+  ]);
+  assert.equal(run.status, 0, run.stderr);
+  const out = run.stdout;
+  assert.ok(out.indexOf('sync-profile is off') < out.indexOf('sync-profile is on'), out);
+  assert.ok(out.lastIndexOf('sync-profile is off') > out.indexOf('sync-profile is on'));
+  const header = out.indexOf('Type               Object  Call site');
+  assert.ok(header >= 0, out);
+  const rows = out
+    .slice(header)
+    .split('\n')
+    .slice(2)
+    .filter((l) => /^(mutex|BQL mutex|rec_mutex|condvar) /.test(l));
+  assert.ok(rows.length >= 1 && rows.length <= 3, `max 3 rows: ${rows.length}`);
+  for (const row of rows) assert.doesNotMatch(row, /\[\s+\d+\]/, '-n: no coalesced rows');
+  const bad = runCli(['--smp', '1', '--quiet', '--monitor', 'sync-profile maybe; quit']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stdout + bad.stderr, /invalid parameter 'maybe', expecting 'on', 'off', or 'reset'/);
+});

@@ -1,9 +1,10 @@
 /**
  * QemuCond: a condition variable on a sequence counter, with waiter counts and herd-free broadcast.
  *
- * State (four Int32): STATE (lifecycle.ts); SEQ, bumped by every signal and broadcast that finds a waiter;
+ * State (five Int32): STATE (lifecycle.ts); SEQ, bumped by every signal and broadcast that finds a waiter;
  * COUNTS, the threads inside wait (low 16 bits) and, of those, the ones parked or about to park in
- * `Atomics.wait` (high 16 bits); OWED, the wake-ups that broadcasts still have to hand out.
+ * `Atomics.wait` (high 16 bits); OWED, the wake-ups that broadcasts still have to hand out; ID, the cond's
+ * number in profiler reports.
  *
  * wait(m): with `m` held, read SEQ and count itself a waiter; unlock `m`; spin briefly (park.ts) and then
  * park while SEQ still holds the value read, counted as parked while it does; if OWED > 0, take one unit
@@ -43,13 +44,23 @@ import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '.
 import { CONTENDED, SELF } from '../owner.js';
 import { checkTimeout, deadlineAfter, park, remainingUntil, spinUntilChanged, wake } from '../park.js';
 import { platform } from '../platform/index.js';
-import { traceCondWaitBegin, traceControl, traceLocked } from '../trace/trace.js';
+import { qspRecord } from '../trace/qsp.js';
+import {
+  callSite,
+  nextObjectId,
+  QSP_BIT,
+  traceCondWaitBegin,
+  traceControl,
+  traceLocked,
+} from '../trace/trace.js';
 import { lockWordUntraced, MUTEX_ID, notHeldBySelf, QemuMutex, unlockWordUntraced } from './mutex.js';
 
 const SEQ = 1;
 /** Two counts in one word, so that signal reads both at once: waiters (low 16 bits), parked (high 16). */
 const COUNTS = 2;
 const OWED = 3;
+/** The cond's number, given at init, for the profiler's reports. */
+const ID = 4;
 const WAITER = 1;
 const PARKED = 1 << 16;
 const WAITER_MASK = 0xffff;
@@ -90,7 +101,7 @@ const KIND = 'QemuCond';
  * ```
  */
 export class QemuCond extends SharedStorage {
-  static readonly BYTES = 16;
+  static readonly BYTES = 20;
 
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuCond.BYTES, buffer, byteOffset);
@@ -116,6 +127,7 @@ export class QemuCond extends SharedStorage {
     Atomics.store(w, SEQ, 0);
     Atomics.store(w, COUNTS, 0);
     Atomics.store(w, OWED, 0);
+    Atomics.store(w, ID, nextObjectId());
     markReady(w);
   }
 
@@ -192,7 +204,9 @@ export class QemuCond extends SharedStorage {
     const seen = Atomics.load(w, SEQ);
     Atomics.add(w, COUNTS, WAITER);
     const traced = TRACE[0] !== 0;
-    if (traced) traceCondWaitBegin(mw[MUTEX_ID]);
+    const site = traced ? callSite() : '';
+    const start = traced ? performance.now() : 0;
+    if (traced) traceCondWaitBegin(mw[MUTEX_ID], site);
     unlockWordUntraced(mw, func);
     let result: 'ok' | 'not-equal' | 'timed-out' = 'not-equal';
     if (!spinUntilChanged(w, SEQ, seen)) {
@@ -205,7 +219,10 @@ export class QemuCond extends SharedStorage {
     if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
     try {
       lockWordUntraced(mw, func);
-      if (traced) traceLocked(mw[MUTEX_ID]);
+      if (traced) {
+        if (TRACE[0] & QSP_BIT) qspRecord('condvar', w[ID], site, (performance.now() - start) * 1e6, true);
+        traceLocked(mw[MUTEX_ID], site);
+      }
     } finally {
       // Counted as a waiter until here, so that destroy cannot succeed while this thread still uses OWED.
       Atomics.sub(w, COUNTS, WAITER);

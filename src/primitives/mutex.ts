@@ -32,7 +32,16 @@ import {
   UNINIT,
 } from '../owner.js';
 import { nextSpinBudget, park, spinPaidOff, spinWasted, wake } from '../park.js';
-import { nextObjectId, traceControl, traceLock, traceLocked, traceUnlock } from '../trace/trace.js';
+import { type QspType, qspRecord } from '../trace/qsp.js';
+import {
+  callSite,
+  nextObjectId,
+  QSP_BIT,
+  traceControl,
+  traceLock,
+  traceLocked,
+  traceUnlock,
+} from '../trace/trace.js';
 
 /** Index of the lock word inside a mutex's storage (a recursive mutex keeps its depth after it). */
 const LOCK = 0;
@@ -60,9 +69,21 @@ export function lockWord(w: Int32Array, func: string): void {
 }
 
 function lockWordTraced(w: Int32Array, func: string): void {
-  traceLock(w[MUTEX_ID]);
-  lockWordUntraced(w, func);
-  traceLocked(w[MUTEX_ID]);
+  const id = w[MUTEX_ID];
+  const site = callSite();
+  traceLock(id, site);
+  if (TRACE[0] & QSP_BIT) {
+    const start = performance.now();
+    lockWordUntraced(w, func);
+    qspRecord(qspTypeOf(func), id, site, (performance.now() - start) * 1e6, true);
+  } else {
+    lockWordUntraced(w, func);
+  }
+  traceLocked(id, site);
+}
+
+function qspTypeOf(func: string): QspType {
+  return func.startsWith('qemu_rec_mutex') ? 'rec_mutex' : 'mutex';
 }
 
 /** As {@link lockWord}, without trace events (a cond wait's relock emits its own). */
@@ -129,9 +150,21 @@ export function notHeldBySelf(v: number, func: string): never {
 
 /** 0 if the lock was taken, -16 (-EBUSY) if it is held by anyone (the caller included). */
 export function tryLockWord(w: Int32Array, func: string): number {
+  if (TRACE[0] !== 0) return tryLockWordTraced(w, func);
   const v = Atomics.compareExchange(w, LOCK, FREE, SELF);
+  if (v === FREE) return 0;
+  if (v < HELD_MIN) fail('EINVAL', func, describeUnusable(v));
+  return -16;
+}
+
+function tryLockWordTraced(w: Int32Array, func: string): number {
+  const id = w[MUTEX_ID];
+  const site = callSite();
+  const start = performance.now();
+  const v = Atomics.compareExchange(w, LOCK, FREE, SELF);
+  if (TRACE[0] & QSP_BIT) qspRecord(qspTypeOf(func), id, site, (performance.now() - start) * 1e6, v === FREE);
   if (v === FREE) {
-    if (TRACE[0] !== 0) traceLocked(w[MUTEX_ID]);
+    traceLocked(id, site);
     return 0;
   }
   if (v < HELD_MIN) fail('EINVAL', func, describeUnusable(v));
@@ -226,6 +259,11 @@ export class QemuMutex extends SharedStorage {
 
   unlock(): void {
     unlockWord(this.words, 'qemu_mutex_unlock');
+  }
+
+  /** The number this mutex got at init, which names it in trace lines and profiler reports. */
+  objectId(): number {
+    return this.words[MUTEX_ID];
   }
 
   /** Whether the calling thread holds this mutex. */

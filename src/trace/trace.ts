@@ -37,6 +37,8 @@ export type TraceEventName = (typeof TRACE_EVENTS)[number];
 export const EV_LOCK = 1 << 0;
 export const EV_LOCKED = 1 << 1;
 export const EV_UNLOCK = 1 << 2;
+/** Not an event: the synchronization profiler (qsp.ts) shares the control word, so one branch covers both. */
+export const QSP_BIT = 1 << 30;
 
 const LOG = 1;
 const JSON_FILE = 2;
@@ -231,24 +233,23 @@ function recordJson(name: TraceEventName, id: number, site: string): void {
   }
 }
 
-/** Before a blocking lock. */
-export function traceLock(id: number): void {
-  emit(EV_LOCK, 'qemu_mutex_lock', id, callSite());
+/** Before a blocking lock. `site` defaults to the caller's file:line, computed only if the event is on. */
+export function traceLock(id: number, site?: string): void {
+  if (traceControl[ENABLED] & EV_LOCK) emit(EV_LOCK, 'qemu_mutex_lock', id, site ?? callSite());
 }
 
 /** After a lock, a successful trylock, or the return of a cond wait. */
-export function traceLocked(id: number): void {
-  emit(EV_LOCKED, 'qemu_mutex_locked', id, callSite());
+export function traceLocked(id: number, site?: string): void {
+  if (traceControl[ENABLED] & EV_LOCKED) emit(EV_LOCKED, 'qemu_mutex_locked', id, site ?? callSite());
 }
 
 /** Before an unlock. */
-export function traceUnlock(id: number): void {
-  emit(EV_UNLOCK, 'qemu_mutex_unlock', id, callSite());
+export function traceUnlock(id: number, site?: string): void {
+  if (traceControl[ENABLED] & EV_UNLOCK) emit(EV_UNLOCK, 'qemu_mutex_unlock', id, site ?? callSite());
 }
 
 /** On entry to a cond wait: the mutex is released, and the wait begins. */
-export function traceCondWaitBegin(id: number): void {
-  const site = callSite();
+export function traceCondWaitBegin(id: number, site: string): void {
   if (Atomics.load(traceControl, BACKENDS) & JSON_FILE) condWaitStart.set(id, { at: nowMicros(), site });
-  emit(EV_UNLOCK, 'qemu_mutex_unlock', id, site);
+  traceUnlock(id, site);
 }
