@@ -18,18 +18,22 @@ import {
 } from 'qemu-thread';
 
 const script = fileURLToPath(new URL('./workers/trace/script.js', import.meta.url));
+const lockcntScript = fileURLToPath(new URL('./workers/trace/lockcnt.js', import.meta.url));
 const runScript = (mode: 'on' | 'off') =>
   spawnSync(process.execPath, [script, mode], { encoding: 'utf8', timeout: 30_000 });
 
 test('patterns select events the way QEMU -trace does', () => {
-  assert.deepEqual([...TRACE_EVENTS], ['qemu_mutex_lock', 'qemu_mutex_locked', 'qemu_mutex_unlock']);
+  assert.deepEqual(TRACE_EVENTS.slice(0, 3), ['qemu_mutex_lock', 'qemu_mutex_locked', 'qemu_mutex_unlock']);
+  assert.equal(TRACE_EVENTS.filter((name) => name.startsWith('lockcnt_')).length, 8);
   try {
     assert.equal(traceEnable('qemu_mutex_lock'), 1);
     assert.equal(traceEventEnabled('qemu_mutex_lock'), true);
     assert.equal(traceEventEnabled('qemu_mutex_locked'), false);
     assert.equal(traceEnable('qemu_mutex_*'), 3);
     assert.equal(traceEventEnabled('qemu_mutex_unlock'), true);
-    assert.equal(traceEnable('lockcnt_*'), 0);
+    assert.equal(traceEnable('lockcnt_*'), 8);
+    assert.equal(traceEnable('lockcnt_*', false), 8);
+    assert.equal(traceEnable('no_such_event'), 0);
     assert.equal(traceEnable('qemu_mutex_lock*', false), 2);
     assert.equal(traceEventEnabled('qemu_mutex_lock'), false);
     assert.equal(traceEventEnabled('qemu_mutex_unlock'), true);
@@ -112,4 +116,26 @@ test('JSON backend: a Chrome Trace file with a track per thread and a span per w
     assert.ok(r.ts > 0 && (r.dur ?? -1) >= 0, JSON.stringify(r));
     assert.equal(r.args.mutex, id);
   }
+});
+
+test("lockcnt events: QEMU's names and arguments at the fast path and the unlock", () => {
+  const run = spawnSync(process.execPath, [lockcntScript], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const events = run.stderr
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const m = /^\d+@[\d.]+ main: (lockcnt_\w+) lockcnt #\d+ (.*)$/.exec(line);
+      assert.ok(m, `not a lockcnt trace line: ${line}`);
+      return `${m[1]}: ${m[2]}`;
+    });
+  // inc from 0 takes the (0, free) -> (1, free) fast path; lock sets the LOCKED bit; unlock clears it.
+  assert.deepEqual(events, [
+    'lockcnt_fast_path_attempt: fast path 0->4',
+    'lockcnt_fast_path_success: fast path 0->4 succeeded',
+    'lockcnt_fast_path_attempt: fast path 4->5',
+    'lockcnt_fast_path_success: fast path 4->5 succeeded',
+    'lockcnt_unlock_attempt: unlock 5->4',
+    'lockcnt_unlock_success: unlock 5->4 succeeded',
+  ]);
 });

@@ -1,9 +1,10 @@
 /**
  * QemuLockCnt: a count of "visitors" plus a lock, in one futex word (QEMU's util/lockcnt.c, futex variant).
  *
- * State (three Int32): STATE (lifecycle.ts); WORD, whose bits 0-1 are the lock (FREE 0, LOCKED 1,
+ * State (four Int32): STATE (lifecycle.ts); WORD, whose bits 0-1 are the lock (FREE 0, LOCKED 1,
  * WAITING 2 = locked with possible sleepers) and bits 2-31 the count, in steps of 4; OWNER, the code of
- * the thread holding the lock (owner.ts) or 0, written only by the holder, used for error checks.
+ * the thread holding the lock (owner.ts) or 0, written only by the holder, used for error checks; ID, the
+ * lockcnt's number in QEMU's lockcnt_* trace events (trace/trace.ts), emitted at QEMU's points.
  *
  * The rule it enforces: the count can go from 0 to 1 only while the lock is free, so a thread that holds
  * the lock with the count at 0 may free what visitors use.
@@ -20,10 +21,26 @@ import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../lay
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
 import { ownerThread, SELF } from '../owner.js';
 import { park, wake } from '../park.js';
+import {
+  EV_LOCKCNT_ANY,
+  type LockcntEvent,
+  nextObjectId,
+  traceControl,
+  traceLockcnt,
+} from '../trace/trace.js';
 import { MutexGuard } from './mutex.js';
 
 const WORD = 1;
 const OWNER = 2;
+/** The lockcnt's number in trace lines, given at init. */
+const ID = 3;
+/** The trace control block under a module-local name (see mutex.ts). */
+const TRACE = traceControl;
+
+/** Emits a lockcnt trace event if any is enabled: a single branch otherwise. */
+function trace(w: Int32Array, name: LockcntEvent, a = 0, b = 0): void {
+  if (TRACE[0] & EV_LOCKCNT_ANY) traceLockcnt(name, w[ID], a, b);
+}
 const KIND = 'QemuLockCnt';
 
 const STATE_MASK = 3;
@@ -42,7 +59,7 @@ interface Attempt {
 }
 
 export class QemuLockCnt extends SharedStorage {
-  static readonly BYTES = 12;
+  static readonly BYTES = 16;
 
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuLockCnt.BYTES, buffer, byteOffset);
@@ -66,6 +83,7 @@ export class QemuLockCnt extends SharedStorage {
     }
     Atomics.store(w, WORD, 0);
     Atomics.store(w, OWNER, 0);
+    Atomics.store(w, ID, nextObjectId());
     markReady(w);
   }
 
@@ -87,8 +105,10 @@ export class QemuLockCnt extends SharedStorage {
   #casOrWait(a: Attempt, ifFree: number, func: string): boolean {
     const w = this.words;
     if ((a.value & STATE_MASK) === L_FREE) {
+      trace(w, 'lockcnt_fast_path_attempt', a.value, ifFree);
       const seen = Atomics.compareExchange(w, WORD, a.value, ifFree);
       if (seen === a.value) {
+        trace(w, 'lockcnt_fast_path_success', a.value, ifFree);
         a.value = ifFree;
         return true;
       }
@@ -98,11 +118,13 @@ export class QemuLockCnt extends SharedStorage {
       if ((a.value & STATE_MASK) === L_LOCKED) {
         const expected = a.value;
         const next = expected - L_LOCKED + L_WAITING;
+        trace(w, 'lockcnt_futex_wait_prepare', expected, next);
         const seen = Atomics.compareExchange(w, WORD, expected, next);
         a.value = seen === expected ? next : seen;
         continue;
       }
       a.waited = true;
+      trace(w, 'lockcnt_futex_wait', a.value);
       park(w, WORD, a.value);
       if (Atomics.load(w, STATE) !== READY) {
         // Destroyed while this thread slept: pass on the wake-up it may have taken, then report.
@@ -110,6 +132,7 @@ export class QemuLockCnt extends SharedStorage {
         checkReady(w, func);
       }
       a.value = Atomics.load(w, WORD);
+      trace(w, 'lockcnt_futex_wait_resume', a.value);
     }
     return false;
   }
@@ -138,7 +161,13 @@ export class QemuLockCnt extends SharedStorage {
         if (this.#casOrWait(a, COUNT_STEP, 'qemu_lockcnt_inc')) break;
       }
     }
-    if (a.waited) wake(w, WORD, 1);
+    if (a.waited) this.#wakeOne();
+  }
+
+  /** Wakes one thread parked on the word (QEMU's lockcnt_wake). */
+  #wakeOne(): void {
+    trace(this.words, 'lockcnt_futex_wake');
+    wake(this.words, WORD, 1);
   }
 
   /** Removes a visitor. EINVAL if the count is already 0. */
@@ -191,7 +220,7 @@ export class QemuLockCnt extends SharedStorage {
       }
       if (a.waited) lockedState = L_WAITING;
     }
-    if (a.waited) wake(w, WORD, 1);
+    if (a.waited) this.#wakeOne();
     return false;
   }
 
@@ -226,11 +255,16 @@ export class QemuLockCnt extends SharedStorage {
     Atomics.store(w, OWNER, 0);
     let v = Atomics.load(w, WORD);
     for (;;) {
-      const seen = Atomics.compareExchange(w, WORD, v, (v + add) & ~STATE_MASK);
-      if (seen === v) break;
+      const next = (v + add) & ~STATE_MASK;
+      trace(w, 'lockcnt_unlock_attempt', v, next);
+      const seen = Atomics.compareExchange(w, WORD, v, next);
+      if (seen === v) {
+        trace(w, 'lockcnt_unlock_success', v, next);
+        break;
+      }
       v = seen;
     }
-    if (v & L_WAITING) wake(w, WORD, 1);
+    if (v & L_WAITING) this.#wakeOne();
   }
 
   /** The number of visitors (exact only while the lock is held). */

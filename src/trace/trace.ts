@@ -31,12 +31,28 @@ const FILE_OFFSET = 16;
 export const traceControl = new Int32Array(platform.processShared('qemu-thread.trace', CONTROL_BYTES));
 
 /** The events, in bit order. */
-export const TRACE_EVENTS = ['qemu_mutex_lock', 'qemu_mutex_locked', 'qemu_mutex_unlock'] as const;
+export const TRACE_EVENTS = [
+  'qemu_mutex_lock',
+  'qemu_mutex_locked',
+  'qemu_mutex_unlock',
+  'lockcnt_fast_path_attempt',
+  'lockcnt_fast_path_success',
+  'lockcnt_unlock_attempt',
+  'lockcnt_unlock_success',
+  'lockcnt_futex_wait_prepare',
+  'lockcnt_futex_wait',
+  'lockcnt_futex_wait_resume',
+  'lockcnt_futex_wake',
+] as const;
 export type TraceEventName = (typeof TRACE_EVENTS)[number];
 
 export const EV_LOCK = 1 << 0;
 export const EV_LOCKED = 1 << 1;
 export const EV_UNLOCK = 1 << 2;
+/** The lockcnt events' bits start here, in TRACE_EVENTS order. */
+const LOCKCNT_FIRST_BIT = 3;
+/** Any lockcnt event: lockcnt.ts tests this one mask before doing any trace work. */
+export const EV_LOCKCNT_ANY = ((1 << 8) - 1) << LOCKCNT_FIRST_BIT;
 /** Not an event: the synchronization profiler (qsp.ts) shares the control word, so one branch covers both. */
 export const QSP_BIT = 1 << 30;
 
@@ -175,7 +191,9 @@ const FORMATS = {
   qemu_mutex_unlock: 'released mutex',
 } as const;
 
-function emit(bit: number, name: TraceEventName, id: number, site: string): void {
+type MutexEvent = 'qemu_mutex_lock' | 'qemu_mutex_locked' | 'qemu_mutex_unlock';
+
+function emit(bit: number, name: MutexEvent, id: number, site: string): void {
   if ((traceControl[ENABLED] & bit) === 0) return;
   const backends = Atomics.load(traceControl, BACKENDS);
   if (backends & LOG) {
@@ -187,7 +205,7 @@ function emit(bit: number, name: TraceEventName, id: number, site: string): void
   if (backends & JSON_FILE) recordJson(name, id, site);
 }
 
-function recordJson(name: TraceEventName, id: number, site: string): void {
+function recordJson(name: MutexEvent, id: number, site: string): void {
   const now = nowMicros();
   const tid = platform.threadId;
   const out: TraceRecord[] = [];
@@ -246,6 +264,45 @@ export function traceLocked(id: number, site?: string): void {
 /** Before an unlock. */
 export function traceUnlock(id: number, site?: string): void {
   if (traceControl[ENABLED] & EV_UNLOCK) emit(EV_UNLOCK, 'qemu_mutex_unlock', id, site ?? callSite());
+}
+
+/** QEMU's lockcnt trace formats (util/trace-events), after `lockcnt <id> `. */
+export type LockcntEvent = Extract<TraceEventName, `lockcnt_${string}`>;
+
+function lockcntText(name: LockcntEvent, a: number, b: number): string {
+  switch (name) {
+    case 'lockcnt_fast_path_attempt':
+      return `fast path ${a}->${b}`;
+    case 'lockcnt_fast_path_success':
+      return `fast path ${a}->${b} succeeded`;
+    case 'lockcnt_unlock_attempt':
+      return `unlock ${a}->${b}`;
+    case 'lockcnt_unlock_success':
+      return `unlock ${a}->${b} succeeded`;
+    case 'lockcnt_futex_wait_prepare':
+      return `preparing slow path ${a}->${b}`;
+    case 'lockcnt_futex_wait':
+      return `waiting on ${a}`;
+    case 'lockcnt_futex_wait_resume':
+      return `after wait: ${a}`;
+    case 'lockcnt_futex_wake':
+      return 'waking up one waiter';
+  }
+}
+
+/**
+ * Emits a lockcnt event for the lockcnt numbered `id`, with QEMU's arguments (`a`, `b`: the word's values
+ * as QEMU prints them). Log backend only: the events mark points, not spans.
+ */
+export function traceLockcnt(name: LockcntEvent, id: number, a = 0, b = 0): void {
+  const bit = 1 << TRACE_EVENTS.indexOf(name);
+  if ((traceControl[ENABLED] & bit) === 0) return;
+  if (Atomics.load(traceControl, BACKENDS) & LOG) {
+    const time = (nowMicros() / 1e6).toFixed(6);
+    platform.writeStderr(
+      `${platform.pid}@${time} ${threadLabel()}: ${name} lockcnt #${id} ${lockcntText(name, a, b)}\n`,
+    );
+  }
 }
 
 /** On entry to a cond wait: the mutex is released, and the wait begins. */
