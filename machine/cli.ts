@@ -51,7 +51,7 @@ Options:
 
 Monitor (on a terminal, type at the '(qemu)' prompt; 'help' lists the commands):
   info cpus | info registers [N] | info status | stop | cont | cpu N | cpu-unplug N |
-  trace-event NAME on|off | sync-profile [on|off|reset] | info sync-profile [-m] [-n] [max] |
+  info locks | trace-event NAME on|off | sync-profile [on|off|reset] | info sync-profile [-m] [-n] [max] |
   sleep MS | quit | help
 
 Exit status: 0 when the run succeeded, 1 when it failed (a guest fault, a failed monitor command, a vCPU

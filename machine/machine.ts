@@ -4,7 +4,7 @@
  * they need (start, stop, cont, unplug, shutdown, info). Every method that touches vCPU state expects the
  * BQL held, as QEMU's do; the main loop holds it except while it polls.
  */
-import { qspSetBql } from 'qemu-thread';
+import { type QemuCond, type QemuMutex, qspSetBql } from 'qemu-thread';
 import { BqlAssertionError, bql_attach, bql_locked } from './bql.js';
 import {
   cpu_is_stopped,
@@ -227,6 +227,47 @@ export class Machine {
       const pc = `0x${(cpu.regs[PC] >>> 0).toString(16).padStart(4, '0')}`;
       return `${mark} CPU #${cpu.index}: thread_id=${tid} (${cpu.name}) state=${this.stateOf(cpu)} halted=${halted} insns=${cpu.count(K.INSNS)} pc=${pc}`;
     });
+  }
+
+  /**
+   * `info locks`: for each of the machine's mutexes and conds, who holds it (and since when, while tracing
+   * or profiling), and which threads are parked on it, by name.
+   */
+  infoLocks(): string[] {
+    const names = new Map<number, string>([[0, 'main']]);
+    for (const cpu of this.cpus) names.set(cpu.get(C.THREAD_ID), cpu.name);
+    const who = (tid: number) => names.get(tid) ?? `thread ${tid}`;
+    const now = performance.timeOrigin + performance.now();
+    const ago = (since: number) => `${(now - since).toFixed(1)} ms`;
+    const lines: string[] = [];
+    const mutexes: [string, QemuMutex][] = [
+      ['bql', this.s.bql],
+      ['qemu_cpu_list_lock', this.s.qemuCpuListLock],
+      ...this.s.workMutexes.map((m, i): [string, QemuMutex] => [`cpu ${i} work_mutex`, m]),
+    ];
+    for (const [name, m] of mutexes) {
+      const holder = m.holder();
+      const held = holder
+        ? `held by ${who(holder.threadId)}${holder.since === null ? '' : ` for ${ago(holder.since)}`}`
+        : 'free';
+      const waiters = m.waiters().map((w) => `${who(w.threadId)} (${ago(w.since)})`);
+      lines.push(
+        `mutex #${m.objectId()} ${name}: ${held}${waiters.length ? `; waiting: ${waiters.join(', ')}` : ''}`,
+      );
+    }
+    const conds: [string, QemuCond][] = [
+      ['qemu_cpu_cond', this.s.qemuCpuCond],
+      ['qemu_pause_cond', this.s.qemuPauseCond],
+      ['qemu_work_cond', this.s.qemuWorkCond],
+      ['exclusive_cond', this.s.exclusiveCond],
+      ['exclusive_resume', this.s.exclusiveResume],
+      ...this.s.haltConds.map((c, i): [string, QemuCond] => [`cpu ${i} halt_cond`, c]),
+    ];
+    for (const [name, c] of conds) {
+      const parked = c.parkedThreads().map((w) => `${who(w.threadId)} (${ago(w.since)})`);
+      if (parked.length) lines.push(`cond #${c.objectId()} ${name}: asleep: ${parked.join(', ')}`);
+    }
+    return lines;
   }
 
   stateOf(cpu: CpuState): string {

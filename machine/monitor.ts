@@ -45,10 +45,10 @@ const isIndex = (t: string | undefined) => t !== undefined && /^\d+$/.test(t);
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'info',
-    args: 'cpus|registers [N]|status|sync-profile [-m] [-n] [max]',
+    args: 'cpus|registers [N]|status|locks|sync-profile [-m] [-n] [max]',
     help: 'show the vCPUs (thread, state, halted, instructions executed), registers (via run_on_cpu), the VM state, or the synchronization profile',
     check: (a) => {
-      if (a[0] === 'cpus' || a[0] === 'status')
+      if (a[0] === 'cpus' || a[0] === 'status' || a[0] === 'locks')
         return a.length === 1 ? null : `info ${a[0]} takes no arguments`;
       if (a[0] === 'sync-profile') {
         const rest = a.slice(1).filter((x) => x !== '-m' && x !== '-n');
@@ -61,8 +61,8 @@ export const COMMANDS: CommandSpec[] = [
         return 'usage: info registers [N]';
       }
       return a.length === 0
-        ? 'info needs a subcommand: cpus, registers, status, sync-profile'
-        : `unknown info subcommand '${a[0]}' (known: cpus, registers, status, sync-profile)`;
+        ? 'info needs a subcommand: cpus, registers, status, locks, sync-profile'
+        : `unknown info subcommand '${a[0]}' (known: cpus, registers, status, locks, sync-profile)`;
     },
   },
   { name: 'stop', aliases: ['s'], args: '', help: 'stop the VM (pause_all_vcpus)', check: noArgs },
@@ -168,6 +168,7 @@ export class Monitor {
         if (cmd.args[0] === 'cpus') this.print(m.infoCpus(this.current).join('\n') || '(no vCPUs left)');
         else if (cmd.args[0] === 'status') this.print(`VM status: ${m.running() ? 'running' : 'paused'}`);
         else if (cmd.args[0] === 'sync-profile') this.infoSyncProfile(cmd.args.slice(1));
+        else if (cmd.args[0] === 'locks') this.print(m.infoLocks().join('\n'));
         else this.infoRegisters(cmd.args[1] === undefined ? this.current : Number(cmd.args[1]));
         return {};
       case 'stop':

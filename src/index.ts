@@ -28,6 +28,7 @@ export {
   QEMU_THREAD_JOINABLE,
   QemuThread,
 } from './thread/thread.js';
+export type { Waiter } from './trace/holders.js';
 export {
   QSP_SORT_BY_AVG_WAIT_TIME,
   QSP_SORT_BY_TOTAL_WAIT_TIME,

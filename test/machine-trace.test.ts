@@ -101,3 +101,16 @@ test("the monitor's sync-profile and info sync-profile follow HMP", { timeout: 6
   assert.equal(bad.status, 1);
   assert.match(bad.stdout + bad.stderr, /invalid parameter 'maybe', expecting 'on', 'off', or 'reset'/);
 });
+
+test('info locks names the BQL holder and the vCPUs asleep on their halt_cond', { timeout: 60_000 }, () => {
+  const run = runCli(['--smp', '2', '--quiet', '-S', '--monitor', 'sleep 100; info locks; quit']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^mutex #\d+ bql: held by main$/m, 'the monitor runs with the BQL held');
+  assert.match(run.stdout, /^mutex #\d+ qemu_cpu_list_lock: free$/m);
+  for (const i of [0, 1]) {
+    assert.match(
+      run.stdout,
+      new RegExp(`^cond #\\d+ cpu ${i} halt_cond: asleep: CPU ${i}/TCG \\([\\d.]+ ms\\)$`, 'm'),
+    );
+  }
+});

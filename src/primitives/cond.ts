@@ -44,6 +44,7 @@ import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '.
 import { CONTENDED, SELF } from '../owner.js';
 import { checkTimeout, deadlineAfter, park, remainingUntil, spinUntilChanged, wake } from '../park.js';
 import { platform } from '../platform/index.js';
+import { noteAwake, noteHeld, noteWaiting, type Waiter, waitersOf } from '../trace/holders.js';
 import { qspRecord } from '../trace/qsp.js';
 import {
   callSite,
@@ -211,7 +212,9 @@ export class QemuCond extends SharedStorage {
     let result: 'ok' | 'not-equal' | 'timed-out' = 'not-equal';
     if (!spinUntilChanged(w, SEQ, seen)) {
       Atomics.add(w, COUNTS, PARKED);
+      noteWaiting(-w[ID]);
       result = park(w, SEQ, seen, ms);
+      noteAwake();
       Atomics.sub(w, COUNTS, PARKED);
     }
     // Pass a broadcast on before re-taking the mutex: the next waiter's kernel wake-up then overlaps this
@@ -221,6 +224,7 @@ export class QemuCond extends SharedStorage {
       lockWordUntraced(mw, func);
       if (traced) {
         if (TRACE[0] & QSP_BIT) qspRecord('condvar', w[ID], site, (performance.now() - start) * 1e6, true);
+        noteHeld(mw[MUTEX_ID]);
         traceLocked(mw[MUTEX_ID], site);
       }
     } finally {
@@ -228,6 +232,16 @@ export class QemuCond extends SharedStorage {
       Atomics.sub(w, COUNTS, WAITER);
     }
     return result !== 'timed-out';
+  }
+
+  /** The threads asleep in a wait on this cond now, with when each went to sleep. */
+  parkedThreads(): Waiter[] {
+    return waitersOf(-this.words[ID]);
+  }
+
+  /** This cond's number in profiler reports. */
+  objectId(): number {
+    return this.words[ID];
   }
 
   /** How many threads are waiting now (a racy snapshot, for inspection). */

@@ -32,6 +32,15 @@ import {
   UNINIT,
 } from '../owner.js';
 import { nextSpinBudget, park, spinPaidOff, spinWasted, wake } from '../park.js';
+import {
+  heldSinceMs,
+  noteAwake,
+  noteHeld,
+  noteReleased,
+  noteWaiting,
+  type Waiter,
+  waitersOf,
+} from '../trace/holders.js';
 import { type QspType, qspRecord } from '../trace/qsp.js';
 import {
   callSite,
@@ -79,6 +88,7 @@ function lockWordTraced(w: Int32Array, func: string): void {
   } else {
     lockWordUntraced(w, func);
   }
+  noteHeld(id);
   traceLocked(id, site);
 }
 
@@ -113,14 +123,19 @@ function lockWordSlow(w: Int32Array, func: string): void {
       continue;
     }
     if ((v & CONTENDED) === 0 && Atomics.compareExchange(w, LOCK, v, v | CONTENDED) !== v) continue;
+    noteWaiting(w[MUTEX_ID]);
     park(w, LOCK, v | CONTENDED);
+    noteAwake();
     mine = SELF | CONTENDED;
   }
 }
 
 /** Unlocks the word at index 0 of `w`, which the calling thread must hold; traced as qemu_mutex_unlock. */
 export function unlockWord(w: Int32Array, func: string): void {
-  if (TRACE[0] !== 0 && heldBySelf(w)) traceUnlock(w[MUTEX_ID]);
+  if (TRACE[0] !== 0 && heldBySelf(w)) {
+    traceUnlock(w[MUTEX_ID]);
+    noteReleased(w[MUTEX_ID]);
+  }
   if (Atomics.compareExchange(w, LOCK, SELF, FREE) !== SELF) unlockWordSlow(w, func);
 }
 
@@ -164,6 +179,7 @@ function tryLockWordTraced(w: Int32Array, func: string): number {
   const v = Atomics.compareExchange(w, LOCK, FREE, SELF);
   if (TRACE[0] & QSP_BIT) qspRecord(qspTypeOf(func), id, site, (performance.now() - start) * 1e6, v === FREE);
   if (v === FREE) {
+    noteHeld(id);
     traceLocked(id, site);
     return 0;
   }
@@ -264,6 +280,26 @@ export class QemuMutex extends SharedStorage {
   /** The number this mutex got at init, which names it in trace lines and profiler reports. */
   objectId(): number {
     return this.words[MUTEX_ID];
+  }
+
+  /**
+   * Who holds this mutex now: the thread's id, whether others may be parked on it, and since when it has
+   * held it (ms since the epoch; known only if tracing or the profiler was on when it was taken). Null when
+   * it is not held.
+   */
+  holder(): { threadId: number; contended: boolean; since: number | null } | null {
+    const v = Atomics.load(this.words, LOCK);
+    if (v < HELD_MIN) return null;
+    return {
+      threadId: ownerThread(v),
+      contended: (v & CONTENDED) !== 0,
+      since: heldSinceMs(this.words[MUTEX_ID]),
+    };
+  }
+
+  /** The threads parked waiting for this mutex now, with when each went to sleep. */
+  waiters(): Waiter[] {
+    return waitersOf(this.words[MUTEX_ID]);
   }
 
   /** Whether the calling thread holds this mutex. */

@@ -1,0 +1,91 @@
+// The holder view: which thread holds a mutex and since when, and which threads are parked on it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { QemuCond, QemuMutex, QemuThread, traceEnable, traceSetLog } from 'qemu-thread';
+
+const fn = (name: string) => new URL(`./workers/trace/block.js#${name}`, import.meta.url);
+
+/** Polls `done` for up to 20 s (a liveness bound, not a timing assertion). */
+function eventually(done: () => boolean, what: string): void {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 4000 && !done(); i++) Atomics.wait(nap, 0, 0, 5);
+  assert.ok(done(), what);
+}
+
+test(
+  'waiters() lists exactly the threads parked on the mutex; holder() names the owner',
+  { timeout: 60_000 },
+  () => {
+    const m = QemuMutex.create();
+    const free = QemuMutex.create();
+    assert.equal(m.holder(), null);
+    m.lock();
+    const threads = [0, 1].map((i) => QemuThread.create(`blocked-${i}`, fn('lockOnce'), { m }));
+    try {
+      eventually(() => m.waiters().length === 2, 'both threads park on the mutex');
+      const ids = m
+        .waiters()
+        .map((w) => w.threadId)
+        .sort((a, b) => a - b);
+      assert.deepEqual(
+        ids,
+        threads.map((t) => t.threadId()).sort((a, b) => a - b),
+      );
+      for (const w of m.waiters())
+        assert.ok(w.since > 0 && w.since <= performance.timeOrigin + performance.now());
+      const holder = m.holder();
+      assert.equal(holder?.threadId, 0, 'the main thread holds it');
+      assert.equal(holder?.contended, true);
+      assert.equal(free.waiters().length, 0);
+    } finally {
+      m.unlock();
+    }
+    for (const t of threads) t.join();
+    assert.deepEqual(m.waiters(), []);
+    assert.equal(m.holder(), null);
+  },
+);
+
+test('holder().since is known while tracing is on', () => {
+  const m = QemuMutex.create();
+  m.lock();
+  assert.equal(m.holder()?.since, null, 'not recorded with tracing off');
+  m.unlock();
+  try {
+    traceEnable('qemu_mutex_locked');
+    traceSetLog(false);
+    const before = performance.timeOrigin + performance.now();
+    m.lock();
+    const since = m.holder()?.since ?? 0;
+    assert.ok(since >= before - 1 && since <= performance.timeOrigin + performance.now() + 1);
+    m.unlock();
+    assert.equal(m.holder(), null);
+  } finally {
+    traceEnable('*', false);
+  }
+});
+
+test('parkedThreads() lists the threads asleep in a cond wait', { timeout: 60_000 }, () => {
+  const m = QemuMutex.create();
+  const c = QemuCond.create();
+  const go = new Int32Array(new SharedArrayBuffer(4));
+  const threads = [0, 1, 2].map((i) => QemuThread.create(`sleeper-${i}`, fn('waitForGo'), { m, c, go }));
+  try {
+    eventually(() => c.parkedThreads().length === 3, 'all three sleep in the cond');
+    assert.deepEqual(
+      c
+        .parkedThreads()
+        .map((w) => w.threadId)
+        .sort((a, b) => a - b),
+      threads.map((t) => t.threadId()).sort((a, b) => a - b),
+    );
+    assert.equal(m.waiters().length, 0, 'a cond wait is not a wait for the mutex');
+  } finally {
+    m.lock();
+    go[0] = 1;
+    c.broadcast();
+    m.unlock();
+  }
+  for (const t of threads) t.join();
+  assert.deepEqual(c.parkedThreads(), []);
+});
