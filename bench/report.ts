@@ -97,6 +97,15 @@ export function renderNotes(rows: readonly Row[]): string {
       if (p.status === 'ok' && p.extra)
         parts.push(`pthreads PTHREAD_MUTEX_ERRORCHECK ${formatNumber(p.extra.errorcheckNsPerPair)} ns`);
       if (parts.length) notes.push(`1. also: ${parts.join('; ')}.`);
+      if (q.status === 'ok' && q.extra?.instrumentedOffNsPerPair !== undefined) {
+        const on = q.extra.instrumentedOffNsPerPair;
+        const off = q.extra.uninstrumentedNsPerPair;
+        notes.push(
+          `1. tracing and QSP off: the lock word through the instrumented entry points ${formatNumber(on)} ns, ` +
+            `through the same code without the instrumentation branch ${formatNumber(off)} ns ` +
+            `(${formatNumber(on - off)} ns per lock+unlock).`,
+        );
+      }
     }
     if (row.def.id === 'vcpu' && q.status === 'ok') {
       notes.push(

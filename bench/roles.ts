@@ -6,7 +6,9 @@
  * Data guarded by a mutex is read and written with plain typed-array accesses, as C code would; the lock's
  * own atomics order them.
  */
+
 import { QemuMutex, qemu_mutex_lock, qemu_mutex_unlock } from 'qemu-thread';
+import { lockWord, lockWordUntraced, unlockWord, unlockWordUntraced } from 'qemu-thread/internal/mutex';
 import { type ClassicMutex, classicLock, classicUnlock } from './classic.js';
 import {
   barrier,
@@ -89,6 +91,24 @@ function lockLoop(d: TaskData): (n: number) => void {
         for (let i = 0; i < n; i++) {
           m.lock();
           m.unlock();
+        }
+      };
+    }
+    case 'qemu-thread-checked': {
+      const w = QemuMutex.from(d.state.m).words;
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          lockWord(w, 'qemu_mutex_lock');
+          unlockWord(w, 'qemu_mutex_unlock');
+        }
+      };
+    }
+    case 'qemu-thread-uninstrumented': {
+      const w = QemuMutex.from(d.state.m).words;
+      return (n) => {
+        for (let i = 0; i < n; i++) {
+          lockWordUntraced(w, 'qemu_mutex_lock');
+          unlockWordUntraced(w, 'qemu_mutex_unlock');
         }
       };
     }

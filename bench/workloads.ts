@@ -205,7 +205,15 @@ const lockRunner =
       const samples = await lockSamples(ctx, contender, { m: factoryFor(contender).mutex() });
       if (contender !== 'qemu-thread') return ok(samples);
       const methods = await lockSamples(ctx, 'qemu-thread-methods', { m: qemuKit.mutex() });
-      return ok(samples, { methodsNsPerPair: median(methods) });
+      // The cost of tracing and QSP while they are off: the same lock word, through the entry points that
+      // carry the "is instrumentation on?" branch and through the ones without it (issue 4).
+      const checked = await lockSamples(ctx, 'qemu-thread-checked', { m: qemuKit.mutex() });
+      const bare = await lockSamples(ctx, 'qemu-thread-uninstrumented', { m: qemuKit.mutex() });
+      return ok(samples, {
+        methodsNsPerPair: median(methods),
+        instrumentedOffNsPerPair: median(checked),
+        uninstrumentedNsPerPair: median(bare),
+      });
     });
 
 // 2. / 7. Two-thread hand-offs --------------------------------------------------------------------------
