@@ -58,6 +58,9 @@ export function qemu_mutex_unlock(m: QemuMutex): void {
   unlockMutexWord(m instanceof Mutex ? m.words : mutex(m, 'qemu_mutex_unlock').words, 'qemu_mutex_unlock');
 }
 
+/** After EOWNERDEAD: the protected state is repaired, the mutex works normally again. */
+export const qemu_mutex_consistent = (m: QemuMutex): void => mutex(m, 'qemu_mutex_consistent').consistent();
+
 // QemuRecMutex
 export const qemu_rec_mutex_init = (m: QemuRecMutex): void => recMutex(m, 'qemu_rec_mutex_init').init();
 export const qemu_rec_mutex_destroy = (m: QemuRecMutex): void =>
@@ -66,6 +69,8 @@ export const qemu_rec_mutex_lock = (m: QemuRecMutex): void => recMutex(m, 'qemu_
 /** 0 if it took (or nested) the lock, -16 (-EBUSY) if another thread holds it. */
 export const qemu_rec_mutex_trylock = (m: QemuRecMutex): number =>
   recMutex(m, 'qemu_rec_mutex_trylock').tryLock() ? 0 : -16;
+export const qemu_rec_mutex_consistent = (m: QemuRecMutex): void =>
+  recMutex(m, 'qemu_rec_mutex_consistent').consistent();
 export const qemu_rec_mutex_unlock = (m: QemuRecMutex): void => recMutex(m, 'qemu_rec_mutex_unlock').unlock();
 
 // QemuCond

@@ -41,7 +41,7 @@
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
-import { CONTENDED, SELF } from '../owner.js';
+import { OWNER_FLAGS, SELF } from '../owner.js';
 import { checkTimeout, deadlineAfter, park, remainingUntil, spinUntilChanged, wake } from '../park.js';
 import { platform } from '../platform/index.js';
 import { noteAwake, noteHeld, noteWaiting, type Waiter, waitersOf } from '../trace/holders.js';
@@ -200,7 +200,7 @@ export class QemuCond extends SharedStorage {
     if (!(mutex instanceof QemuMutex)) mutex = QemuMutex.from(mutex, func);
     const mw = mutex.words;
     const owner = Atomics.load(mw, 0);
-    if ((owner & ~CONTENDED) !== SELF) notHeldBySelf(owner, func);
+    if ((owner & ~OWNER_FLAGS) !== SELF) notHeldBySelf(owner, func);
     if (ms === 0) return false;
     const seen = Atomics.load(w, SEQ);
     Atomics.add(w, COUNTS, WAITER);

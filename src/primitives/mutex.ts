@@ -1,9 +1,10 @@
 /**
  * QemuMutex: a non-recursive, error-checking mutex in one 32-bit word.
  *
- * State (two Int32): the lock word (see owner.ts): UNINIT 0, FREE 1, DESTROYED 2, or the owner's code
- * `(tid + 2) << 1` with bit 0 (CONTENDED) set when a thread may be parked on the word; and the mutex's
- * number, given at init, which names it in trace output (trace/trace.ts). This is Drepper's three-state
+ * State (two Int32): the lock word (see owner.ts): UNINIT 0, FREE 1, DESTROYED 2, NOTRECOVERABLE 3, or
+ * the owner's code `(tid + 2) << 2` with bit 0 (CONTENDED) set when a thread may be parked on the word and
+ * bit 1 (INCONSISTENT) set when the owner took it from a thread that had ended; and the mutex's number,
+ * given at init, which names it in trace output (trace/trace.ts). This is Drepper's three-state
  * "mutex2" (free / locked / locked-with-waiters) with the owner's identity folded into the locked states,
  * so that unlock by a non-owner (EPERM) and relock by the owner (EDEADLK) are detected in every thread
  * at no cost to the fast path.
@@ -18,6 +19,11 @@
  * notify comes. A woken thread cannot know whether others still sleep, so it takes the lock with
  * CONTENDED set, and its own unlock passes the wake-up on. All Atomics operations are sequentially
  * consistent, which gives lock acquire / unlock release ordering for the data the mutex protects.
+ *
+ * Robust: a locker that finds the lock held by a thread that has ended (thread/liveness.ts) takes it over
+ * with a compareExchange from the value it saw, marked INCONSISTENT, and fails with EOWNERDEAD while holding
+ * it; `consistent()` clears the mark, and an unlock with the mark still set leaves NOTRECOVERABLE. A parked
+ * locker sleeps at most OWNER_CHECK_MS at a time, so it notices a holder that ended while it slept.
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
@@ -27,11 +33,15 @@ import {
   describeUnusable,
   FREE as FREE_VALUE,
   HELD_MIN,
+  INCONSISTENT,
+  NOTRECOVERABLE,
+  OWNER_FLAGS,
   ownerThread,
   SELF as SELF_VALUE,
   UNINIT,
 } from '../owner.js';
 import { nextSpinBudget, park, spinPaidOff, spinWasted, wake } from '../park.js';
+import { hasEnded } from '../thread/liveness.js';
 import {
   heldSinceMs,
   noteAwake,
@@ -116,18 +126,48 @@ function lockWordSlow(w: Int32Array, func: string): void {
       }
       continue;
     }
-    if (v < HELD_MIN) fail('EINVAL', func, describeUnusable(v));
-    if ((v & ~CONTENDED) === SELF) fail('EDEADLK', func, 'the calling thread already holds this mutex');
+    if (v < HELD_MIN) unusable(v, func);
+    if ((v & ~OWNER_FLAGS) === SELF) fail('EDEADLK', func, 'the calling thread already holds this mutex');
     if (spins > 0) {
       if (--spins === 0) spinWasted();
       continue;
     }
+    if (hasEnded(ownerThread(v))) {
+      takeFromDeadOwner(w, v, func);
+      continue;
+    }
     if ((v & CONTENDED) === 0 && Atomics.compareExchange(w, LOCK, v, v | CONTENDED) !== v) continue;
     noteWaiting(w[MUTEX_ID]);
-    park(w, LOCK, v | CONTENDED);
+    // Never an unbounded sleep on a holder that may have ended: every OWNER_CHECK_MS the sleeper wakes to
+    // look, which costs nothing while the holder lets go sooner.
+    park(w, LOCK, v | CONTENDED, OWNER_CHECK_MS);
     noteAwake();
     mine = SELF | CONTENDED;
   }
+}
+
+/** How often a thread parked on a mutex checks whether the holder has ended. */
+const OWNER_CHECK_MS = 100;
+
+/** EINVAL for a word that is not a usable mutex, ENOTRECOVERABLE for one that a dead owner ruined. */
+function unusable(v: number, func: string): never {
+  if (v === NOTRECOVERABLE) fail('ENOTRECOVERABLE', func, describeUnusable(v));
+  fail('EINVAL', func, describeUnusable(v));
+}
+
+/**
+ * The holder recorded in `v` has ended: takes the lock from it, marked INCONSISTENT (and CONTENDED, since
+ * others may be parked), and fails with EOWNERDEAD while holding it, as POSIX robust mutexes do. Returns
+ * only if another thread changed the word first (the caller then looks again).
+ */
+function takeFromDeadOwner(w: Int32Array, v: number, func: string): void {
+  if (Atomics.compareExchange(w, LOCK, v, SELF | CONTENDED | INCONSISTENT) !== v) return;
+  fail(
+    'EOWNERDEAD',
+    func,
+    `thread ${ownerThread(v)} ended while holding it; the calling thread now holds it: repair what it ` +
+      'protects, then call qemu_mutex_consistent before unlocking',
+  );
 }
 
 /** Unlocks the word at index 0 of `w`, which the calling thread must hold; traced as qemu_mutex_unlock. */
@@ -153,13 +193,27 @@ function unlockWordSlow(w: Int32Array, func: string): void {
     wake(w, LOCK, 1);
     return;
   }
+  if ((v & ~OWNER_FLAGS) === SELF && v & INCONSISTENT) {
+    // Unlocked without qemu_mutex_consistent: the state it protects is lost for good (POSIX robust rule).
+    Atomics.store(w, LOCK, NOTRECOVERABLE);
+    wake(w, LOCK, Number.POSITIVE_INFINITY);
+    return;
+  }
   notHeldBySelf(v, func);
+}
+
+/** Marks a mutex taken with EOWNERDEAD usable again; the caller must hold it. */
+export function makeConsistent(w: Int32Array, func: string): void {
+  const v = Atomics.load(w, LOCK);
+  if ((v & ~OWNER_FLAGS) !== SELF) notHeldBySelf(v, func);
+  if ((v & INCONSISTENT) === 0) fail('EINVAL', func, 'it is not inconsistent: its owner did not die');
+  Atomics.and(w, LOCK, ~INCONSISTENT);
 }
 
 /** Fails with the error for a lock word that the calling thread does not hold. */
 export function notHeldBySelf(v: number, func: string): never {
   if (v === FREE) fail('EPERM', func, 'it is not locked');
-  if (v < HELD_MIN) fail('EINVAL', func, describeUnusable(v));
+  if (v < HELD_MIN) unusable(v, func);
   fail('EPERM', func, `it is held by thread ${ownerThread(v)}, not by the calling thread`);
 }
 
@@ -168,7 +222,16 @@ export function tryLockWord(w: Int32Array, func: string): number {
   if (TRACE[0] !== 0) return tryLockWordTraced(w, func);
   const v = Atomics.compareExchange(w, LOCK, FREE, SELF);
   if (v === FREE) return 0;
-  if (v < HELD_MIN) fail('EINVAL', func, describeUnusable(v));
+  return tryLockFailed(w, v, func);
+}
+
+/** -16 (-EBUSY) for a held lock; the error for an unusable one; EOWNERDEAD (holding it) for a dead owner. */
+function tryLockFailed(w: Int32Array, v: number, func: string): number {
+  if (v < HELD_MIN) unusable(v, func);
+  if ((v & ~OWNER_FLAGS) !== SELF && hasEnded(ownerThread(v))) {
+    takeFromDeadOwner(w, v, func);
+    return tryLockWord(w, func);
+  }
   return -16;
 }
 
@@ -183,8 +246,7 @@ function tryLockWordTraced(w: Int32Array, func: string): number {
     traceLocked(id, site);
     return 0;
   }
-  if (v < HELD_MIN) fail('EINVAL', func, describeUnusable(v));
-  return -16;
+  return tryLockFailed(w, v, func);
 }
 
 /** Makes the word FREE; refuses (EBUSY) to reset a lock somebody holds. */
@@ -205,12 +267,14 @@ export function destroyWord(w: Int32Array, func: string): void {
     return;
   }
   if (v >= HELD_MIN) fail('EBUSY', func, `it is held by thread ${ownerThread(v)}`);
+  // A mutex ruined by a dead owner can still be destroyed (and initialized again).
+  if (v === NOTRECOVERABLE && Atomics.compareExchange(w, LOCK, v, DESTROYED) === v) return;
   fail('EINVAL', func, describeUnusable(v));
 }
 
 /** True when the calling thread holds the lock word. */
 export function heldBySelf(w: Int32Array): boolean {
-  return (Atomics.load(w, LOCK) & ~CONTENDED) === SELF;
+  return (Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF;
 }
 
 /** A short description of a lock word's state, for inspection. */
@@ -218,7 +282,9 @@ export function describeWord(v: number): string {
   if (v === UNINIT) return 'uninitialized';
   if (v === DESTROYED) return 'destroyed';
   if (v === FREE) return 'unlocked';
-  return `locked by thread ${ownerThread(v)}${v & CONTENDED ? ', contended' : ''}`;
+  if (v === NOTRECOVERABLE) return 'not recoverable';
+  const flags = `${v & CONTENDED ? ', contended' : ''}${v & INCONSISTENT ? ', inconsistent' : ''}`;
+  return `locked by thread ${ownerThread(v)}${flags}`;
 }
 
 const KIND = 'QemuMutex';
@@ -275,6 +341,15 @@ export class QemuMutex extends SharedStorage {
 
   unlock(): void {
     unlockWord(this.words, 'qemu_mutex_unlock');
+  }
+
+  /**
+   * After a lock that failed with EOWNERDEAD (the caller holds the mutex; its previous owner ended while
+   * holding it): declares the protected state repaired, so the mutex works normally again. Unlocking
+   * without this makes the mutex ENOTRECOVERABLE for everyone.
+   */
+  consistent(): void {
+    makeConsistent(this.words, 'qemu_mutex_consistent');
   }
 
   /** The number this mutex got at init, which names it in trace lines and profiler reports. */

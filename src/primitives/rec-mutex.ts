@@ -6,13 +6,14 @@
  * toString), so it needs no atomicity of its own: the lock word's ordering publishes it to the next owner.
  */
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
-import { CONTENDED, HELD_MIN, SELF } from '../owner.js';
+import { HELD_MIN, OWNER_FLAGS, SELF } from '../owner.js';
 import {
   describeWord,
   destroyWord,
   initWord,
   lockWord,
   MutexGuard,
+  makeConsistent,
   notHeldBySelf,
   tryLockWord,
   unlockWord,
@@ -62,37 +63,49 @@ export class QemuRecMutex extends SharedStorage {
 
   lock(): void {
     const w = this.words;
-    if ((Atomics.load(w, LOCK) & ~CONTENDED) === SELF) {
+    if ((Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF) {
       w[DEPTH]++;
       return;
     }
-    lockWord(w, 'qemu_rec_mutex_lock');
-    w[DEPTH] = 1;
+    try {
+      lockWord(w, 'qemu_rec_mutex_lock');
+    } finally {
+      // Also when the lock came with EOWNERDEAD: the caller then holds it once.
+      if ((Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF) w[DEPTH] = 1;
+    }
   }
 
   /** Takes (or nests) the lock if possible; true on success. */
   tryLock(): boolean {
     const w = this.words;
-    if ((Atomics.load(w, LOCK) & ~CONTENDED) === SELF) {
+    if ((Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF) {
       w[DEPTH]++;
       return true;
     }
-    if (tryLockWord(w, 'qemu_rec_mutex_trylock') !== 0) return false;
-    w[DEPTH] = 1;
+    try {
+      if (tryLockWord(w, 'qemu_rec_mutex_trylock') !== 0) return false;
+    } finally {
+      if ((Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF) w[DEPTH] = 1;
+    }
     return true;
+  }
+
+  /** As QemuMutex.consistent, after a lock that failed with EOWNERDEAD. */
+  consistent(): void {
+    makeConsistent(this.words, 'qemu_rec_mutex_consistent');
   }
 
   unlock(): void {
     const w = this.words;
     const v = Atomics.load(w, LOCK);
-    if ((v & ~CONTENDED) !== SELF) notHeldBySelf(v, 'qemu_rec_mutex_unlock');
+    if ((v & ~OWNER_FLAGS) !== SELF) notHeldBySelf(v, 'qemu_rec_mutex_unlock');
     if (--w[DEPTH] > 0) return;
     unlockWord(w, 'qemu_rec_mutex_unlock');
   }
 
   /** How many times the calling thread has locked it (0 if it does not hold it). */
   depthHeldBySelf(): number {
-    return (Atomics.load(this.words, LOCK) & ~CONTENDED) === SELF ? this.words[DEPTH] : 0;
+    return (Atomics.load(this.words, LOCK) & ~OWNER_FLAGS) === SELF ? this.words[DEPTH] : 0;
   }
 
   guard(): Disposable {

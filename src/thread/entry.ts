@@ -10,6 +10,7 @@ import { errorToRecord, setErrorMode } from '../errors.js';
 import { reviveDeep } from '../layout.js';
 import { SELF_THREAD_ID } from '../owner.js';
 import { platform } from '../platform/index.js';
+import { markEnded } from './liveness.js';
 import { Outcome } from './result-pipe.js';
 import { self } from './self.js';
 import {
@@ -53,6 +54,8 @@ function publish(outcome: Outcome, value: unknown): void {
     const text = outcome === Outcome.BadFunction ? String(value) : describeThrown(value);
     platform.writeStderr(`qemu-thread: detached ${who} failed: ${text}\n`);
   }
+  // The thread's function is over: any lock it still holds goes to its next locker with EOWNERDEAD.
+  markEnded(SELF_THREAD_ID);
   const more = publishOutcome(words, outcome, bytes);
   // Announce before streaming: a finished thread must not keep the process alive while it waits for a
   // joiner that may never come.

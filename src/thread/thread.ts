@@ -23,6 +23,7 @@ import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone
 import { SELF, SELF_THREAD_ID } from '../owner.js';
 import { park, wake } from '../park.js';
 import { platform, type SpawnedThread } from '../platform/index.js';
+import { markEnded } from './liveness.js';
 import {
   Outcome,
   readOutcome,
@@ -143,7 +144,10 @@ export class QemuThread extends SharedStorage {
       naming: self.naming,
       errorMode: getErrorMode(),
     };
+    let tid = -1;
     const onExit = (code: number, error: unknown) => {
+      // The worker is gone: locks it still held go to their next lockers with EOWNERDEAD.
+      if (tid >= 0) markEnded(tid);
       if (children.get(w)?.generation === generation) children.delete(w);
       reportAbnormalExit(w, generation, name ?? null, `ended without returning (exit code ${code})`, error);
     };
@@ -157,8 +161,9 @@ export class QemuThread extends SharedStorage {
       const why = error instanceof Error ? error.message : String(error);
       fail('EINVAL', func, `the thread could not be started: ${why}`);
     }
-    Atomics.store(w, TID, spawned.threadId);
-    watchChild(w, generation, name ?? null);
+    tid = spawned.threadId;
+    Atomics.store(w, TID, tid);
+    watchChild(w, generation, name ?? null, tid);
   }
 
   /**
@@ -370,15 +375,16 @@ function launchPrestarted(
  * and a worker that is terminated cannot report its own end, so a thread that is about to end reports
  * each of them as dead: a joiner elsewhere must get an error, never wait forever.
  */
-const children = new Map<Int32Array, { generation: number; name: string | null }>();
+const children = new Map<Int32Array, { generation: number; name: string | null; tid: number }>();
 let watchingChildren = false;
 
-function watchChild(w: Int32Array, generation: number, name: string | null): void {
-  children.set(w, { generation, name });
+function watchChild(w: Int32Array, generation: number, name: string | null, tid: number): void {
+  children.set(w, { generation, name, tid });
   if (watchingChildren) return;
   watchingChildren = true;
   platform.beforeThisThreadEnds(() => {
-    for (const [child, { generation, name }] of children) {
+    for (const [child, { generation, name, tid }] of children) {
+      markEnded(tid);
       reportAbnormalExit(
         child,
         generation,
