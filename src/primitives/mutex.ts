@@ -41,6 +41,7 @@ import {
   UNINIT,
 } from '../owner.js';
 import { nextSpinBudget, park, spinPaidOff, spinWasted, wake } from '../park.js';
+import { blockedFor, CHECK_AFTER_MS, findCycle, noteBlocked, noteUnblocked } from '../thread/deadlock.js';
 import { hasEnded } from '../thread/liveness.js';
 import {
   heldSinceMs,
@@ -112,6 +113,15 @@ export function lockWordUntraced(w: Int32Array, func: string): void {
 }
 
 function lockWordSlow(w: Int32Array, func: string): void {
+  try {
+    lockWordBlocking(w, func);
+  } finally {
+    // However the call ends, this thread is no longer blocked: the deadlock check must never see it so.
+    noteUnblocked();
+  }
+}
+
+function lockWordBlocking(w: Int32Array, func: string): void {
   // Spin first (bounded and adaptive, see park.ts): a holder on another core usually lets go soon.
   const budget = nextSpinBudget();
   let spins = budget;
@@ -138,12 +148,29 @@ function lockWordSlow(w: Int32Array, func: string): void {
     }
     if ((v & CONTENDED) === 0 && Atomics.compareExchange(w, LOCK, v, v | CONTENDED) !== v) continue;
     noteWaiting(w[MUTEX_ID]);
+    noteBlocked(w[MUTEX_ID], ownerThread(v), mine === SELF);
     // Never an unbounded sleep on a holder that may have ended: every OWNER_CHECK_MS the sleeper wakes to
     // look, which costs nothing while the holder lets go sooner.
-    park(w, LOCK, v | CONTENDED, OWNER_CHECK_MS);
+    const result = park(w, LOCK, v | CONTENDED, OWNER_CHECK_MS);
     noteAwake();
     mine = SELF | CONTENDED;
+    if (result === 'timed-out' && blockedFor() >= CHECK_AFTER_MS) refuseDeadlock(w, func);
   }
+}
+
+/** EDEADLK if this thread is the one to report a deadlock cycle it is part of (thread/deadlock.ts). */
+function refuseDeadlock(w: Int32Array, func: string): void {
+  // Refresh this thread's own edge from the word first, so the check reads what holds now.
+  const v = Atomics.load(w, LOCK);
+  if (v < HELD_MIN || (v & ~OWNER_FLAGS) === SELF) return;
+  noteBlocked(w[MUTEX_ID], ownerThread(v), false);
+  const cycle = findCycle();
+  if (cycle === null) return;
+  const path = cycle.map((c) => `thread ${c.threadId} waits for mutex #${c.mutexId}`).join(', ');
+  const next = cycle.map(
+    (c, i) => `mutex #${c.mutexId} is held by thread ${cycle[(i + 1) % cycle.length].threadId}`,
+  );
+  fail('EDEADLK', func, `deadlock: ${path}; ${next.join(', ')}`);
 }
 
 /** How often a thread parked on a mutex checks whether the holder has ended. */

@@ -1,0 +1,44 @@
+// Deadlock detection: a lock-order inversion between real threads gives exactly one of them EDEADLK
+// naming the cycle; a long wait that is not a deadlock never does.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { QemuMutex, QemuThread, qemu_mutex_lock, qemu_mutex_unlock } from 'qemu-thread';
+
+const fn = (name: string) => new URL(`./workers/deadlock/abba.js#${name}`, import.meta.url);
+
+for (const n of [2, 3]) {
+  test(
+    `a cycle of ${n} threads: one gets EDEADLK naming the cycle, the others then finish`,
+    { timeout: 60_000 },
+    () => {
+      const mutexes = Array.from({ length: n }, () => QemuMutex.create());
+      const ready = new Int32Array(new SharedArrayBuffer(4));
+      // Thread i holds mutex i and wants mutex i+1: a cycle through all of them.
+      const threads = mutexes.map((first, i) =>
+        QemuThread.create(`t${i}`, fn('lockInOrder'), {
+          first,
+          second: mutexes[(i + 1) % n],
+          ready,
+          threads: n,
+        }),
+      );
+      const results = threads.map((t) => String(t.join()));
+      const refused = results.filter((r) => r.startsWith('EDEADLK'));
+      assert.equal(refused.length, 1, results.join('\n'));
+      assert.equal(results.filter((r) => r === 'ok').length, n - 1, results.join('\n'));
+      assert.match(refused[0], /^EDEADLK: qemu_mutex_lock: Resource deadlock avoided \(deadlock: /);
+      for (const m of mutexes) assert.ok(refused[0].includes(`mutex #${m.objectId()}`), refused[0]);
+      for (const t of threads) assert.ok(refused[0].includes(`thread ${t.threadId()}`), refused[0]);
+    },
+  );
+}
+
+test('a long wait for a busy holder is not a deadlock', { timeout: 60_000 }, () => {
+  const m = QemuMutex.create();
+  const held = new Int32Array(new SharedArrayBuffer(4));
+  const t = QemuThread.create('slow holder', fn('holdFor'), { m, ms: 1500, held });
+  while (Atomics.load(held, 0) === 0) Atomics.wait(held, 0, 0, 20);
+  qemu_mutex_lock(m); // waits about 1.5 s, well past the detector's threshold
+  qemu_mutex_unlock(m);
+  t.join();
+});

@@ -1,0 +1,34 @@
+// Threads that take two mutexes in opposite orders, for deadlock.test.ts.
+import { type QemuMutex, QemuThreadError, qemu_mutex_lock, qemu_mutex_unlock } from 'qemu-thread';
+
+export interface Arg {
+  first: QemuMutex;
+  second: QemuMutex;
+  /** Counts the threads that hold their first mutex; each waits for all before taking the second. */
+  ready: Int32Array;
+  threads: number;
+}
+
+/** Returns 'ok' if it got both mutexes, or the error code and message it got instead. */
+export function lockInOrder(arg: Arg): string {
+  qemu_mutex_lock(arg.first);
+  Atomics.add(arg.ready, 0, 1);
+  while (Atomics.load(arg.ready, 0) < arg.threads) Atomics.wait(arg.ready, 0, Atomics.load(arg.ready, 0), 20);
+  let result = 'ok';
+  try {
+    qemu_mutex_lock(arg.second);
+    qemu_mutex_unlock(arg.second);
+  } catch (error) {
+    result = error instanceof QemuThreadError ? `${error.code}: ${error.message}` : String(error);
+  }
+  qemu_mutex_unlock(arg.first);
+  return result;
+}
+
+/** Holds the mutex for `ms`, then releases it: a long wait for others that is not a deadlock. */
+export function holdFor(arg: { m: QemuMutex; ms: number; held: Int32Array }): void {
+  qemu_mutex_lock(arg.m);
+  Atomics.store(arg.held, 0, 1);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, arg.ms);
+  qemu_mutex_unlock(arg.m);
+}
