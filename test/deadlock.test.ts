@@ -2,7 +2,7 @@
 // naming the cycle; a long wait that is not a deadlock never does.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { QemuMutex, QemuThread, qemu_mutex_lock, qemu_mutex_unlock } from 'qemu-thread';
+import { QemuCond, QemuMutex, QemuThread, qemu_mutex_lock, qemu_mutex_unlock } from 'qemu-thread';
 
 const fn = (name: string) => new URL(`./workers/deadlock/abba.js#${name}`, import.meta.url);
 
@@ -41,4 +41,20 @@ test('a long wait for a busy holder is not a deadlock', { timeout: 60_000 }, () 
   qemu_mutex_lock(m); // waits about 1.5 s, well past the detector's threshold
   qemu_mutex_unlock(m);
   t.join();
+});
+
+test("a cycle through a cond wait's relock is found too", { timeout: 60_000 }, () => {
+  const arg = {
+    m1: QemuMutex.create(),
+    m2: QemuMutex.create(),
+    c: QemuCond.create(),
+    flags: new Int32Array(new SharedArrayBuffer(8)),
+  };
+  const a = QemuThread.create('cond side', fn('condSide'), arg);
+  const b = QemuThread.create('lock side', fn('lockSide'), arg);
+  const results = [String(a.join()), String(b.join())];
+  assert.equal(results.filter((r) => r.startsWith('EDEADLK')).length, 1, results.join('\n'));
+  assert.equal(results.filter((r) => r === 'ok').length, 1, results.join('\n'));
+  const refused = results.find((r) => r.startsWith('EDEADLK')) ?? '';
+  assert.match(refused, /^EDEADLK: qemu_(mutex_lock|cond_wait): Resource deadlock avoided \(deadlock: /);
 });

@@ -1,5 +1,13 @@
 // Threads that take two mutexes in opposite orders, for deadlock.test.ts.
-import { type QemuMutex, QemuThreadError, qemu_mutex_lock, qemu_mutex_unlock } from 'qemu-thread';
+import {
+  type QemuCond,
+  type QemuMutex,
+  QemuThreadError,
+  qemu_cond_signal,
+  qemu_cond_wait,
+  qemu_mutex_lock,
+  qemu_mutex_unlock,
+} from 'qemu-thread';
 
 export interface Arg {
   first: QemuMutex;
@@ -31,4 +39,45 @@ export function holdFor(arg: { m: QemuMutex; ms: number; held: Int32Array }): vo
   Atomics.store(arg.held, 0, 1);
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, arg.ms);
   qemu_mutex_unlock(arg.m);
+}
+
+export interface CondArg {
+  m1: QemuMutex;
+  m2: QemuMutex;
+  c: QemuCond;
+  /** [0]: A is waiting in the cond; [1]: B holds m1. */
+  flags: Int32Array;
+}
+
+/** Holds m2, then waits in a cond on m1: its relock of m1 will need what B holds. */
+export function condSide(arg: CondArg): string {
+  qemu_mutex_lock(arg.m2);
+  qemu_mutex_lock(arg.m1);
+  Atomics.store(arg.flags, 0, 1);
+  let result = 'ok';
+  try {
+    while (Atomics.load(arg.flags, 1) === 0) qemu_cond_wait(arg.c, arg.m1);
+    qemu_mutex_unlock(arg.m1);
+  } catch (error) {
+    result = error instanceof QemuThreadError ? `${error.code}: ${error.message}` : String(error);
+  }
+  qemu_mutex_unlock(arg.m2);
+  return result;
+}
+
+/** Takes m1 while A waits, wakes A, then wants m2, which A holds. */
+export function lockSide(arg: CondArg): string {
+  while (Atomics.load(arg.flags, 0) === 0) Atomics.wait(arg.flags, 0, 0, 20);
+  qemu_mutex_lock(arg.m1);
+  Atomics.store(arg.flags, 1, 1);
+  qemu_cond_signal(arg.c);
+  let result = 'ok';
+  try {
+    qemu_mutex_lock(arg.m2);
+    qemu_mutex_unlock(arg.m2);
+  } catch (error) {
+    result = error instanceof QemuThreadError ? `${error.code}: ${error.message}` : String(error);
+  }
+  qemu_mutex_unlock(arg.m1);
+  return result;
 }
