@@ -28,7 +28,9 @@ for (const n of [2, 3]) {
       assert.equal(results.filter((r) => r === 'ok').length, n - 1, results.join('\n'));
       assert.match(refused[0], /^EDEADLK: qemu_mutex_lock: Resource deadlock avoided \(deadlock: /);
       for (const m of mutexes) assert.ok(refused[0].includes(`mutex #${m.objectId()}`), refused[0]);
-      for (const t of threads) assert.ok(refused[0].includes(`thread ${t.threadId()}`), refused[0]);
+      threads.forEach((t, i) => {
+        assert.ok(refused[0].includes(`thread ${t.threadId()} 't${i}'`), `names each thread: ${refused[0]}`);
+      });
     },
   );
 }

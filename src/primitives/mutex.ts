@@ -43,6 +43,7 @@ import {
 import { nextSpinBudget, park, spinPaidOff, spinWasted, wake } from '../park.js';
 import { blockedFor, CHECK_AFTER_MS, findCycle, noteBlocked, noteUnblocked } from '../thread/deadlock.js';
 import { hasEnded } from '../thread/liveness.js';
+import { describeThread } from '../thread/names.js';
 import {
   heldSinceMs,
   noteAwake,
@@ -166,10 +167,11 @@ function refuseDeadlock(w: Int32Array, func: string): void {
   noteBlocked(w[MUTEX_ID], ownerThread(v), false);
   const cycle = findCycle();
   if (cycle === null) return;
-  const path = cycle.map((c) => `thread ${c.threadId} waits for mutex #${c.mutexId}`).join(', ');
+  const path = cycle.map((c) => `${describeThread(c.threadId)} waits for mutex #${c.mutexId}`).join(', ');
   const next = cycle.map(
-    (c, i) => `mutex #${c.mutexId} is held by thread ${cycle[(i + 1) % cycle.length].threadId}`,
+    (c, i) => `mutex #${c.mutexId} is held by ${describeThread(cycle[(i + 1) % cycle.length].threadId)}`,
   );
+
   fail('EDEADLK', func, `deadlock: ${path}; ${next.join(', ')}`);
 }
 
@@ -241,7 +243,7 @@ export function makeConsistent(w: Int32Array, func: string): void {
 export function notHeldBySelf(v: number, func: string): never {
   if (v === FREE) fail('EPERM', func, 'it is not locked');
   if (v < HELD_MIN) unusable(v, func);
-  fail('EPERM', func, `it is held by thread ${ownerThread(v)}, not by the calling thread`);
+  fail('EPERM', func, `it is held by ${describeThread(ownerThread(v))}, not by the calling thread`);
 }
 
 /** 0 if the lock was taken, -16 (-EBUSY) if it is held by anyone (the caller included). */
@@ -311,7 +313,7 @@ export function describeWord(v: number): string {
   if (v === FREE) return 'unlocked';
   if (v === NOTRECOVERABLE) return 'not recoverable';
   const flags = `${v & CONTENDED ? ', contended' : ''}${v & INCONSISTENT ? ', inconsistent' : ''}`;
-  return `locked by thread ${ownerThread(v)}${flags}`;
+  return `locked by ${describeThread(ownerThread(v))}${flags}`;
 }
 
 const KIND = 'QemuMutex';

@@ -11,6 +11,7 @@ import { reviveDeep } from '../layout.js';
 import { SELF_THREAD_ID } from '../owner.js';
 import { platform } from '../platform/index.js';
 import { markEnded } from './liveness.js';
+import { publishThreadName } from './names.js';
 import { Outcome } from './result-pipe.js';
 import { self } from './self.js';
 import {
@@ -30,6 +31,7 @@ const words = thread.words;
 Atomics.store(words, 1, SELF_THREAD_ID);
 self.storage = words;
 self.name = start.name;
+if (start.name !== null) publishThreadName(start.name);
 self.naming = start.naming;
 setErrorMode(start.errorMode);
 
