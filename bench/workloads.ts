@@ -175,8 +175,9 @@ export async function runNativeCell(def: WorkloadDef, ctx: Context): Promise<Cel
   });
 }
 
-function v8Guard(ctx: Context): Cell | null {
-  return ctx.v8Unavailable ? { status: 'skipped', reason: ctx.v8Unavailable } : null;
+/** The skipped cell for the V8 contender when this node lacks Atomics.Mutex; null otherwise. */
+function v8Guard(ctx: Context, contender: string): Cell | null {
+  return contender === 'v8' && ctx.v8Unavailable ? { status: 'skipped', reason: ctx.v8Unavailable } : null;
 }
 
 // 1. Uncontended lock + unlock ---------------------------------------------------------------------------
@@ -198,10 +199,8 @@ const lockRunner =
   (contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
   (ctx) =>
     guarded(async () => {
-      if (contender === 'v8') {
-        const skip = v8Guard(ctx);
-        if (skip) return skip;
-      }
+      const skip = v8Guard(ctx, contender);
+      if (skip) return skip;
       const samples = await lockSamples(ctx, contender, { m: factoryFor(contender).mutex() });
       if (contender !== 'qemu-thread') return ok(samples);
       const methods = await lockSamples(ctx, 'qemu-thread-methods', { m: qemuKit.mutex() });
@@ -226,10 +225,8 @@ const handoffRunner =
   (workload: 'pingpong' | 'sem' | 'event', contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
   (ctx) =>
     guarded(async () => {
-      if (contender === 'v8') {
-        const skip = v8Guard(ctx);
-        if (skip) return skip;
-      }
+      const skip = v8Guard(ctx, contender);
+      if (skip) return skip;
       const f = factoryFor(contender);
       const state: Record<string, unknown> =
         workload === 'pingpong'
@@ -259,10 +256,8 @@ const bbRunner =
   (producers: number, consumers: number, contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
   (ctx) =>
     guarded(async () => {
-      if (contender === 'v8') {
-        const skip = v8Guard(ctx);
-        if (skip) return skip;
-      }
+      const skip = v8Guard(ctx, contender);
+      if (skip) return skip;
       const f = factoryFor(contender);
       const items = ctx.quick ? 20_000 : 200_000;
       const reps = 2 + 1;
@@ -297,10 +292,8 @@ const broadcastRunner =
   (contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
   (ctx) =>
     guarded(async () => {
-      if (contender === 'v8') {
-        const skip = v8Guard(ctx);
-        if (skip) return skip;
-      }
+      const skip = v8Guard(ctx, contender);
+      if (skip) return skip;
       const f = factoryFor(contender);
       const state = {
         m: f.mutex(),
@@ -331,10 +324,8 @@ const contendedRunner =
   (threads: number, contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
   (ctx) =>
     guarded(async () => {
-      if (contender === 'v8') {
-        const skip = v8Guard(ctx);
-        if (skip) return skip;
-      }
+      const skip = v8Guard(ctx, contender);
+      if (skip) return skip;
       const f = factoryFor(contender);
       const state = { m: f.mutex(), counter: shared(1), atomicCounter: shared(1) };
       const params = ctx.quick ? { ms: 60, reps: 3 } : { ms: 250, reps: 3 };
