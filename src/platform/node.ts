@@ -53,6 +53,17 @@ export const nodePlatform: Platform = {
   threadId,
   cores: availableParallelism(),
   isMainThread,
+  // Node lets every thread block, its main thread included.
+  canBlock: true,
+  holdOpen() {
+    // A referenced timer is the cheapest handle that keeps an event loop running; it never fires.
+    const timer = setInterval(() => {}, 2 ** 30);
+    let held = true;
+    return () => {
+      if (held) clearInterval(timer);
+      held = false;
+    };
+  },
   spawned: workerData !== null && typeof workerData === 'object' && SPAWN_KEY in workerData,
   receiveStart() {
     const data = (workerData as Record<string, unknown>)[SPAWN_KEY];

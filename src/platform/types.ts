@@ -35,6 +35,16 @@ export interface Platform {
   readonly cores: number;
   /** True on the process's first thread. */
   readonly isMainThread: boolean;
+  /**
+   * Whether this thread may block in `Atomics.wait` (false on a browser's window thread). Blocking calls
+   * check it before they would sleep, and fail with EPERM naming their async variant.
+   */
+  readonly canBlock: boolean;
+  /**
+   * Keeps this thread (and so the process) alive until the returned function is called: a pending
+   * `Atomics.waitAsync` does not, in Node 20. Idempotent release; a no-op where threads never exit idle.
+   */
+  holdOpen(): () => void;
   /** Whether this thread was started by {@link Platform.spawn}. */
   readonly spawned: boolean;
   /** In a spawned thread: its start data, once the creator has given it (at spawn, or later by launch). */
