@@ -1,6 +1,8 @@
 /**
- * Selects the platform this process runs on. Node.js is supported today; in any other runtime the import
- * fails with a message saying so, rather than half-working.
+ * Selects the platform this process runs on: Node.js (worker_threads), or a browser (the window's thread
+ * and Web Workers). Each is loaded by a dynamic import, so a browser never sees a `node:` import. Without
+ * SharedArrayBuffer (a page that is not cross-origin isolated) the import fails with a message saying how
+ * to get it, rather than half-working.
  */
 import type { Platform } from './types.js';
 
@@ -11,11 +13,26 @@ function isNode(): boolean {
   return typeof proc?.versions?.node === 'string';
 }
 
-if (!isNode()) {
-  throw new Error('qemu-thread: this build runs on Node.js >= 20 only; a browser platform is not built yet');
-}
-if (typeof SharedArrayBuffer !== 'function') {
-  throw new Error('qemu-thread: SharedArrayBuffer is not available in this runtime');
+function isBrowser(): boolean {
+  const g = globalThis as { Worker?: unknown; WorkerGlobalScope?: unknown; window?: unknown };
+  return typeof g.window === 'object' || typeof g.WorkerGlobalScope === 'function';
 }
 
-export const platform: Platform = (await import('./node.js')).nodePlatform;
+if (!isNode() && !isBrowser()) {
+  throw new Error(
+    'qemu-thread: unsupported runtime: it runs on Node.js >= 20 and in browsers (window, Web Workers)',
+  );
+}
+if (typeof SharedArrayBuffer !== 'function') {
+  throw new Error(
+    isNode()
+      ? 'qemu-thread: SharedArrayBuffer is not available in this runtime'
+      : 'qemu-thread: SharedArrayBuffer is not available: the page must be cross-origin isolated. Serve it ' +
+          "with the headers 'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: " +
+          "require-corp' (check globalThis.crossOriginIsolated === true)",
+  );
+}
+
+export const platform: Platform = isNode()
+  ? (await import('./node.js')).nodePlatform
+  : (await import('./browser.js')).browserPlatform;

@@ -18,6 +18,8 @@ import type { Platform, SpawnedThread, SpawnOptions } from './types.js';
 const SPAWN_KEY = '__qemuThreadSpawn';
 /** The message a spawned thread sends its creator when its function has finished. */
 const FINISHED = '__qemuThreadFinished';
+/** The message a pre-started thread sends its creator once it is loaded and waits for its start data. */
+const READY = '__qemuThreadReady';
 
 /**
  * The node options a new thread runs with: this thread's, minus those that only make sense for a main
@@ -70,6 +72,7 @@ export const nodePlatform: Platform = {
     if (data !== undefined) return Promise.resolve(data);
     return new Promise((resolve) => {
       parentPort?.once('message', (message: Record<string, unknown>) => resolve(message[SPAWN_KEY]));
+      parentPort?.postMessage(READY);
     });
   },
   env(name) {
@@ -131,20 +134,42 @@ export const nodePlatform: Platform = {
       ...(options.name !== null ? { name: options.name } : {}),
     });
     let lastError: unknown;
+    let markReady: () => void = () => {};
+    let isReady = false;
+    // An unref asked for before the thread is ready waits for it: whoever awaits `ready` must not see the
+    // process end first.
+    let unrefWhenReady = false;
+    const ready = new Promise<void>((resolve) => {
+      markReady = () => {
+        isReady = true;
+        if (unrefWhenReady) worker.unref();
+        resolve();
+      };
+    });
     worker.on('error', (error) => {
       lastError = error;
     });
-    worker.on('exit', (code) => options.onExit(code, lastError));
+    worker.on('exit', (code) => {
+      markReady();
+      options.onExit(code, lastError);
+    });
     worker.on('message', (message) => {
+      if (message === READY) markReady();
       // Only the main thread lets go of a finished thread. A worker that did would end before the thread,
       // and Node ends a worker's workers with it: a large result still waiting for its joiner would be lost.
       if (message === FINISHED && isMainThread) worker.unref();
     });
+    if (options.data !== undefined) markReady();
     return {
       threadId: worker.threadId,
-      unref: () => worker.unref(),
+      ready,
+      unref() {
+        if (isReady) worker.unref();
+        else unrefWhenReady = true;
+      },
       launch(data) {
         worker.postMessage({ [SPAWN_KEY]: data });
+        unrefWhenReady = false;
         worker.ref();
       },
     };

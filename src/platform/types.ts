@@ -8,6 +8,12 @@
 export interface SpawnedThread {
   /** The runtime's id of the new thread, known as soon as it is spawned. */
   readonly threadId: number;
+  /**
+   * Settles once the new thread has loaded the library and waits for its start data (pre-started), or has
+   * ended. A browser worker does not boot while its creator blocks: a creator that will block must await
+   * this for its pre-started threads first.
+   */
+  readonly ready: Promise<void>;
   /** Stop keeping the process alive for this thread (it has finished its function, or it is idle). */
   unref(): void;
   /**

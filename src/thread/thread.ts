@@ -171,11 +171,16 @@ export class QemuThread extends SharedStorage {
    * skip the worker's boot (tens of milliseconds) and only load the thread function's module. Idle workers
    * do not keep the process alive. Threads started from the pool are not named at the worker level (the
    * name is still theirs for currentThreadName()).
+   *
+   * Resolves once those workers are loaded and waiting (or have failed): in a browser a worker does not
+   * boot while its creator blocks, so a thread that will create threads and then block (QEMU's "create,
+   * then wait until created") awaits this first. Node needs no wait; ignoring the promise is fine.
    */
-  static prestart(count: number): void {
+  static prestart(count: number): Promise<void> {
     if (!Number.isInteger(count) || count < 0) {
       throw new RangeError(`QemuThread.prestart: expected a count >= 0, got ${String(count)}`);
     }
+    const ready: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       const idle: IdleThread = { spawned: undefined as unknown as SpawnedThread, onExit: null };
       idle.spawned = spawnThread(undefined, null, (code, error) => {
@@ -185,7 +190,9 @@ export class QemuThread extends SharedStorage {
       });
       idle.spawned.unref();
       prestarted.push(idle);
+      ready.push(idle.spawned.ready);
     }
+    return Promise.all(ready).then(() => {});
   }
 
   /** How many pre-started idle workers the calling thread holds. */
