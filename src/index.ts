@@ -12,7 +12,7 @@ export {
   strerror,
 } from './errors.js';
 export { type Lockable, withLock } from './extras.js';
-export { type ParkStats, parkStats, resetParkStats } from './park.js';
+export { type ParkStats, parkStats, resetParkStats, type WaitOptions } from './park.js';
 export { QemuCond } from './primitives/cond.js';
 export { QemuEvent } from './primitives/event.js';
 export { QemuLockCnt } from './primitives/lockcnt.js';

@@ -10,6 +10,7 @@
  * without changing the word, and rely instead on `Atomics.notify` waking in FIFO order; see cond.ts.)
  */
 import { fail } from './errors.js';
+import { platform } from './platform/index.js';
 
 export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
 
@@ -110,6 +111,11 @@ export function spinWasted(): void {
 
 /** Wakes up to `count` threads parked on `words[index]`; returns how many were woken. */
 export function wake(words: Int32Array, index: number, count: number): number {
+  // A single wake-up could land on an async waiter (see parkAsync) whose thread is too busy, or blocked
+  // elsewhere, to act on it soon, while the thread it was meant for sleeps on. While any async wait is
+  // pending in the process, wake everyone instead: every waiter here re-checks its word and sleeps again
+  // if it has nothing to do, so the worst case is spurious wake-ups, never a lost one.
+  if (count === 1 && Atomics.load(asyncWaits, 0) !== 0) count = Number.POSITIVE_INFINITY;
   const woken = Atomics.notify(words, index, count);
   stats.wakes++;
   stats.woken += woken;
@@ -138,4 +144,177 @@ export function deadlineAfter(ms: number): number {
 export function remainingUntil(deadline: number): number {
   const left = deadline - now();
   return left > 0 ? left : 0;
+}
+
+/**
+ * Async waits: `Atomics.waitAsync` where the engine has it, polling where it does not.
+ *
+ * Two traps of `Atomics.waitAsync` (Node 20, and other engines) are closed here, once for every primitive:
+ * - A pending `waitAsync` does not keep Node's event loop alive: the process (or worker) would exit in the
+ *   middle of an `await`. Each pending wait holds the thread open (platform.holdOpen) until it settles.
+ * - An async waiter sits in the same FIFO queue as blocked threads, and `Atomics.notify(..., 1)` wakes
+ *   whichever is first. A waiter that was abandoned, or whose thread is busy, would absorb a wake-up meant
+ *   for a blocked thread. So every async wait is counted, process-wide, from before it is queued until its
+ *   promise has settled in its own thread, and {@link wake} turns a single wake-up into a wake-all while
+ *   the count is not zero. Counting before queueing makes this airtight: a waker changes its word before
+ *   it reads the count (all these operations are sequentially consistent), so an async waiter queued
+ *   early enough to take its wake-up was counted by then; one queued later compared the word after the
+ *   change and waits for a later one.
+ * Cancelling (AbortSignal) cannot take a waiter out of the engine's queue. Instead the abort wakes every
+ * thread parked on that word, the cancelled waiter included: the others see a spurious wake-up, which
+ * every primitive tolerates (each re-checks its word), and no wake-up is lost, whether it reached the
+ * cancelled waiter before or after the abort.
+ */
+const asyncWaits = new Int32Array(platform.processShared('qemu-thread.async-waits', 4));
+/** `Atomics.waitAsync` (ES2024), typed here since the library compiles against an older lib. */
+interface AtomicsWithWaitAsync {
+  waitAsync?(
+    words: Int32Array,
+    index: number,
+    expected: number,
+    timeoutMs: number,
+  ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+}
+const hasWaitAsync = typeof (Atomics as AtomicsWithWaitAsync).waitAsync === 'function';
+
+/** A park's outcome, or 'aborted' if the AbortSignal fired first. */
+export type AsyncParkResult = ParkResult | 'aborted';
+
+/**
+ * As {@link park}, without blocking the calling thread: resolves once `words[index]` no longer holds
+ * `expected` (or a notify came, or the time-out passed, or `signal` aborted). Never rejects.
+ */
+export function parkAsync(
+  words: Int32Array,
+  index: number,
+  expected: number,
+  timeoutMs = Number.POSITIVE_INFINITY,
+  signal?: AbortSignal,
+): Promise<AsyncParkResult> {
+  if (signal?.aborted) return Promise.resolve('aborted');
+  stats.parks++;
+  if (!hasWaitAsync) return pollWhileEqual(words, index, expected, timeoutMs, signal);
+  Atomics.add(asyncWaits, 0, 1);
+  let pending: ReturnType<NonNullable<AtomicsWithWaitAsync['waitAsync']>>;
+  try {
+    pending = (Atomics as AtomicsWithWaitAsync).waitAsync!(words, index, expected, timeoutMs);
+  } catch (error) {
+    Atomics.sub(asyncWaits, 0, 1);
+    throw error;
+  }
+  if (!pending.async) {
+    Atomics.sub(asyncWaits, 0, 1);
+    return Promise.resolve(pending.value);
+  }
+  const release = platform.holdOpen();
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+    Atomics.notify(words, index, Number.POSITIVE_INFINITY);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return pending.value.then((result) => {
+    Atomics.sub(asyncWaits, 0, 1);
+    release();
+    signal?.removeEventListener('abort', onAbort);
+    return aborted ? 'aborted' : result;
+  });
+}
+
+/** The longest pause between two looks of a polling wait. */
+const POLL_MAX_MS = 8;
+
+/**
+ * The fallback where `Atomics.waitAsync` does not exist: looks at the word after pauses that double up to
+ * POLL_MAX_MS. A polling waiter is in no queue, so it can absorb nobody's wake-up; it notices a change of
+ * the word, not a notify alone, which is all the primitives need of an async waiter (see cond.ts).
+ */
+async function pollWhileEqual(
+  words: Int32Array,
+  index: number,
+  expected: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<AsyncParkResult> {
+  if (Atomics.load(words, index) !== expected) return 'not-equal';
+  const deadline = deadlineAfter(timeoutMs);
+  for (let pause = 0.25; ; pause = Math.min(2 * pause, POLL_MAX_MS)) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, remainingUntil(deadline))));
+    if (signal?.aborted) return 'aborted';
+    if (Atomics.load(words, index) !== expected) return 'ok';
+    if (remainingUntil(deadline) === 0) return 'timed-out';
+  }
+}
+
+/** What an aborted async call rejects with: the signal's reason, as `fetch` and timers do. */
+export function abortReason(signal: AbortSignal | undefined): unknown {
+  return signal?.reason ?? new DOMException('The operation was aborted', 'AbortError');
+}
+
+/** The optional last argument of every async wait. */
+export interface WaitOptions {
+  /** Cancels the wait: its promise then rejects with `signal.reason` (an `AbortError` by default). */
+  signal?: AbortSignal;
+}
+
+const canBlock = platform.canBlock;
+
+/**
+ * EPERM for a wait on a thread that may not block (a browser's window thread), naming the call to use
+ * instead. Called where a blocking call would go to sleep, before anything else has changed.
+ */
+export function refuseToBlock(func: string, instead?: string): void {
+  if (canBlock) return;
+  const what = instead ? `use ${instead}, or call it from a worker` : 'call it from a worker';
+  fail(
+    'EPERM',
+    func,
+    `this thread cannot block (a browser's window thread may not call Atomics.wait); ${what}`,
+  );
+}
+
+/**
+ * A wait written once for both worlds: a generator that yields the parks it needs. {@link runBlocking}
+ * performs them with Atomics.wait, {@link runAsync} with {@link parkAsync}. For cold paths (thread join),
+ * where a generator's small cost does not matter.
+ */
+export interface ParkRequest {
+  words: Int32Array;
+  index: number;
+  expected: number;
+  /** Whether an AbortSignal may cancel this park (false once cancelling would break a protocol). */
+  abortable: boolean;
+}
+
+export function runBlocking<T>(steps: Generator<ParkRequest, T, ParkResult>): T {
+  let next = steps.next();
+  while (!next.done) {
+    const { words, index, expected } = next.value;
+    next = steps.next(park(words, index, expected));
+  }
+  return next.value;
+}
+
+/** As {@link runBlocking}; on abort, ends the generator (its `finally` blocks run) and rejects. */
+export async function runAsync<T>(
+  steps: Generator<ParkRequest, T, ParkResult>,
+  signal?: AbortSignal,
+): Promise<T> {
+  let next = steps.next();
+  while (!next.done) {
+    const { words, index, expected, abortable } = next.value;
+    const result = await parkAsync(
+      words,
+      index,
+      expected,
+      Number.POSITIVE_INFINITY,
+      abortable ? signal : undefined,
+    );
+    if (result === 'aborted') {
+      steps.return(undefined as T);
+      throw abortReason(signal);
+    }
+    next = steps.next(result);
+  }
+  return next.value;
 }

@@ -4,6 +4,7 @@
  * anything else is a TypeError.
  */
 
+import type { WaitOptions } from './park.js';
 import { platform } from './platform/index.js';
 import { QemuCond } from './primitives/cond.js';
 import { QemuEvent } from './primitives/event.js';
@@ -145,6 +146,44 @@ export const qemu_thread_is_self = (t: QemuThread): boolean => thread(t, 'qemu_t
 export const qemu_thread_atexit_add = (n: Notifier): void => atexitAdd(n);
 export const qemu_thread_atexit_remove = (n: Notifier): void => atexitRemove(n);
 export const qemu_thread_naming = (enable: boolean): void => setNaming(enable);
+
+// Async variants, for threads that must not block (a browser's window thread, any event loop). Each
+// returns a Promise with the blocking call's result, rejects with its errors (argument errors included),
+// takes an optional `{ signal }` to cancel, and interoperates with blocking callers (park.ts).
+export const qemu_mutex_lock_async = async (m: QemuMutex, options?: WaitOptions): Promise<void> =>
+  mutex(m, 'qemu_mutex_lock').lockAsync(options);
+export const qemu_rec_mutex_lock_async = async (m: QemuRecMutex, options?: WaitOptions): Promise<void> =>
+  recMutex(m, 'qemu_rec_mutex_lock').lockAsync(options);
+/** Resolves, or rejects, holding `m`. */
+export const qemu_cond_wait_async = async (c: QemuCond, m: QemuMutex, options?: WaitOptions): Promise<void> =>
+  cond(c, 'qemu_cond_wait').waitAsync(mutex(m, 'qemu_cond_wait'), options);
+/** Resolves false if and only if it timed out; holding `m` either way. */
+export const qemu_cond_timedwait_async = async (
+  c: QemuCond,
+  m: QemuMutex,
+  ms: number,
+  options?: WaitOptions,
+): Promise<boolean> =>
+  cond(c, 'qemu_cond_timedwait').timedWaitAsync(mutex(m, 'qemu_cond_timedwait'), ms, options);
+export const qemu_sem_wait_async = async (s: QemuSemaphore, options?: WaitOptions): Promise<void> =>
+  sem(s, 'qemu_sem_wait').waitAsync(options);
+/** Resolves 0 if it took a unit, -1 on time-out (then no unit was taken). */
+export const qemu_sem_timedwait_async = async (
+  s: QemuSemaphore,
+  ms: number,
+  options?: WaitOptions,
+): Promise<number> => ((await sem(s, 'qemu_sem_timedwait').timedWaitAsync(ms, options)) ? 0 : -1);
+export const qemu_event_wait_async = async (e: QemuEvent, options?: WaitOptions): Promise<void> =>
+  event(e, 'qemu_event_wait').waitAsync(options);
+/** Resolves false if and only if it timed out. */
+export const qemu_event_timedwait_async = async (
+  e: QemuEvent,
+  ms: number,
+  options?: WaitOptions,
+): Promise<boolean> => event(e, 'qemu_event_timedwait').timedWaitAsync(ms, options);
+/** The thread's return value; rejects with the exception it died of. */
+export const qemu_thread_join_async = async (t: QemuThread, options?: WaitOptions): Promise<unknown> =>
+  thread(t, 'qemu_thread_join').joinAsync(options);
 
 // QSP, the synchronization profiler
 export const qsp_enable = (): void => qspEnable();

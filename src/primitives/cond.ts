@@ -42,7 +42,19 @@ import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
 import { OWNER_FLAGS, SELF } from '../owner.js';
-import { checkTimeout, deadlineAfter, park, remainingUntil, spinUntilChanged, wake } from '../park.js';
+import {
+  type AsyncParkResult,
+  abortReason,
+  checkTimeout,
+  deadlineAfter,
+  park,
+  parkAsync,
+  refuseToBlock,
+  remainingUntil,
+  spinUntilChanged,
+  type WaitOptions,
+  wake,
+} from '../park.js';
 import { platform } from '../platform/index.js';
 import { noteAwake, noteHeld, noteWaiting, type Waiter, waitersOf } from '../trace/holders.js';
 import { qspRecord } from '../trace/qsp.js';
@@ -54,7 +66,14 @@ import {
   traceControl,
   traceLocked,
 } from '../trace/trace.js';
-import { lockWordUntraced, MUTEX_ID, notHeldBySelf, QemuMutex, unlockWordUntraced } from './mutex.js';
+import {
+  lockWordAsyncUntraced,
+  lockWordUntraced,
+  MUTEX_ID,
+  notHeldBySelf,
+  QemuMutex,
+  unlockWordUntraced,
+} from './mutex.js';
 
 const SEQ = 1;
 /** Two counts in one word, so that signal reads both at once: waiters (low 16 bits), parked (high 16). */
@@ -88,6 +107,22 @@ function passBroadcastOn(w: Int32Array): void {
     owed = seen;
   }
 }
+/** The words of `mutex` after a wait's checks: the cond is usable and the caller holds the mutex. */
+function heldMutexWords(w: Int32Array, mutex: QemuMutex, func: string): Int32Array {
+  checkReady(w, func);
+  const mw = (mutex instanceof QemuMutex ? mutex : QemuMutex.from(mutex, func)).words;
+  const owner = Atomics.load(mw, 0);
+  if ((owner & ~OWNER_FLAGS) !== SELF) notHeldBySelf(owner, func);
+  return mw;
+}
+
+/** The trace events and profile entry of a traced wait that has taken its mutex again. */
+function relocked(w: Int32Array, mw: Int32Array, site: string, start: number): void {
+  if (TRACE[0] & QSP_BIT) qspRecord('condvar', w[ID], site, (performance.now() - start) * 1e6, true);
+  noteHeld(mw[MUTEX_ID]);
+  traceLocked(mw[MUTEX_ID], site);
+}
+
 const KIND = 'QemuCond';
 
 /**
@@ -176,6 +211,21 @@ export class QemuCond extends SharedStorage {
     return this.#wait(mutex, ms, 'qemu_cond_timedwait');
   }
 
+  /** As {@link wait}, without blocking the calling thread: resolves (or rejects) holding `mutex`. */
+  waitAsync(mutex: QemuMutex, options?: WaitOptions): Promise<void> {
+    return this.#waitAsync(mutex, Number.POSITIVE_INFINITY, 'qemu_cond_wait', options?.signal).then(() => {});
+  }
+
+  /** As {@link timedWait}, without blocking the calling thread; resolves false if and only if it timed out. */
+  timedWaitAsync(mutex: QemuMutex, ms: number, options?: WaitOptions): Promise<boolean> {
+    try {
+      checkTimeout(ms, 'qemu_cond_timedwait');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#waitAsync(mutex, ms, 'qemu_cond_timedwait', options?.signal);
+  }
+
   /**
    * Waits until `predicate()` returns true, re-checking it after every wake-up, with `mutex` held on entry
    * and on return. With `ms`, gives up after that many milliseconds in all and returns the predicate's last
@@ -196,12 +246,9 @@ export class QemuCond extends SharedStorage {
 
   #wait(mutex: QemuMutex, ms: number, func: string): boolean {
     const w = this.words;
-    checkReady(w, func);
-    if (!(mutex instanceof QemuMutex)) mutex = QemuMutex.from(mutex, func);
-    const mw = mutex.words;
-    const owner = Atomics.load(mw, 0);
-    if ((owner & ~OWNER_FLAGS) !== SELF) notHeldBySelf(owner, func);
+    const mw = heldMutexWords(w, mutex, func);
     if (ms === 0) return false;
+    refuseToBlock(func, `${func}_async`);
     const seen = Atomics.load(w, SEQ);
     Atomics.add(w, COUNTS, WAITER);
     const traced = TRACE[0] !== 0;
@@ -222,15 +269,49 @@ export class QemuCond extends SharedStorage {
     if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
     try {
       lockWordUntraced(mw, func);
-      if (traced) {
-        if (TRACE[0] & QSP_BIT) qspRecord('condvar', w[ID], site, (performance.now() - start) * 1e6, true);
-        noteHeld(mw[MUTEX_ID]);
-        traceLocked(mw[MUTEX_ID], site);
-      }
+      if (traced) relocked(w, mw, site, start);
     } finally {
       // Counted as a waiter until here, so that destroy cannot succeed while this thread still uses OWED.
       Atomics.sub(w, COUNTS, WAITER);
     }
+    return result !== 'timed-out';
+  }
+
+  /**
+   * The async wait: the same protocol as the blocking one, parked with Atomics.waitAsync (park.ts, which
+   * also explains why neither a pending nor a cancelled async waiter can swallow a wake-up), and the mutex
+   * re-taken with the async lock. It resolves, and also rejects (cancelled, or an error of the relock),
+   * holding the mutex, as the blocking wait returns and throws holding it. An async waiter does not spin:
+   * its thread has other work.
+   */
+  async #waitAsync(mutex: QemuMutex, ms: number, func: string, signal?: AbortSignal): Promise<boolean> {
+    const w = this.words;
+    const mw = heldMutexWords(w, mutex, func);
+    if (ms === 0) return false;
+    if (signal?.aborted) throw abortReason(signal);
+    const seen = Atomics.load(w, SEQ);
+    Atomics.add(w, COUNTS, WAITER);
+    const traced = TRACE[0] !== 0;
+    const site = traced ? callSite() : '';
+    const start = traced ? performance.now() : 0;
+    let result: AsyncParkResult = 'not-equal';
+    try {
+      if (traced) traceCondWaitBegin(mw[MUTEX_ID], site);
+      unlockWordUntraced(mw, func);
+      // Counted as parked from before it is queued, as the blocking wait is (see the note at the top).
+      Atomics.add(w, COUNTS, PARKED);
+      try {
+        result = await parkAsync(w, SEQ, seen, ms, signal);
+      } finally {
+        Atomics.sub(w, COUNTS, PARKED);
+      }
+      if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
+      await lockWordAsyncUntraced(mw, func);
+      if (traced) relocked(w, mw, site, start);
+    } finally {
+      Atomics.sub(w, COUNTS, WAITER);
+    }
+    if (result === 'aborted') throw abortReason(signal);
     return result !== 'timed-out';
   }
 

@@ -19,7 +19,17 @@
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, stateName } from '../lifecycle.js';
-import { checkTimeout, deadlineAfter, parkAfterSpin, remainingUntil, wake } from '../park.js';
+import {
+  abortReason,
+  checkTimeout,
+  deadlineAfter,
+  parkAfterSpin,
+  parkAsync,
+  refuseToBlock,
+  remainingUntil,
+  type WaitOptions,
+  wake,
+} from '../park.js';
 
 const VALUE = 1;
 const WAITERS = 2;
@@ -27,6 +37,27 @@ const EV_SET = 0;
 const EV_FREE = 1;
 const EV_BUSY = -1;
 const KIND = 'QemuEvent';
+/** {@link announceWait}'s answers besides the milliseconds left to park. */
+const SET_NOW = -1;
+const TIMED_OUT = 0;
+
+/**
+ * One round of a wait, shared by the blocking and the async one: returns SET_NOW if the event is set,
+ * TIMED_OUT if the deadline has passed, else the milliseconds left, having made sure VALUE is BUSY (so a
+ * set will notify) before the caller parks on it. Re-checks the lifecycle every round: a destroy that ran
+ * before this waiter announced itself saw no waiter.
+ */
+function announceWait(w: Int32Array, func: string, deadline: number): number {
+  checkReady(w, func);
+  let v = Atomics.load(w, VALUE);
+  if (v === EV_SET) return SET_NOW;
+  if (v === EV_FREE) {
+    v = Atomics.compareExchange(w, VALUE, EV_FREE, EV_BUSY);
+    if (v === EV_SET) return SET_NOW;
+  }
+  const left = remainingUntil(deadline);
+  return left > 0 ? left : TIMED_OUT;
+}
 
 export class QemuEvent extends SharedStorage {
   static readonly BYTES = 12;
@@ -99,21 +130,45 @@ export class QemuEvent extends SharedStorage {
     checkReady(w, func);
     if (Atomics.load(w, VALUE) === EV_SET) return true;
     if (ms === 0) return false;
+    refuseToBlock(func, `${func}_async`);
     const deadline = deadlineAfter(ms);
     Atomics.add(w, WAITERS, 1);
     try {
       for (;;) {
-        // Re-checked on every round: a destroy that ran before this thread announced itself saw no waiter.
-        checkReady(w, func);
-        let v = Atomics.load(w, VALUE);
-        if (v === EV_SET) return true;
-        if (v === EV_FREE) {
-          v = Atomics.compareExchange(w, VALUE, EV_FREE, EV_BUSY);
-          if (v === EV_SET) return true;
-        }
-        const left = remainingUntil(deadline);
-        if (left === 0) return false;
+        const left = announceWait(w, func, deadline);
+        if (left <= 0) return left === SET_NOW;
         if (parkAfterSpin(w, VALUE, EV_BUSY, left) === 'timed-out') return Atomics.load(w, VALUE) === EV_SET;
+      }
+    } finally {
+      Atomics.sub(w, WAITERS, 1);
+    }
+  }
+
+  /** As {@link wait}, without blocking the calling thread. */
+  async waitAsync(options?: WaitOptions): Promise<void> {
+    await this.#waitAsync(Number.POSITIVE_INFINITY, 'qemu_event_wait', options?.signal);
+  }
+
+  /** As {@link timedWait}, without blocking the calling thread; resolves false if and only if it timed out. */
+  async timedWaitAsync(ms: number, options?: WaitOptions): Promise<boolean> {
+    return this.#waitAsync(checkTimeout(ms, 'qemu_event_timedwait'), 'qemu_event_timedwait', options?.signal);
+  }
+
+  /** The async wait, on the blocking wait's protocol (park.ts covers what is particular to async waiters). */
+  async #waitAsync(ms: number, func: string, signal?: AbortSignal): Promise<boolean> {
+    const w = this.words;
+    checkReady(w, func);
+    if (Atomics.load(w, VALUE) === EV_SET) return true;
+    if (ms === 0) return false;
+    const deadline = deadlineAfter(ms);
+    Atomics.add(w, WAITERS, 1);
+    try {
+      for (;;) {
+        const left = announceWait(w, func, deadline);
+        if (left <= 0) return left === SET_NOW;
+        const result = await parkAsync(w, VALUE, EV_BUSY, left, signal);
+        if (result === 'aborted') throw abortReason(signal);
+        if (result === 'timed-out') return Atomics.load(w, VALUE) === EV_SET;
       }
     } finally {
       Atomics.sub(w, WAITERS, 1);

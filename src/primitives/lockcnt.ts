@@ -20,7 +20,7 @@ import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
 import { ownerThread, SELF } from '../owner.js';
-import { park, wake } from '../park.js';
+import { park, refuseToBlock, wake } from '../park.js';
 import {
   EV_LOCKCNT_ANY,
   type LockcntEvent,
@@ -123,6 +123,7 @@ export class QemuLockCnt extends SharedStorage {
         a.value = seen === expected ? next : seen;
         continue;
       }
+      refuseToBlock(func);
       a.waited = true;
       trace(w, 'lockcnt_futex_wait', a.value);
       park(w, WORD, a.value);

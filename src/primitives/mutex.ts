@@ -40,7 +40,17 @@ import {
   SELF as SELF_VALUE,
   UNINIT,
 } from '../owner.js';
-import { nextSpinBudget, park, spinPaidOff, spinWasted, wake } from '../park.js';
+import {
+  abortReason,
+  nextSpinBudget,
+  park,
+  parkAsync,
+  refuseToBlock,
+  spinPaidOff,
+  spinWasted,
+  type WaitOptions,
+  wake,
+} from '../park.js';
 import { blockedFor, CHECK_AFTER_MS, findCycle, noteBlocked, noteUnblocked } from '../thread/deadlock.js';
 import { hasEnded } from '../thread/liveness.js';
 import { describeThread } from '../thread/names.js';
@@ -123,39 +133,104 @@ function lockWordSlow(w: Int32Array, func: string): void {
 }
 
 function lockWordBlocking(w: Int32Array, func: string): void {
-  // Spin first (bounded and adaptive, see park.ts): a holder on another core usually lets go soon.
-  const budget = nextSpinBudget();
-  let spins = budget;
+  if (spinForLock(w)) return;
   // Once this thread has parked it must take the lock as contended: it cannot know who else sleeps.
   let mine = SELF;
   for (;;) {
-    const v = Atomics.load(w, LOCK);
-    if (v === FREE) {
-      if (Atomics.compareExchange(w, LOCK, FREE, mine) === FREE) {
-        if (mine === SELF && spins > 0) spinPaidOff(budget - spins);
-        return;
-      }
-      continue;
-    }
-    if (v < HELD_MIN) unusable(v, func);
-    if ((v & ~OWNER_FLAGS) === SELF) fail('EDEADLK', func, 'the calling thread already holds this mutex');
-    if (spins > 0) {
-      if (--spins === 0) spinWasted();
-      continue;
-    }
-    if (hasEnded(ownerThread(v))) {
-      takeFromDeadOwner(w, v, func);
-      continue;
-    }
-    if ((v & CONTENDED) === 0 && Atomics.compareExchange(w, LOCK, v, v | CONTENDED) !== v) continue;
+    const next = lockStep(w, func, mine);
+    if (next === TAKEN) return;
+    if (next === LOOK_AGAIN) continue;
+    if (mine === SELF) refuseToBlock(func, `${func}_async`);
     noteWaiting(w[MUTEX_ID]);
-    noteBlocked(w[MUTEX_ID], ownerThread(v), mine === SELF);
+    noteBlocked(w[MUTEX_ID], ownerThread(next), mine === SELF);
     // Never an unbounded sleep on a holder that may have ended: every OWNER_CHECK_MS the sleeper wakes to
     // look, which costs nothing while the holder lets go sooner.
-    const result = park(w, LOCK, v | CONTENDED, OWNER_CHECK_MS);
+    const result = park(w, LOCK, next, OWNER_CHECK_MS);
     noteAwake();
     mine = SELF | CONTENDED;
     if (result === 'timed-out' && blockedFor() >= CHECK_AFTER_MS) refuseDeadlock(w, func);
+  }
+}
+
+/**
+ * Spins (bounded and adaptive, see park.ts) while another thread holds the lock, since a holder on another
+ * core usually lets go soon; true if it took the lock. Leaves every error to {@link lockStep}.
+ */
+function spinForLock(w: Int32Array): boolean {
+  const budget = nextSpinBudget();
+  for (let i = 0; i < budget; i++) {
+    const v = Atomics.load(w, LOCK);
+    if (v === FREE) {
+      if (Atomics.compareExchange(w, LOCK, FREE, SELF) === FREE) {
+        spinPaidOff(i);
+        return true;
+      }
+    } else if (v < HELD_MIN || (v & ~OWNER_FLAGS) === SELF) {
+      return false;
+    }
+  }
+  spinWasted();
+  return false;
+}
+
+/** {@link lockStep}'s answers besides a value to park on (which is always >= HELD_MIN). */
+const TAKEN = 0;
+const LOOK_AGAIN = 1;
+
+/**
+ * One look at the lock word by a locker that has stopped spinning, shared by the blocking and the async
+ * lock: takes the lock as `mine` (TAKEN), finds that the word moved under it (LOOK_AGAIN), or returns the
+ * value to park on, `owner | CONTENDED`, having made sure the word holds it. Fails for an unusable word,
+ * for the caller's own lock (EDEADLK), and with EOWNERDEAD (holding the lock) for a dead owner.
+ */
+function lockStep(w: Int32Array, func: string, mine: number): number {
+  const v = Atomics.load(w, LOCK);
+  if (v === FREE) return Atomics.compareExchange(w, LOCK, FREE, mine) === FREE ? TAKEN : LOOK_AGAIN;
+  if (v < HELD_MIN) unusable(v, func);
+  if ((v & ~OWNER_FLAGS) === SELF) fail('EDEADLK', func, 'the calling thread already holds this mutex');
+  if (hasEnded(ownerThread(v))) {
+    takeFromDeadOwner(w, v, func);
+    return LOOK_AGAIN;
+  }
+  if ((v & CONTENDED) === 0 && Atomics.compareExchange(w, LOCK, v, v | CONTENDED) !== v) return LOOK_AGAIN;
+  return v | CONTENDED;
+}
+
+/**
+ * The async lock: as {@link lockWord}, but waits with Atomics.waitAsync (park.ts), so the calling thread's
+ * event loop keeps running. The lock belongs to the thread, as every QemuMutex does: two async tasks of
+ * one thread do not exclude each other, and the second one's lock fails with EDEADLK.
+ */
+export async function lockWordAsync(w: Int32Array, func: string, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) throw abortReason(signal);
+  const traced = TRACE[0] !== 0;
+  const id = w[MUTEX_ID];
+  const site = traced ? callSite() : '';
+  if (traced) traceLock(id, site);
+  if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) await lockWordAsyncSlow(w, func, signal);
+  if (traced) {
+    noteHeld(id);
+    traceLocked(id, site);
+  }
+}
+
+/** As {@link lockWordAsync}, without trace events (an async cond wait's relock emits its own). */
+export async function lockWordAsyncUntraced(
+  w: Int32Array,
+  func: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) await lockWordAsyncSlow(w, func, signal);
+}
+
+async function lockWordAsyncSlow(w: Int32Array, func: string, signal?: AbortSignal): Promise<void> {
+  let mine = SELF;
+  for (;;) {
+    const next = lockStep(w, func, mine);
+    if (next === TAKEN) return;
+    if (next === LOOK_AGAIN) continue;
+    if ((await parkAsync(w, LOCK, next, OWNER_CHECK_MS, signal)) === 'aborted') throw abortReason(signal);
+    mine = SELF | CONTENDED;
   }
 }
 
@@ -361,6 +436,14 @@ export class QemuMutex extends SharedStorage {
 
   lock(): void {
     lockWord(this.words, 'qemu_mutex_lock');
+  }
+
+  /**
+   * As {@link lock}, without blocking the calling thread (for a browser's window thread, or any event loop).
+   * Resolves holding the lock; rejects with the same errors, or with `signal.reason` if cancelled first.
+   */
+  lockAsync(options?: WaitOptions): Promise<void> {
+    return lockWordAsync(this.words, 'qemu_mutex_lock', options?.signal);
   }
 
   /** Takes the lock if it is free; true on success (the functional `qemu_mutex_trylock` returns 0 / -16). */

@@ -7,11 +7,13 @@
  */
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { HELD_MIN, OWNER_FLAGS, SELF } from '../owner.js';
+import type { WaitOptions } from '../park.js';
 import {
   describeWord,
   destroyWord,
   initWord,
   lockWord,
+  lockWordAsync,
   MutexGuard,
   makeConsistent,
   notHeldBySelf,
@@ -71,6 +73,20 @@ export class QemuRecMutex extends SharedStorage {
       lockWord(w, 'qemu_rec_mutex_lock');
     } finally {
       // Also when the lock came with EOWNERDEAD: the caller then holds it once.
+      if ((Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF) w[DEPTH] = 1;
+    }
+  }
+
+  /** As {@link lock}, without blocking the calling thread (see QemuMutex.lockAsync). */
+  async lockAsync(options?: WaitOptions): Promise<void> {
+    const w = this.words;
+    if ((Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF) {
+      w[DEPTH]++;
+      return;
+    }
+    try {
+      await lockWordAsync(w, 'qemu_rec_mutex_lock', options?.signal);
+    } finally {
       if ((Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF) w[DEPTH] = 1;
     }
   }

@@ -21,7 +21,18 @@
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
-import { checkTimeout, deadlineAfter, parkAfterSpin, remainingUntil, wake } from '../park.js';
+import {
+  type AsyncParkResult,
+  abortReason,
+  checkTimeout,
+  deadlineAfter,
+  parkAfterSpin,
+  parkAsync,
+  refuseToBlock,
+  remainingUntil,
+  type WaitOptions,
+  wake,
+} from '../park.js';
 
 const COUNT = 1;
 const WAITERS = 2;
@@ -95,6 +106,7 @@ export class QemuSemaphore extends SharedStorage {
     const w = this.words;
     checkReady(w, 'qemu_sem_wait');
     while (!takeUnit(w)) {
+      refuseToBlock('qemu_sem_wait', 'qemu_sem_wait_async');
       Atomics.add(w, WAITERS, 1);
       // Re-checked once announced: a destroy that saw no waiter before the announcement has happened by now.
       if (Atomics.load(w, STATE) === READY) parkAfterSpin(w, COUNT, 0);
@@ -114,10 +126,46 @@ export class QemuSemaphore extends SharedStorage {
     while (!takeUnit(w)) {
       const left = remainingUntil(deadline);
       if (left === 0) return false;
+      refuseToBlock('qemu_sem_timedwait', 'qemu_sem_timedwait_async');
       Atomics.add(w, WAITERS, 1);
       const result = Atomics.load(w, STATE) === READY ? parkAfterSpin(w, COUNT, 0, left) : 'not-equal';
       Atomics.sub(w, WAITERS, 1);
       checkReady(w, 'qemu_sem_timedwait');
+      if (result === 'timed-out') return false;
+    }
+    return true;
+  }
+
+  /** As {@link wait}, without blocking the calling thread. */
+  async waitAsync(options?: WaitOptions): Promise<void> {
+    await this.#takeAsync(Number.POSITIVE_INFINITY, 'qemu_sem_wait', options?.signal);
+  }
+
+  /** As {@link timedWait}, without blocking the calling thread: true if it took a unit, false on time-out. */
+  async timedWaitAsync(ms: number, options?: WaitOptions): Promise<boolean> {
+    return this.#takeAsync(checkTimeout(ms, 'qemu_sem_timedwait'), 'qemu_sem_timedwait', options?.signal);
+  }
+
+  /**
+   * The async wait, on the same protocol as the blocking ones (announce in WAITERS, park while COUNT is 0);
+   * park.ts explains why a pending or cancelled async waiter cannot swallow a post's wake-up.
+   */
+  async #takeAsync(ms: number, func: string, signal?: AbortSignal): Promise<boolean> {
+    const w = this.words;
+    checkReady(w, func);
+    const deadline = deadlineAfter(ms);
+    while (!takeUnit(w)) {
+      const left = remainingUntil(deadline);
+      if (left === 0) return false;
+      Atomics.add(w, WAITERS, 1);
+      let result: AsyncParkResult;
+      try {
+        result = Atomics.load(w, STATE) === READY ? await parkAsync(w, COUNT, 0, left, signal) : 'not-equal';
+      } finally {
+        Atomics.sub(w, WAITERS, 1);
+      }
+      checkReady(w, func);
+      if (result === 'aborted') throw abortReason(signal);
       if (result === 'timed-out') return false;
     }
     return true;

@@ -13,7 +13,7 @@
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { DESTROYED, describeUnusable, FREE, HELD_MIN, SELF } from '../owner.js';
-import { park } from '../park.js';
+import { park, refuseToBlock } from '../park.js';
 import { describeWord, MutexGuard, notHeldBySelf } from './mutex.js';
 
 const WORD = 0;
@@ -66,6 +66,7 @@ export class QemuSpin extends SharedStorage {
         if (Atomics.compareExchange(w, WORD, FREE, SELF) === FREE) return;
         continue;
       }
+      refuseToBlock('qemu_spin_lock', 'qemu_spin_trylock');
       park(w, WORD, v, NAP_MS);
     }
   }

@@ -13,7 +13,7 @@
  * once the reader has copied it. Each side changes CHUNK and then notifies, and parks only while CHUNK
  * still holds the value it last saw, so neither can miss the other's step.
  */
-import { park, wake } from '../park.js';
+import { type ParkRequest, type ParkResult, park, wake } from '../park.js';
 
 /** Word indexes of the pipe inside a QemuThread's storage (words 0-3 belong to thread.ts). */
 export const OUTCOME = 4;
@@ -67,8 +67,15 @@ export function streamRemainingChunks(words: Int32Array, windowBytes: number, by
   }
 }
 
-/** Reads the whole outcome; call once the state word says the thread has exited. */
-export function readOutcome(words: Int32Array, windowBytes: number): { outcome: Outcome; bytes: Uint8Array } {
+/**
+ * Reads the whole outcome; call once the state word says the thread has exited. A generator of the parks
+ * it needs (park.ts: runBlocking, runAsync), none of them abortable: a joiner that stopped reading half-way
+ * would leave the exiting thread parked for ever.
+ */
+export function* readOutcome(
+  words: Int32Array,
+  windowBytes: number,
+): Generator<ParkRequest, { outcome: Outcome; bytes: Uint8Array }, ParkResult> {
   const outcome = Atomics.load(words, OUTCOME) as Outcome;
   const length = Atomics.load(words, LENGTH);
   const bytes = new Uint8Array(length);
@@ -76,7 +83,7 @@ export function readOutcome(words: Int32Array, windowBytes: number): { outcome: 
   for (let k = 0, at = 0; at < length; k++, at += windowBytes) {
     const full = 2 * k + 1;
     for (let seen = Atomics.load(words, CHUNK); seen !== full; seen = Atomics.load(words, CHUNK)) {
-      park(words, CHUNK, seen);
+      yield { words, index: CHUNK, expected: seen, abortable: false };
     }
     bytes.set(window.subarray(0, Math.min(windowBytes, length - at)), at);
     Atomics.store(words, CHUNK, full + 1);

@@ -21,7 +21,16 @@
 import { type ErrorRecord, errorFromRecord, errorToRecord, fail, getErrorMode } from '../errors.js';
 import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { SELF, SELF_THREAD_ID } from '../owner.js';
-import { park, wake } from '../park.js';
+import {
+  abortReason,
+  type ParkRequest,
+  type ParkResult,
+  refuseToBlock,
+  runAsync,
+  runBlocking,
+  type WaitOptions,
+  wake,
+} from '../park.js';
 import { platform, type SpawnedThread } from '../platform/index.js';
 import { markEnded } from './liveness.js';
 import {
@@ -205,38 +214,28 @@ export class QemuThread extends SharedStorage {
    * as a structured clone. If the thread died of an exception, rethrows it.
    */
   join(): unknown {
-    const func = 'qemu_thread_join';
     const w = this.words;
-    const state = Atomics.load(w, STATE);
-    if (state === NONE) fail('ESRCH', func, 'this QemuThread was never started');
-    if (state === IDENTITY) {
-      if (Atomics.load(w, TID) === SELF_THREAD_ID) fail('EDEADLK', func, 'a thread cannot join itself');
-      fail(
-        'EINVAL',
-        func,
-        'this QemuThread was filled by qemu_thread_get_self; join the one passed to qemu_thread_create',
-      );
+    claimJoin(w, 'qemu_thread_join');
+    if (isStillRunning(Atomics.load(w, STATE))) {
+      try {
+        refuseToBlock('qemu_thread_join', 'qemu_thread_join_async');
+      } catch (error) {
+        Atomics.store(w, JOINER, 0);
+        throw error;
+      }
     }
-    if (Atomics.load(w, MODE) === QEMU_THREAD_DETACHED) fail('EINVAL', func, 'the thread is detached');
-    if (isRunningSelf(w)) fail('EDEADLK', func, 'a thread cannot join itself');
-    const claimed = Atomics.compareExchange(w, JOINER, 0, SELF);
-    if (claimed !== 0 || state === JOINED) fail('EINVAL', func, 'the thread was already joined');
-    let now = Atomics.load(w, STATE);
-    while (now === RUNNING || now === PUBLISHING || now === STARTING) {
-      park(w, STATE, now);
-      now = Atomics.load(w, STATE);
-    }
-    if (now === NONE) {
-      Atomics.store(w, JOINER, 0);
-      fail('ESRCH', func, 'the thread could not be started');
-    }
-    const { outcome, bytes } = readOutcome(w, WINDOW_BYTES);
-    Atomics.store(w, STATE, JOINED);
-    if (outcome === Outcome.Returned) return platform.deserialize(bytes);
-    if (outcome === Outcome.BadFunction) {
-      fail('EINVAL', func, new TextDecoder().decode(bytes));
-    }
-    throw errorFromRecord(platform.deserialize(bytes) as ErrorRecord);
+    return runBlocking(joinSteps(w, 'qemu_thread_join'));
+  }
+
+  /**
+   * As {@link join}, without blocking the calling thread. Cancelling it (AbortSignal) before the thread has
+   * ended leaves the thread joinable again.
+   */
+  async joinAsync(options?: WaitOptions): Promise<unknown> {
+    const signal = options?.signal;
+    if (signal?.aborted) throw abortReason(signal);
+    claimJoin(this.words, 'qemu_thread_join');
+    return runAsync(joinSteps(this.words, 'qemu_thread_join'), signal);
   }
 
   /** Whether the calling thread is the one this handle refers to. */
@@ -276,6 +275,59 @@ export class QemuThread extends SharedStorage {
 }
 
 registerKind(KIND, (c: StorageClone) => new QemuThread(c.buffer, c.byteOffset));
+
+/** The states in which a joiner waits. */
+function isStillRunning(state: number): boolean {
+  return state === RUNNING || state === PUBLISHING || state === STARTING;
+}
+
+/** A join's checks; on success the caller is the thread's one joiner (the JOINER word holds its id). */
+function claimJoin(w: Int32Array, func: string): void {
+  const state = Atomics.load(w, STATE);
+  if (state === NONE) fail('ESRCH', func, 'this QemuThread was never started');
+  if (state === IDENTITY) {
+    if (Atomics.load(w, TID) === SELF_THREAD_ID) fail('EDEADLK', func, 'a thread cannot join itself');
+    fail(
+      'EINVAL',
+      func,
+      'this QemuThread was filled by qemu_thread_get_self; join the one passed to qemu_thread_create',
+    );
+  }
+  if (Atomics.load(w, MODE) === QEMU_THREAD_DETACHED) fail('EINVAL', func, 'the thread is detached');
+  if (isRunningSelf(w)) fail('EDEADLK', func, 'a thread cannot join itself');
+  const claimed = Atomics.compareExchange(w, JOINER, 0, SELF);
+  if (claimed !== 0 || state === JOINED) fail('EINVAL', func, 'the thread was already joined');
+}
+
+/**
+ * The rest of a join, for the blocking and the async one (park.ts: runBlocking, runAsync): waits for the
+ * thread to end, reads its outcome from the pipe, and returns or throws it. Only the wait for the end can be
+ * cancelled, and a cancelled join gives up its claim, so the thread can still be joined.
+ */
+function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown, ParkResult> {
+  let finished = false;
+  try {
+    let now = Atomics.load(w, STATE);
+    while (isStillRunning(now)) {
+      yield { words: w, index: STATE, expected: now, abortable: true };
+      now = Atomics.load(w, STATE);
+    }
+    finished = true;
+  } finally {
+    if (!finished) Atomics.store(w, JOINER, 0);
+  }
+  if (Atomics.load(w, STATE) === NONE) {
+    Atomics.store(w, JOINER, 0);
+    fail('ESRCH', func, 'the thread could not be started');
+  }
+  const { outcome, bytes } = yield* readOutcome(w, WINDOW_BYTES);
+  Atomics.store(w, STATE, JOINED);
+  if (outcome === Outcome.Returned) return platform.deserialize(bytes);
+  if (outcome === Outcome.BadFunction) {
+    fail('EINVAL', func, new TextDecoder().decode(bytes));
+  }
+  throw errorFromRecord(platform.deserialize(bytes) as ErrorRecord);
+}
 
 /** True when `w` is the storage of the calling thread, which is still running. */
 function isRunningSelf(w: Int32Array): boolean {

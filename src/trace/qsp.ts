@@ -52,9 +52,12 @@ const ints = new Int32Array(buffer, 0, I32_BYTES / 4);
 const floats = new Float64Array(buffer, I32_BYTES, F64_BYTES / 8);
 const strings = new Uint8Array(buffer, I32_BYTES + F64_BYTES, STRING_BYTES);
 
+/** Whether this thread may nap in Atomics.wait while another updates the table (not a browser's window). */
+const canNap = platform.canBlock;
+
 function lockTable(): void {
   while (Atomics.compareExchange(ints, H_LOCK, 0, 1) !== 0) {
-    Atomics.wait(ints, H_LOCK, 1, 0.05);
+    if (canNap) Atomics.wait(ints, H_LOCK, 1, 0.05);
   }
 }
 
