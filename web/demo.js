@@ -5,33 +5,18 @@
  * (qemu_thread_join_async, qemu_mutex_lock_async) and calls that never wait (qemu_sem_post).
  */
 
-import * as lib from '../dist/index.js';
 import {
   QEMU_THREAD_JOINABLE,
   QemuCond,
   QemuMutex,
   QemuSemaphore,
   QemuThread,
-  qemu_mutex_trylock,
+  qemu_mutex_lock_async,
   qemu_mutex_unlock,
   qemu_sem_post,
   qemu_thread_create,
-  qemu_thread_join,
+  qemu_thread_join_async,
 } from '../dist/index.js';
-
-// TEMPORARY until the async API is merged.
-const qemu_thread_join_async =
-  lib.qemu_thread_join_async ??
-  (async (t) => {
-    while (/running|starting|exiting/.test(t.toString())) await new Promise((r) => setTimeout(r, 20));
-    return qemu_thread_join(t);
-  });
-const qemu_mutex_lock_async =
-  lib.qemu_mutex_lock_async ??
-  (async (m) => {
-    while (qemu_mutex_trylock(m) !== 0) await new Promise((r) => setTimeout(r, 5));
-  });
-
 import { CPU_WORDS, FRAME, FRAMES, MACHINE_WORDS, machineBase, ROWS } from './layout.js';
 
 /** The palette of the demo machine (machine/render.ts): 0 black, then blue -> white -> orange -> red. */
