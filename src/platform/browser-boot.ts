@@ -18,6 +18,8 @@
 export interface BootState {
   /** This thread's id, allocated by the creator from the process-wide counter. */
   tid: number;
+  /** Whether qemu_thread_create started this worker (false for a page's own worker given workerInit()). */
+  spawned: boolean;
   /** Every process-shared block the creator had, by key. */
   shared: Record<string, SharedArrayBuffer>;
   /** The thread's start data, once known. */
@@ -53,7 +55,13 @@ export function receiveWorkerInit(): Promise<string | undefined> {
           entry?: string;
           data: unknown;
         };
-        const state: BootState = { tid: boot.tid, shared: boot.shared, start: boot.data, onStart: null };
+        const state: BootState = {
+          tid: boot.tid,
+          spawned: boot.entry !== undefined,
+          shared: boot.shared,
+          start: boot.data,
+          onStart: null,
+        };
         scope[BOOT_STATE] = state;
         resolve(boot.entry);
       } else if (SPAWN in message) {

@@ -130,9 +130,9 @@ export const browserPlatform: Platform = {
     // A browser thread never ends because it is idle: nothing to hold.
     return () => {};
   },
-  spawned: boot !== undefined && isWorker,
+  spawned: boot?.spawned === true && isWorker,
   receiveStart() {
-    if (boot === undefined) return Promise.reject(new Error('qemu-thread: this worker was not spawned'));
+    if (boot?.spawned !== true) return Promise.reject(new Error('qemu-thread: this worker was not spawned'));
     if (boot.start !== undefined) return Promise.resolve(boot.start);
     return new Promise((resolve) => {
       boot.onStart = resolve;

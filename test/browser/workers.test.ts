@@ -129,3 +129,19 @@ test(
     assert.deepEqual(log.errors, [], explain(log));
   },
 );
+
+test(
+  'a Web Worker the page creates itself takes part after workerInit() / receiveWorkerInit()',
+  { timeout: 60_000 },
+  async () => {
+    const r = await runOnWindow<{ locked: string; whileHeld: number; afterwards: number }>(
+      page,
+      'userWorker',
+    );
+    assert.equal(r.whileHeld, -16, 'the worker holds the window’s mutex');
+    assert.equal(r.afterwards, 0);
+    // Its thread id came from the page's shared counter (small), not the fallback for unknown workers (>= 2^20).
+    const tid = Number(/thread (\d+)/.exec(r.locked)?.[1]);
+    assert.ok(Number.isInteger(tid) && tid > 0 && tid < 2 ** 20, r.locked);
+  },
+);
