@@ -92,6 +92,37 @@ test(
 );
 
 test(
+  'the stop button (a qemu_sem_post from the window) ends a long zoom early, every frame complete',
+  { timeout: 120_000 },
+  async () => {
+    const { page, log } = await openPage(
+      session,
+      '/web/?smp=2&frames=100000&width=64&height=40&frameDelayMs=2',
+    );
+    // Stop once the machine is visibly running.
+    await page.waitForFunction(
+      "/[1-9]\\d* frames/.test(document.getElementById('cpus')?.textContent ?? '')",
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.click('#stop');
+    const result = await page
+      .evaluate(async () => {
+        const r = await (globalThis as unknown as { demo: Promise<DemoResult> }).demo;
+        return { frames: r.frames, rows: r.joined.reduce((sum, j) => sum + j.rows, 0) };
+      })
+      .catch((error: Error) => assert.fail(`${error.message}\n${explain(log)}`));
+    assert.ok(result.frames >= 1 && result.frames < 100_000, `stopped after ${result.frames} frames`);
+    assert.equal(result.rows, result.frames * 40, 'every frame drawn completely, none half-drawn');
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as { __windowWaits: number }).__windowWaits),
+      0,
+    );
+    await page.close();
+  },
+);
+
+test(
   'without the isolation headers the page says so, and the library says how to fix it',
   { timeout: 60_000 },
   async () => {
