@@ -62,3 +62,24 @@ test('prestart refuses a count that is not a non-negative integer', () => {
   assert.throws(() => QemuThread.prestart(-1), RangeError);
   assert.throws(() => QemuThread.prestart(1.5), RangeError);
 });
+
+test('prestart resolves once the idle workers are loaded and waiting', { timeout: 60_000 }, async () => {
+  const before = QemuThread.prestarted();
+  await QemuThread.prestart(2);
+  assert.equal(QemuThread.prestarted(), before + 2, 'still idle, ready to be launched');
+  const t = QemuThread.create('after-ready', fn('echo'), 'ready');
+  assert.equal(t.join(), 'ready');
+});
+
+test(
+  'awaiting prestart keeps the process alive until the workers are up, then lets it end',
+  { timeout: 60_000 },
+  () => {
+    const index = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+    const script = `import { QemuThread } from ${JSON.stringify(index)}; await QemuThread.prestart(2); console.log('up', QemuThread.prestarted());`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+    assert.equal(run.signal, null, 'the process ended by itself, not by the time-out');
+    assert.equal(run.status, 0, String(run.stderr));
+    assert.equal(String(run.stdout).trim(), 'up 2');
+  },
+);

@@ -238,7 +238,11 @@ export const browserPlatform: Platform = {
       worker.terminate();
       throw error;
     }
-    if (launched) liveChildren++;
+    if (launched) {
+      liveChildren++;
+      // Its start data is in the boot message: nothing to wait for before launching (as in Node).
+      markReady();
+    }
     return {
       threadId: tid,
       ready,
