@@ -142,6 +142,10 @@ export const nodePlatform: Platform = {
     });
     return {
       threadId: worker.threadId,
+      // Node emits 'exit' (our onExit) before the promise of terminate() settles.
+      terminate: async () => {
+        await worker.terminate();
+      },
       unref: () => worker.unref(),
       launch(data) {
         worker.postMessage({ [SPAWN_KEY]: data });
