@@ -2,15 +2,29 @@
 // naming the cycle; a long wait that is not a deadlock never does.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { QemuCond, QemuMutex, QemuThread, qemu_mutex_lock, qemu_mutex_unlock } from 'qemu-thread';
+import {
+  QemuCond,
+  QemuMutex,
+  QemuThread,
+  qemu_mutex_lock,
+  qemu_mutex_unlock,
+  qsp_disable,
+  qsp_enable,
+} from 'qemu-thread';
 
 const fn = (name: string) => new URL(`./workers/deadlock/abba.js#${name}`, import.meta.url);
 
-for (const n of [2, 3]) {
+for (const [n, profiled] of [
+  [2, false],
+  [3, false],
+  [2, true],
+] as const) {
   test(
-    `a cycle of ${n} threads: one gets EDEADLK naming the cycle, the others then finish`,
+    `a cycle of ${n} threads: one gets EDEADLK naming the cycle and where it waits, the others then finish${profiled ? '; with the profiler on, also where each lock was taken' : ''}`,
     { timeout: 60_000 },
     () => {
+      // The profiler (like tracing) computes each lock's call site, which the report then shows.
+      if (profiled) qsp_enable();
       const mutexes = Array.from({ length: n }, () => QemuMutex.create());
       const ready = new Int32Array(new SharedArrayBuffer(4));
       // Thread i holds mutex i and wants mutex i+1: a cycle through all of them.
@@ -31,6 +45,14 @@ for (const n of [2, 3]) {
       threads.forEach((t, i) => {
         assert.ok(refused[0].includes(`thread ${t.threadId()} 't${i}'`), `names each thread: ${refused[0]}`);
       });
+      // The reporter has been asleep long enough to have recorded where it waits (the line of its lock).
+      assert.match(refused[0], /waits for mutex #\d+ at [^,;]*abba\.js:\d+/);
+      if (profiled) {
+        qsp_disable();
+        assert.equal(refused[0].match(/\(taken at [^)]*abba\.js:\d+\)/g)?.length, n, refused[0]);
+      } else {
+        assert.doesNotMatch(refused[0], /taken at/);
+      }
     },
   );
 }

@@ -13,8 +13,9 @@
  * - A worker does not end when it is idle, and no event tells its creator that it ended. A thread's worker
  *   closes itself once its function is over, its outcome has been handed over and the threads it launched
  *   have closed (a worker's workers die with it, as in Node); it then tells its creator (DONE). An
- *   uncaught error reaches the creator as the Worker's `error` event and is reported to a joiner. A worker
- *   killed from outside (`worker.terminate()`, a crash, the page closing) is not detected.
+ *   uncaught error reaches the creator as the Worker's `error` event and is reported to a joiner, and so
+ *   is QemuThread.terminate. A worker killed from outside the library (`worker.terminate()` on a worker the
+ *   page holds, a crash, the page closing), and the threads of a terminated thread, are not detected.
  */
 
 import { BOOT, BOOT_STATE, type BootState, SPAWN } from './browser-boot.js';
@@ -246,6 +247,12 @@ export const browserPlatform: Platform = {
     return {
       threadId: tid,
       ready,
+      async terminate() {
+        // Immediate, wherever the worker is (a blocked Atomics.wait included). No event follows, so the
+        // end is reported here. Its own workers die with it unreported (known limitation).
+        worker.terminate();
+        end(1, undefined);
+      },
       unref() {},
       launch(data) {
         worker.postMessage({ [SPAWN]: data });

@@ -163,6 +163,10 @@ export const nodePlatform: Platform = {
     return {
       threadId: worker.threadId,
       ready,
+      // Node emits 'exit' (our onExit) before the promise of terminate() settles.
+      terminate: async () => {
+        await worker.terminate();
+      },
       unref() {
         if (isReady) worker.unref();
         else unrefWhenReady = true;

@@ -21,6 +21,11 @@ export interface SpawnedThread {
    * process alive again. Throws if the data cannot be cloned; the thread then stays idle.
    */
   launch(data: unknown): void;
+  /**
+   * Stops the thread at once, wherever it is (parked in `Atomics.wait` included); resolves once it has
+   * stopped and `onExit` has been called.
+   */
+  terminate(): Promise<void>;
 }
 
 export interface SpawnOptions {

@@ -56,6 +56,7 @@ import {
   wake,
 } from '../park.js';
 import { platform } from '../platform/index.js';
+import { noteTakenSite } from '../thread/lock-sites.js';
 import { noteAwake, noteHeld, noteWaiting, type Waiter, waitersOf } from '../trace/holders.js';
 import { qspRecord } from '../trace/qsp.js';
 import {
@@ -120,6 +121,7 @@ function heldMutexWords(w: Int32Array, mutex: QemuMutex, func: string): Int32Arr
 function relocked(w: Int32Array, mw: Int32Array, site: string, start: number): void {
   if (TRACE[0] & QSP_BIT) qspRecord('condvar', w[ID], site, (performance.now() - start) * 1e6, true);
   noteHeld(mw[MUTEX_ID]);
+  noteTakenSite(mw[MUTEX_ID], site);
   traceLocked(mw[MUTEX_ID], site);
 }
 

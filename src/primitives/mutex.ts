@@ -53,6 +53,13 @@ import {
 } from '../park.js';
 import { blockedFor, CHECK_AFTER_MS, findCycle, noteBlocked, noteUnblocked } from '../thread/deadlock.js';
 import { hasEnded } from '../thread/liveness.js';
+import {
+  forgetWaitSite,
+  noteTakenSite,
+  noteWaitSite,
+  takenSiteOf,
+  waitSiteOf,
+} from '../thread/lock-sites.js';
 import { describeThread } from '../thread/names.js';
 import {
   heldSinceMs,
@@ -111,6 +118,7 @@ function lockWordTraced(w: Int32Array, func: string): void {
     lockWordUntraced(w, func);
   }
   noteHeld(id);
+  noteTakenSite(id, site);
   traceLocked(id, site);
 }
 
@@ -136,19 +144,28 @@ function lockWordBlocking(w: Int32Array, func: string): void {
   if (spinForLock(w)) return;
   // Once this thread has parked it must take the lock as contended: it cannot know who else sleeps.
   let mine = SELF;
-  for (;;) {
-    const next = lockStep(w, func, mine);
-    if (next === TAKEN) return;
-    if (next === LOOK_AGAIN) continue;
-    if (mine === SELF) refuseToBlock(func, `${func}_async`);
-    noteWaiting(w[MUTEX_ID]);
-    noteBlocked(w[MUTEX_ID], ownerThread(next), mine === SELF);
-    // Never an unbounded sleep on a holder that may have ended: every OWNER_CHECK_MS the sleeper wakes to
-    // look, which costs nothing while the holder lets go sooner.
-    const result = park(w, LOCK, next, OWNER_CHECK_MS);
-    noteAwake();
-    mine = SELF | CONTENDED;
-    if (result === 'timed-out' && blockedFor() >= CHECK_AFTER_MS) refuseDeadlock(w, func);
+  let siteNoted = false;
+  try {
+    for (;;) {
+      const next = lockStep(w, func, mine);
+      if (next === TAKEN) return;
+      if (next === LOOK_AGAIN) continue;
+      if (mine === SELF) refuseToBlock(func, `${func}_async`);
+      noteWaiting(w[MUTEX_ID]);
+      noteBlocked(w[MUTEX_ID], ownerThread(next), mine === SELF);
+      // Never an unbounded sleep on a holder that may have ended: every OWNER_CHECK_MS the sleeper wakes to
+      // look, which costs nothing while the holder lets go sooner.
+      const result = park(w, LOCK, next, OWNER_CHECK_MS);
+      noteAwake();
+      mine = SELF | CONTENDED;
+      if (result !== 'timed-out') continue;
+      // Stuck for a while: now a stack capture costs nothing that matters, and names the code in a report.
+      if (!siteNoted) noteWaitSite(callSite());
+      siteNoted = true;
+      if (blockedFor() >= CHECK_AFTER_MS) refuseDeadlock(w, func);
+    }
+  } finally {
+    if (siteNoted) forgetWaitSite();
   }
 }
 
@@ -242,12 +259,19 @@ function refuseDeadlock(w: Int32Array, func: string): void {
   noteBlocked(w[MUTEX_ID], ownerThread(v), false);
   const cycle = findCycle();
   if (cycle === null) return;
-  const path = cycle.map((c) => `${describeThread(c.threadId)} waits for mutex #${c.mutexId}`).join(', ');
-  const next = cycle.map(
-    (c, i) => `mutex #${c.mutexId} is held by ${describeThread(cycle[(i + 1) % cycle.length].threadId)}`,
+  // Where each lock was taken is known only while tracing records it (thread/lock-sites.ts).
+  const traced = TRACE[0] !== 0;
+  const at = (site: string | null) => (site === null ? '' : ` at ${site}`);
+  const path = cycle.map(
+    (c) => `${describeThread(c.threadId)} waits for mutex #${c.mutexId}${at(waitSiteOf(c.threadId))}`,
   );
+  const next = cycle.map((c, i) => {
+    const taken = traced ? takenSiteOf(c.mutexId) : null;
+    const holder = describeThread(cycle[(i + 1) % cycle.length].threadId);
+    return `mutex #${c.mutexId} is held by ${holder}${taken === null ? '' : ` (taken at ${taken})`}`;
+  });
 
-  fail('EDEADLK', func, `deadlock: ${path}; ${next.join(', ')}`);
+  fail('EDEADLK', func, `deadlock: ${path.join(', ')}; ${next.join(', ')}`);
 }
 
 /** How often a thread parked on a mutex checks whether the holder has ended. */
@@ -347,6 +371,7 @@ function tryLockWordTraced(w: Int32Array, func: string): number {
   if (TRACE[0] & QSP_BIT) qspRecord(qspTypeOf(func), id, site, (performance.now() - start) * 1e6, v === FREE);
   if (v === FREE) {
     noteHeld(id);
+    noteTakenSite(id, site);
     traceLocked(id, site);
     return 0;
   }

@@ -20,7 +20,7 @@
  */
 import { type ErrorRecord, errorFromRecord, errorToRecord, fail, getErrorMode } from '../errors.js';
 import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
-import { SELF, SELF_THREAD_ID } from '../owner.js';
+import { ownerThread, SELF, SELF_THREAD_ID } from '../owner.js';
 import {
   abortReason,
   type ParkRequest,
@@ -32,7 +32,8 @@ import {
   wake,
 } from '../park.js';
 import { platform, type SpawnedThread } from '../platform/index.js';
-import { markEnded } from './liveness.js';
+import { hasEnded, markEnded } from './liveness.js';
+import { describeThread } from './names.js';
 import {
   Outcome,
   readOutcome,
@@ -157,8 +158,13 @@ export class QemuThread extends SharedStorage {
     const onExit = (code: number, error: unknown) => {
       // The worker is gone: locks it still held go to their next lockers with EOWNERDEAD.
       if (tid >= 0) markEnded(tid);
-      if (children.get(w)?.generation === generation) children.delete(w);
-      reportAbnormalExit(w, generation, name ?? null, `ended without returning (exit code ${code})`, error);
+      const child = children.get(w);
+      if (child?.generation === generation) children.delete(w);
+      const how =
+        child?.terminatedBy !== undefined
+          ? `was terminated by ${describeThread(child.terminatedBy)}`
+          : `ended without returning (exit code ${code})`;
+      reportAbnormalExit(w, generation, name ?? null, how, error);
     };
     let spawned: SpawnedThread;
     try {
@@ -172,7 +178,7 @@ export class QemuThread extends SharedStorage {
     }
     tid = spawned.threadId;
     Atomics.store(w, TID, tid);
-    watchChild(w, generation, name ?? null, tid);
+    watchChild(w, { generation, name: name ?? null, tid, spawned });
   }
 
   /**
@@ -238,6 +244,31 @@ export class QemuThread extends SharedStorage {
     return runAsync(joinSteps(this.words, 'qemu_thread_join'), signal);
   }
 
+  /**
+   * Stops the thread at once, wherever it is, even parked in a wait (as `worker.terminate()` does), and
+   * resolves once it has stopped. It runs none of its own code after that (no at-exit notifiers), so: a
+   * mutex it held goes to the next locker with EOWNERDEAD (robust mutexes), and a joiner gets an error
+   * saying it was terminated. Only the thread that created it holds its worker, so only that thread may
+   * terminate it (EPERM elsewhere); a thread that has already ended is left as it is.
+   */
+  async terminate(): Promise<void> {
+    const func = 'QemuThread.terminate';
+    const w = this.words;
+    const state = Atomics.load(w, STATE);
+    if (state === NONE) fail('ESRCH', func, 'this QemuThread was never started');
+    if (state === IDENTITY) fail('EINVAL', func, 'this QemuThread was filled by qemu_thread_get_self');
+    if (isRunningSelf(w)) fail('EDEADLK', func, 'a thread cannot terminate itself; use qemu_thread_exit');
+    const child = children.get(w);
+    if (child === undefined) {
+      if (isStillRunning(state)) {
+        fail('EPERM', func, `only the thread that created thread ${Atomics.load(w, TID)} can terminate it`);
+      }
+      return;
+    }
+    child.terminatedBy = SELF_THREAD_ID;
+    await child.spawned.terminate();
+  }
+
   /** Whether the calling thread is the one this handle refers to. */
   isSelf(): boolean {
     const state = Atomics.load(this.words, STATE);
@@ -295,7 +326,11 @@ function claimJoin(w: Int32Array, func: string): void {
   }
   if (Atomics.load(w, MODE) === QEMU_THREAD_DETACHED) fail('EINVAL', func, 'the thread is detached');
   if (isRunningSelf(w)) fail('EDEADLK', func, 'a thread cannot join itself');
-  const claimed = Atomics.compareExchange(w, JOINER, 0, SELF);
+  let claimed = Atomics.compareExchange(w, JOINER, 0, SELF);
+  // A joiner that ended in the middle of its join (terminated) gives its claim up to the next one.
+  if (claimed !== 0 && state !== JOINED && hasEnded(ownerThread(claimed))) {
+    claimed = Atomics.compareExchange(w, JOINER, claimed, SELF) === claimed ? 0 : claimed;
+  }
   if (claimed !== 0 || state === JOINED) fail('EINVAL', func, 'the thread was already joined');
 }
 
@@ -434,11 +469,20 @@ function launchPrestarted(
  * and a worker that is terminated cannot report its own end, so a thread that is about to end reports
  * each of them as dead: a joiner elsewhere must get an error, never wait forever.
  */
-const children = new Map<Int32Array, { generation: number; name: string | null; tid: number }>();
+const children = new Map<Int32Array, Child>();
 let watchingChildren = false;
 
-function watchChild(w: Int32Array, generation: number, name: string | null, tid: number): void {
-  children.set(w, { generation, name, tid });
+interface Child {
+  generation: number;
+  name: string | null;
+  tid: number;
+  spawned: SpawnedThread;
+  /** Set by terminate(), for the joiner's error message. */
+  terminatedBy?: number;
+}
+
+function watchChild(w: Int32Array, child: Child): void {
+  children.set(w, child);
   if (watchingChildren) return;
   watchingChildren = true;
   platform.beforeThisThreadEnds(() => {
