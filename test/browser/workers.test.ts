@@ -145,3 +145,13 @@ test(
     assert.ok(Number.isInteger(tid) && tid > 0 && tid < 2 ** 20, r.locked);
   },
 );
+
+test(
+  'QemuThread.terminate from the window: the held lock goes on with EOWNERDEAD, the join says terminated',
+  { timeout: 60_000 },
+  async () => {
+    const r = await runOnWindow<{ lock: string; join: string }>(page, 'terminateHolder');
+    assert.equal(r.lock, 'EOWNERDEAD');
+    assert.match(r.join, /was terminated by thread 0 'main'/);
+  },
+);
