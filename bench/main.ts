@@ -86,6 +86,15 @@ interface CellRun {
   timedOut?: boolean;
 }
 
+/**
+ * How long a cell's process may run before it is killed. V8's experimental shared-struct locks (Node 20,
+ * --harmony-struct) sometimes hang for good on a loaded machine, with the waiters parked where nothing can
+ * stop them: in a quick run such a cell is given up sooner.
+ */
+function hardLimitMs(contender: ContenderId): number {
+  return contender === 'v8' && quick ? 15_000 : ctx.timeoutMs + 15_000;
+}
+
 /** Runs one JS cell in its own process (cell.ts) and reads its RESULT line. */
 function spawnCell(def: WorkloadDef, contender: ContenderId): Promise<CellRun> {
   const script = fileURLToPath(new URL('./cell.js', import.meta.url));
@@ -109,7 +118,7 @@ function spawnCell(def: WorkloadDef, contender: ContenderId): Promise<CellRun> {
     const hard = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, ctx.timeoutMs + 15_000);
+    }, hardLimitMs(contender));
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -153,7 +162,7 @@ async function runCell(def: WorkloadDef, contender: ContenderId): Promise<Cell> 
     if (run.timedOut) {
       return {
         status: 'failed',
-        reason: `its process hung for ${(ctx.timeoutMs + 15_000) / 1000} s and was killed`,
+        reason: `its process hung for ${hardLimitMs(contender) / 1000} s and was killed`,
       };
     }
     crash = run.crash ?? 'unknown';
@@ -202,6 +211,10 @@ if (values.json) {
   writeFileSync(values.json, `${JSON.stringify(toJson(meta, rows), null, 2)}\n`);
   progress(`wrote ${values.json}`);
 }
-const failed = rows.some((row) => Object.values(row.cells).some((c) => c.status === 'failed'));
+// A failure of code in this repository (qemu-thread, the classic baseline, the C program) fails the run; one
+// of the engine's experimental locks is reported in the table and notes, but is not ours to fail on.
+const failed = rows.some((row) =>
+  CONTENDER_IDS.some((id) => id !== 'v8' && row.cells[id].status === 'failed'),
+);
 progress(failed ? 'FAILED: see the notes' : `done in ${meta.seconds} s`);
 process.exit(failed ? 1 : 0);

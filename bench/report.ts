@@ -170,7 +170,11 @@ export function renderNotes(rows: readonly Row[]): string {
     for (const id of CONTENDER_IDS) {
       const c = row.cells[id];
       if (c.status === 'ok' || (c.status === 'n/a' && id === 'reference')) continue;
-      const key = `${c.status === 'failed' ? 'FAILED' : c.status} ${CONTENDER_LABELS[id]}: ${c.reason}`;
+      const engine =
+        c.status === 'failed' && id === 'v8'
+          ? " (the engine's experimental lock; not counted as a failure of the run)"
+          : '';
+      const key = `${c.status === 'failed' ? 'FAILED' : c.status} ${CONTENDER_LABELS[id]}: ${c.reason}${engine}`;
       reasons.set(key, [...(reasons.get(key) ?? []), row.def.title.split(' ')[0].replace(/\.$/, '')]);
     }
   }
