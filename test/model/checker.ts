@@ -1,0 +1,551 @@
+/**
+ * The model checker's scheduler and explorer (stateless, CHESS-style): every schedule re-runs the scenario
+ * from a freshly set-up arena, and a depth-first search over the scheduling choices enumerates the
+ * schedules, bounded by the number of preemptions (switching away from a thread that could still run).
+ *
+ * One step is one transition of one thread: perform its announced arena operation (and let it run to its
+ * next one), deliver the wake-up of a notified waiter, or fire a waiter's time-out. The scheduler keeps
+ * the futex model: a wait compares and enqueues atomically at its turn, a notify wakes FIFO, a time-out
+ * fires only when the scheduler chooses it, earliest deadline first, and moves the virtual clock to that
+ * deadline. A time-out chosen while another thread could run ("early") is bounded per schedule; one that
+ * fires because nothing else can run ("forced") is, by default, a hang: the waiter was forgotten.
+ *
+ * Failures: a thread function throws (its assertions, or the library's), no thread can run and some are
+ * still waiting (a deadlock or a lost wake-up), a forced time-out, a schedule longer than the step limit,
+ * or the scenario's final check. The first failure stops the search and is replayed once with code
+ * locations on, to print a readable trace and the schedule that reproduces it.
+ */
+import { Worker } from 'node:worker_threads';
+import {
+  ABORT,
+  ABORTED,
+  ANNOUNCED,
+  awaitChange,
+  type Control,
+  controlBlock,
+  DONE,
+  EXIT,
+  FAILED,
+  H_TRACE,
+  NOTIFY_ALL,
+  OP,
+  OP_NAMES,
+  type OpName,
+  RESUME,
+  RUN,
+  readText,
+  S_A,
+  S_B,
+  S_INDEX,
+  S_OP,
+  S_RESULT,
+  S_STATE,
+  slotWord,
+  WAIT_NOT_EQUAL,
+  WAIT_OK,
+  WAIT_TIMED_OUT_EARLY,
+  WAIT_TIMED_OUT_FORCED,
+} from './protocol.js';
+import { type Arena, arenaOn, type Layout, layoutOf, type Parts, type Scenario } from './scenario.js';
+
+export interface ExploreOptions {
+  /** Preemption bound (default 2); Infinity explores every interleaving. */
+  preemptions?: number;
+  /** Stop after this many schedules (default 100 000); the result then says the search was cut. */
+  maxSchedules?: number;
+  /** Steps in one schedule before it counts as a livelock (default 2000). */
+  maxSteps?: number;
+}
+
+export interface Failure {
+  message: string;
+  /** Replays the failure: `checker.replay(schedule)`. One token per step: `2` runs T2, `2t` times T2 out. */
+  schedule: string;
+  /** One line per step, then the failure. */
+  trace: string;
+}
+
+export interface ExploreResult {
+  scenario: string;
+  preemptions: number;
+  schedules: number;
+  /** The longest schedule, in steps. */
+  maxDepth: number;
+  /** The search visited every schedule within the bounds (not cut by maxSchedules, not stopped by a failure). */
+  complete: boolean;
+  /** Some choice was left out because of the preemption or early time-out bound. */
+  bounded: boolean;
+  failure: Failure | null;
+  ms: number;
+}
+
+interface Choice {
+  t: number;
+  timeout: boolean;
+  /** Preemptions and early time-outs this choice spends. */
+  preempts: number;
+  early: number;
+}
+
+type Status = 'ready' | 'blocked' | 'woken' | 'done';
+
+interface Step {
+  t: number;
+  text: string;
+  where: string;
+}
+
+export class ModelChecker<P extends Parts = Parts> {
+  readonly scenario: Scenario<P>;
+  readonly #layout: Layout;
+  readonly #arenaSab: SharedArrayBuffer;
+  readonly #arena: Arena<P>;
+  readonly #control: Control;
+  readonly #workers: Worker[];
+  readonly #n: number;
+  // The state of the current run.
+  #status: Status[] = [];
+  #deadline: number[] = [];
+  #queues = new Map<number, number[]>();
+  #early: number[] = [];
+  #forced: number[] = [];
+  #failure: string | null = null;
+  #steps: Step[] | null = null;
+
+  private constructor(
+    scenario: Scenario<P>,
+    layout: Layout,
+    sab: SharedArrayBuffer,
+    control: Control,
+    workers: Worker[],
+  ) {
+    this.scenario = scenario;
+    this.#layout = layout;
+    this.#arenaSab = sab;
+    this.#arena = arenaOn(scenario.parts, layout, sab);
+    this.#control = control;
+    this.#workers = workers;
+    this.#n = scenario.threads.length;
+  }
+
+  /** Loads the scenario exported as `exportName` by `module`, and starts one thread host per thread. */
+  static async open(module: URL, exportName: string): Promise<ModelChecker> {
+    const scenario = (await import(module.href))[exportName] as Scenario | undefined;
+    if (scenario === undefined) throw new Error(`${module.href} has no scenario '${exportName}'`);
+    const layout = layoutOf(scenario.parts);
+    const sab = new SharedArrayBuffer(layout.bytes);
+    const n = scenario.threads.length;
+    const control = controlBlock(n);
+    const workers = Array.from(
+      { length: n },
+      (_, index) =>
+        new Worker(new URL('./thread-host.js', import.meta.url), {
+          workerData: {
+            control: control.sab,
+            threads: n,
+            index,
+            arena: sab,
+            moduleUrl: module.href,
+            exportName,
+          },
+        }),
+    );
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.once('message', () => resolve());
+            w.once('error', reject);
+            w.once('exit', (code) =>
+              reject(new Error(`thread host exited with code ${code} before it was ready`)),
+            );
+          }),
+      ),
+    );
+    for (const w of workers) {
+      w.removeAllListeners('exit');
+      w.removeAllListeners('error');
+    }
+    return new ModelChecker(scenario, layout, sab, control, workers);
+  }
+
+  async close(): Promise<void> {
+    const ints = this.#control.ints;
+    const exits = this.#workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
+    for (let t = 0; t < this.#n; t++) {
+      Atomics.store(ints, slotWord(t, S_STATE), EXIT);
+      Atomics.notify(ints, slotWord(t, S_STATE));
+    }
+    await Promise.all(exits);
+  }
+
+  /** Depth-first search over the schedules within the bounds; stops at the first failure. */
+  explore(options: ExploreOptions = {}): ExploreResult {
+    const bound = options.preemptions ?? 2;
+    const maxSchedules = options.maxSchedules ?? 100_000;
+    const maxSteps = options.maxSteps ?? 2000;
+    const earlyBound = this.scenario.earlyTimeouts ?? 1;
+    const started = performance.now();
+    const stack: { options: Choice[]; next: number }[] = [];
+    let schedules = 0;
+    let maxDepth = 0;
+    let bounded = false;
+    let failure: Failure | null = null;
+    for (;;) {
+      let depth = 0;
+      let preempts = 0;
+      let early = 0;
+      const path: Choice[] = [];
+      const message = this.#run(maxSteps, (available) => {
+        let frame = stack[depth];
+        if (frame === undefined) {
+          const allowed = available.filter(
+            (c, i) => i === 0 || (preempts + c.preempts <= bound && early + c.early <= earlyBound),
+          );
+          if (allowed.length < available.length) bounded = true;
+          frame = { options: allowed, next: 0 };
+          stack.push(frame);
+        } else if (!sameChoices(frame.options, available)) {
+          throw new Error(
+            `${this.scenario.name}: the scenario is not deterministic (step ${depth + 1} differs on replay)`,
+          );
+        }
+        const choice = frame.options[frame.next];
+        preempts += choice.preempts;
+        early += choice.early;
+        depth++;
+        path.push(choice);
+        return choice;
+      });
+      schedules++;
+      maxDepth = Math.max(maxDepth, depth);
+      if (message !== null) {
+        failure = this.#explain(path, message);
+        break;
+      }
+      while (stack.length > 0 && stack[stack.length - 1].next + 1 >= stack[stack.length - 1].options.length) {
+        stack.pop();
+      }
+      if (stack.length === 0 || schedules >= maxSchedules) break;
+      stack[stack.length - 1].next++;
+    }
+    return {
+      scenario: this.scenario.name,
+      preemptions: bound,
+      schedules,
+      maxDepth,
+      complete: failure === null && stack.length === 0,
+      bounded,
+      failure,
+      ms: Math.round(performance.now() - started),
+    };
+  }
+
+  /** Runs one schedule given as tokens (see {@link Failure.schedule}), with a trace. */
+  replay(schedule: string): { failure: string | null; trace: string } {
+    const tokens = schedule.split(/\s+/).filter((s) => s !== '');
+    const choices = tokens.map((s) => ({
+      t: Number.parseInt(s, 10) - 1,
+      timeout: s.endsWith('t'),
+      preempts: 0,
+      early: 0,
+    }));
+    const failure = this.#explainRun(choices);
+    return { failure: failure.message, trace: failure.trace };
+  }
+
+  #explain(path: Choice[], message: string): Failure {
+    const replayed = this.#explainRun(path);
+    if (replayed.message !== message) {
+      throw new Error(
+        `${this.scenario.name}: replay did not reproduce the failure: '${message}' vs '${replayed.message}'`,
+      );
+    }
+    return { message, schedule: path.map(token).join(' '), trace: replayed.trace };
+  }
+
+  #explainRun(path: Choice[]): { message: string | null; trace: string } {
+    this.#steps = [];
+    Atomics.store(this.#control.ints, H_TRACE, 1);
+    let i = 0;
+    let message: string | null;
+    try {
+      message = this.#run(10_000, (available) => {
+        const wanted = path[i++];
+        const found = wanted && available.find((c) => c.t === wanted.t && c.timeout === wanted.timeout);
+        return found ?? available[0];
+      });
+    } finally {
+      Atomics.store(this.#control.ints, H_TRACE, 0);
+    }
+    const steps = this.#steps;
+    this.#steps = null;
+    const width = Math.max(8, ...steps.map((s) => s.where.length));
+    const lines = steps.map(
+      (s, k) => `${String(k + 1).padStart(4)}  T${s.t + 1}  ${s.where.padEnd(width)}  ${s.text}`,
+    );
+    if (message !== null) lines.push(`  => ${message}`);
+    return { message, trace: lines.join('\n') };
+  }
+
+  /** One schedule: `choose` picks among the available transitions (the default first). */
+  #run(maxSteps: number, choose: (available: Choice[]) => Choice): string | null {
+    this.#reset();
+    let current = -1;
+    let steps = 0;
+    for (let t = 0; t < this.#n && this.#failure === null; t++) this.#start(t);
+    while (this.#failure === null) {
+      const available = this.#available(current);
+      if (available.length === 0) {
+        const stuck = this.#status.map((s, t) => (s === 'done' ? -1 : t)).filter((t) => t >= 0);
+        if (stuck.length > 0)
+          this.#failure = `deadlock: ${stuck.map((t) => this.#describeStuck(t)).join('; ')}`;
+        break;
+      }
+      if (++steps > maxSteps) {
+        this.#failure = `no progress after ${maxSteps} steps (livelock?)`;
+        break;
+      }
+      const choice = choose(available);
+      current = choice.t;
+      if (choice.timeout)
+        this.#timeOut(
+          choice.t,
+          available.some((c) => !c.timeout),
+        );
+      else if (this.#status[choice.t] === 'woken') this.#wakeUp(choice.t);
+      else this.#perform(choice.t);
+    }
+    this.#abortAll();
+    if (this.#failure === null && this.scenario.check) {
+      this.#failure = this.scenario.check(this.#arena, {
+        earlyTimeouts: [...this.#early],
+        forcedTimeouts: [...this.#forced],
+      });
+    }
+    return this.#failure;
+  }
+
+  #reset(): void {
+    new Int32Array(this.#arenaSab).fill(0);
+    this.scenario.setup(this.#arena);
+    this.#control.floats[0] = 0;
+    this.#status = new Array(this.#n).fill('ready');
+    this.#deadline = new Array(this.#n).fill(Number.POSITIVE_INFINITY);
+    this.#early = new Array(this.#n).fill(0);
+    this.#forced = new Array(this.#n).fill(0);
+    this.#queues.clear();
+    this.#failure = null;
+  }
+
+  /** The transitions that can be taken now, the one that continues the current thread (or else the lowest) first. */
+  #available(current: number): Choice[] {
+    const runnable: number[] = [];
+    for (let t = 0; t < this.#n; t++)
+      if (this.#status[t] === 'ready' || this.#status[t] === 'woken') runnable.push(t);
+    const currentRuns = runnable.includes(current);
+    let earliest = Number.POSITIVE_INFINITY;
+    for (let t = 0; t < this.#n; t++) {
+      if (this.#status[t] === 'blocked') earliest = Math.min(earliest, this.#deadline[t]);
+    }
+    const timeouts: number[] = [];
+    if (earliest !== Number.POSITIVE_INFINITY) {
+      for (let t = 0; t < this.#n; t++) {
+        if (this.#status[t] === 'blocked' && this.#deadline[t] === earliest) timeouts.push(t);
+      }
+    }
+    const out: Choice[] = [];
+    if (runnable.length > 0) {
+      const first = currentRuns ? current : runnable[0];
+      out.push({ t: first, timeout: false, preempts: 0, early: 0 });
+      const cost = currentRuns ? 1 : 0;
+      for (const t of runnable) if (t !== first) out.push({ t, timeout: false, preempts: cost, early: 0 });
+      for (const t of timeouts) out.push({ t, timeout: true, preempts: cost, early: 1 });
+    } else {
+      for (const t of timeouts) out.push({ t, timeout: true, preempts: 0, early: 0 });
+    }
+    return out;
+  }
+
+  #start(t: number): void {
+    const state = slotWord(t, S_STATE);
+    Atomics.store(this.#control.ints, state, RUN);
+    Atomics.notify(this.#control.ints, state);
+    this.#settle(t, awaitChange(Atomics, this.#control.ints, state, RUN));
+  }
+
+  /** Hands thread `t` the result of its pending operation and waits for its next one. */
+  #deliver(t: number, result: number): void {
+    const ints = this.#control.ints;
+    ints[slotWord(t, S_RESULT)] = result;
+    Atomics.store(ints, slotWord(t, S_STATE), RESUME);
+    Atomics.notify(ints, slotWord(t, S_STATE));
+    this.#settle(t, awaitChange(Atomics, ints, slotWord(t, S_STATE), RESUME));
+  }
+
+  #settle(t: number, state: number): void {
+    if (state === ANNOUNCED) {
+      this.#status[t] = 'ready';
+    } else if (state === DONE) {
+      this.#status[t] = 'done';
+    } else if (state === FAILED) {
+      this.#status[t] = 'done';
+      this.#failure = `T${t + 1} threw ${readText(this.#control, t)}`;
+    } else {
+      throw new Error(`thread host T${t + 1} is in unexpected state ${state}`);
+    }
+  }
+
+  #perform(t: number): void {
+    const ints = this.#control.ints;
+    const op = OP_NAMES[ints[slotWord(t, S_OP)]] as OpName;
+    const i = ints[slotWord(t, S_INDEX)];
+    const a = ints[slotWord(t, S_A)];
+    const b = ints[slotWord(t, S_B)];
+    const mem = new Int32Array(this.#arenaSab);
+    const name = this.#layout.wordNames[i] ?? `word ${i}`;
+    const where = this.#steps ? readText(this.#control, t) : '';
+    const note = (text: string) => this.#steps?.push({ t, text, where });
+    let r: number;
+    switch (op) {
+      case 'wait': {
+        const timeout = this.#control.floats[1 + t];
+        const clock = this.#control.floats[0];
+        const shown = `wait(${name}, ${a}${timeout === Number.POSITIVE_INFINITY ? '' : `, ${timeout} ms`})`;
+        if (Atomics.load(mem, i) !== a) {
+          note(`${shown} -> not-equal (${Atomics.load(mem, i)})`);
+          this.#deliver(t, WAIT_NOT_EQUAL);
+        } else if (timeout === 0) {
+          note(`${shown} -> timed-out (0 ms)`);
+          this.#deliver(t, WAIT_TIMED_OUT_EARLY);
+        } else {
+          note(`${shown} -> parks`);
+          this.#status[t] = 'blocked';
+          this.#deadline[t] = clock + timeout;
+          const q = this.#queues.get(i);
+          if (q) q.push(t);
+          else this.#queues.set(i, [t]);
+        }
+        return;
+      }
+      case 'notify': {
+        const q = this.#queues.get(i) ?? [];
+        const woken = q.splice(0, a === NOTIFY_ALL ? q.length : a);
+        for (const w of woken) this.#status[w] = 'woken';
+        note(
+          `notify(${name}, ${a === NOTIFY_ALL ? 'all' : a}) -> ${woken.length}${woken.length ? ` (woke ${woken.map((w) => `T${w + 1}`).join(', ')})` : ''}`,
+        );
+        this.#deliver(t, woken.length);
+        return;
+      }
+      case 'load':
+        r = Atomics.load(mem, i);
+        note(`load(${name}) -> ${r}`);
+        break;
+      case 'store':
+        r = Atomics.store(mem, i, a);
+        note(`store(${name}, ${a})`);
+        break;
+      case 'compareExchange':
+        r = Atomics.compareExchange(mem, i, a, b);
+        note(`compareExchange(${name}, ${a}, ${b}) -> ${r}${r === a ? '' : ' (failed)'}`);
+        break;
+      default: {
+        r = Atomics[op as 'add'](mem, i, a);
+        note(`${op}(${name}, ${a}) -> ${r} (now ${Atomics.load(mem, i)})`);
+      }
+    }
+    this.#deliver(t, r);
+  }
+
+  #wakeUp(t: number): void {
+    this.#steps?.push({ t, text: 'wakes from wait -> ok', where: '' });
+    this.#deliver(t, WAIT_OK);
+  }
+
+  #timeOut(t: number, early: boolean): void {
+    for (const q of this.#queues.values()) {
+      const at = q.indexOf(t);
+      if (at >= 0) q.splice(at, 1);
+    }
+    this.#control.floats[0] = Math.max(this.#control.floats[0], this.#deadline[t]);
+    this.#steps?.push({
+      t,
+      text: `time-out fires at ${this.#control.floats[0]} ms -> timed-out (${early ? 'early' : 'forced: nothing else can run'})`,
+      where: '',
+    });
+    if (early) {
+      this.#early[t]++;
+    } else {
+      this.#forced[t]++;
+      if (this.scenario.forcedTimeoutIsHang ?? true) {
+        this.#failure = `hang: T${t + 1} ${this.#describeStuck(t)} only ends by its time-out, though it should have been woken`;
+        return;
+      }
+    }
+    this.#deliver(t, early ? WAIT_TIMED_OUT_EARLY : WAIT_TIMED_OUT_FORCED);
+  }
+
+  #describeStuck(t: number): string {
+    const ints = this.#control.ints;
+    const name = this.#layout.wordNames[ints[slotWord(t, S_INDEX)]];
+    if (this.#status[t] === 'blocked' && ints[slotWord(t, S_OP)] === OP.wait) {
+      return `T${t + 1} waits in wait(${name}, ${ints[slotWord(t, S_A)]})`;
+    }
+    return `T${t + 1} is ${this.#status[t]}`;
+  }
+
+  /** Unwinds every thread still inside its function, so that the hosts are ready for the next run. */
+  #abortAll(): void {
+    const ints = this.#control.ints;
+    for (let t = 0; t < this.#n; t++) {
+      if (this.#status[t] === 'done') continue;
+      const state = slotWord(t, S_STATE);
+      Atomics.store(ints, state, ABORT);
+      Atomics.notify(ints, state);
+      const end = awaitChange(Atomics, ints, state, ABORT);
+      if (end !== ABORTED && end !== FAILED && end !== DONE)
+        throw new Error(`thread host T${t + 1} did not abort (${end})`);
+      this.#status[t] = 'done';
+    }
+  }
+}
+
+function token(c: Choice): string {
+  return `${c.t + 1}${c.timeout ? 't' : ''}`;
+}
+
+function sameChoices(a: Choice[], b: Choice[]): boolean {
+  // A frame keeps only the choices within the bound, so compare what it kept against what is available now.
+  return (
+    a.every((c) => b.some((d) => d.t === c.t && d.timeout === c.timeout)) &&
+    a[0].t === b[0].t &&
+    a[0].timeout === b[0].timeout
+  );
+}
+
+/** Opens, explores and closes: the usual use from a test. */
+export async function check(
+  module: URL,
+  exportName: string,
+  options?: ExploreOptions,
+): Promise<ExploreResult> {
+  const checker = await ModelChecker.open(module, exportName);
+  try {
+    return checker.explore(options);
+  } finally {
+    await checker.close();
+  }
+}
+
+/** One line for a result: schedules explored and how the search ended. */
+export function summary(r: ExploreResult): string {
+  const how = r.failure
+    ? 'FAILED'
+    : r.complete
+      ? r.bounded
+        ? 'complete within the bound'
+        : 'exhaustive'
+      : 'cut at the schedule limit';
+  return `${r.scenario}: ${r.schedules} schedules (max ${r.maxDepth} steps, ${r.preemptions} preemptions), ${how}, ${r.ms} ms`;
+}

@@ -1,0 +1,83 @@
+/**
+ * A thread host: the worker that plays one simulated thread of a scenario, run after run. It installs the
+ * model (model-atomics.ts) before anything loads the library, turns the library's spinning off (each spin
+ * read would be one more scheduling point, and spinning changes only how soon a waiter sleeps), then loops:
+ * wait for RUN, run the thread function, report DONE / FAILED / ABORTED. Reusing it across runs avoids a
+ * worker start-up per schedule; what the library keeps per thread between runs (trace ids, park stats)
+ * does not steer the algorithms.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AbortRun, installModel, realAtomics } from './model-atomics.js';
+import {
+  ABORTED,
+  awaitChange,
+  controlBlock,
+  DONE,
+  EXIT,
+  FAILED,
+  IDLE,
+  RUN,
+  S_STATE,
+  slotWord,
+  writeText,
+} from './protocol.js';
+
+interface HostData {
+  control: SharedArrayBuffer;
+  threads: number;
+  index: number;
+  arena: SharedArrayBuffer;
+  moduleUrl: string;
+  exportName: string;
+}
+
+const data = workerData as HostData;
+const control = controlBlock(data.threads, data.control);
+const me = installModel(control, data.index, data.arena);
+const { setSpinning } = await import('qemu-thread/internal/park');
+setSpinning(false);
+const { arenaOn, layoutOf } = await import('./scenario.js');
+type Scenario = import('./scenario.js').Scenario;
+const scenario = (await import(data.moduleUrl))[data.exportName] as Scenario;
+const arena = arenaOn(scenario.parts, layoutOf(scenario.parts), data.arena);
+const fn = scenario.threads[data.index];
+const context = {
+  index: data.index,
+  timeouts: () => ({ ...me.timeouts }),
+};
+
+const state = slotWord(data.index, S_STATE);
+const ints = control.ints;
+parentPort?.postMessage('ready');
+
+// The host loop blocks this worker for good: it talks to the scheduler through the control block only.
+let last = IDLE;
+for (;;) {
+  const command = awaitChange(realAtomics, ints, state, last);
+  if (command === EXIT) break;
+  if (command !== RUN) {
+    last = command;
+    continue;
+  }
+  me.timeouts.early = 0;
+  me.timeouts.forced = 0;
+  me.aborting = false;
+  let outcome = DONE;
+  try {
+    fn(arena, context);
+  } catch (error) {
+    if (error instanceof AbortRun || me.aborting) {
+      outcome = ABORTED;
+    } else {
+      outcome = FAILED;
+      writeText(
+        control,
+        data.index,
+        error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      );
+    }
+  }
+  realAtomics.store(ints, state, outcome);
+  realAtomics.notify(ints, state, 1);
+  last = outcome;
+}
