@@ -256,12 +256,18 @@ export class ModelChecker<P extends Parts = Parts> {
 
   #explain(path: Choice[], message: string): Failure {
     const replayed = this.#explainRun(path);
-    if (replayed.message !== message) {
+    // The replay knows code locations, so its message may say more; otherwise it must be the same.
+    const bare = (m: string | null) => m?.replace(/ at [^;]*/g, '');
+    if (bare(replayed.message) !== bare(message)) {
       throw new Error(
         `${this.scenario.name}: replay did not reproduce the failure: '${message}' vs '${replayed.message}'`,
       );
     }
-    return { message, schedule: path.map(token).join(' '), trace: replayed.trace };
+    return {
+      message: replayed.message ?? message,
+      schedule: path.map(token).join(' '),
+      trace: replayed.trace,
+    };
   }
 
   #explainRun(path: Choice[]): { message: string | null; trace: string } {
@@ -284,7 +290,7 @@ export class ModelChecker<P extends Parts = Parts> {
     const lines = steps.map(
       (s, k) => `${String(k + 1).padStart(4)}  T${s.t + 1}  ${s.where.padEnd(width)}  ${s.text}`,
     );
-    if (message !== null) lines.push(`  => ${message}`);
+    if (message !== null) lines.push(`=> ${message}`);
     return { message, trace: lines.join('\n') };
   }
 
@@ -479,7 +485,7 @@ export class ModelChecker<P extends Parts = Parts> {
     } else {
       this.#forced[t]++;
       if (this.scenario.forcedTimeoutIsHang ?? true) {
-        this.#failure = `hang: T${t + 1} ${this.#describeStuck(t)} only ends by its time-out, though it should have been woken`;
+        this.#failure = `hang: ${this.#describeStuck(t)}; only its time-out can end it, nothing else can run: a wake-up was lost`;
         return;
       }
     }
@@ -489,8 +495,9 @@ export class ModelChecker<P extends Parts = Parts> {
   #describeStuck(t: number): string {
     const ints = this.#control.ints;
     const name = this.#layout.wordNames[ints[slotWord(t, S_INDEX)]];
+    const where = this.#steps ? readText(this.#control, t) : '';
     if (this.#status[t] === 'blocked' && ints[slotWord(t, S_OP)] === OP.wait) {
-      return `T${t + 1} waits in wait(${name}, ${ints[slotWord(t, S_A)]})`;
+      return `T${t + 1} waits in wait(${name}, ${ints[slotWord(t, S_A)]})${where ? ` at ${where}` : ''}`;
     }
     return `T${t + 1} is ${this.#status[t]}`;
   }

@@ -135,9 +135,12 @@ function callerOf(stack: string): string {
     .filter((f) => !f.includes('model-atomics.js') && !f.includes('/park.js') && !f.startsWith('Object.'));
   const shorten = (f: string) =>
     f
-      .replace(/\(?file:\/\/\S*\/([^/]+):(\d+):\d+\)?/, '$1:$2')
+      .replace(/\(?(?:file:\/\/)?\S*\/([^/\s]+?):(\d+):\d+\)?/, '$1:$2')
       .replace(/^new /, '')
       .trim();
   const first = frames[0] ? shorten(frames[0]) : '?';
-  return first;
+  // The scenario's own frame, by function name, tells which step of the thread body this is.
+  const body = frames.find((f) => /\/model\/(scenarios|broken)\//.test(f));
+  const name = body?.split(' ')[0];
+  return body === undefined || body === frames[0] || name === undefined ? first : `${name} > ${first}`;
 }

@@ -31,6 +31,8 @@ interface HostData {
   exportName: string;
 }
 
+// Trace lines name the TypeScript source lines (stack frames are only formatted when a failure is replayed).
+process.setSourceMapsEnabled(true);
 const data = workerData as HostData;
 const control = controlBlock(data.threads, data.control);
 const me = installModel(control, data.index, data.arena);
