@@ -1,11 +1,14 @@
 /**
  * A thread host: the worker that plays one simulated thread of a scenario, run after run. It installs the
  * model (model-atomics.ts) before anything loads the library, turns the library's spinning off (each spin
- * read would be one more scheduling point, and spinning changes only how soon a waiter sleeps), then loops:
+ * read would be one more scheduling point, and spinning changes only how soon a waiter sleeps), pins the
+ * core count the library sees to 1, then loops:
  * wait for RUN, run the thread function, report DONE / FAILED / ABORTED. Reusing it across runs avoids a
  * worker start-up per schedule; what the library keeps per thread between runs (trace ids, park stats)
  * does not steer the algorithms.
  */
+import { syncBuiltinESMExports } from 'node:module';
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { AbortRun, installModel, realAtomics } from './model-atomics.js';
 import {
@@ -36,6 +39,10 @@ process.setSourceMapsEnabled(true);
 const data = workerData as HostData;
 const control = controlBlock(data.threads, data.control);
 const me = installModel(control, data.index, data.arena);
+// One core, as the library sees it: a broadcast then wakes one waiter and each woken waiter passes it on
+// (cond.ts), so the chain is always checked, and the schedules do not depend on the machine.
+os.availableParallelism = () => 1;
+syncBuiltinESMExports();
 const { setSpinning } = await import('qemu-thread/internal/park');
 setSpinning(false);
 const { arenaOn, layoutOf } = await import('./scenario.js');
