@@ -38,6 +38,7 @@ export const catalog: Entry[] = [
   pass('scenarios/event', 'eventSetResetWait', 2, 3),
   pass('scenarios/event', 'eventTimedWait', 3, 4),
   pass('scenarios/lockcnt', 'lockcntVisitors', 1, 2),
+  pass('scenarios/lockcnt', 'lockcntDecIfLock', 1, 2),
   pass('scenarios/thread', 'threadJoin', 2, 3),
   pass('scenarios/thread', 'threadDoubleJoin', 1, 2),
   fail('broken/cond', 'brokenCondSignal', 2, 2),

@@ -118,7 +118,7 @@ export function readText(c: Control, t: number): string {
  * answers within microseconds, then sleeps. Returns the new value.
  */
 export function awaitChange(atomics: typeof Atomics, ints: Int32Array, i: number, value: number): number {
-  for (let spin = 0; spin < 4000; spin++) {
+  for (let spin = 0; spin < 1000; spin++) {
     const v = atomics.load(ints, i);
     if (v !== value) return v;
   }
