@@ -24,7 +24,6 @@ import {
   type Control,
   controlBlock,
   DONE,
-  EXIT,
   FAILED,
   H_TRACE,
   NOTIFY_ALL,
@@ -86,6 +85,9 @@ interface Choice {
   preempts: number;
   early: number;
 }
+
+/** A host that does not answer for this long is dead or stuck outside the model: give up. */
+const HOST_TIMEOUT_MS = 60_000;
 
 type Status = 'ready' | 'blocked' | 'woken' | 'done';
 
@@ -170,13 +172,9 @@ export class ModelChecker<P extends Parts = Parts> {
   }
 
   async close(): Promise<void> {
-    const ints = this.#control.ints;
-    const exits = this.#workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
-    for (let t = 0; t < this.#n; t++) {
-      Atomics.store(ints, slotWord(t, S_STATE), EXIT);
-      Atomics.notify(ints, slotWord(t, S_STATE));
-    }
-    await Promise.all(exits);
+    // Hosts may be anywhere (even inside a thread function, if the search threw): terminate, which also
+    // interrupts a host sleeping in Atomics.wait.
+    await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 
   /** Depth-first search over the schedules within the bounds; stops at the first failure. */
@@ -377,7 +375,7 @@ export class ModelChecker<P extends Parts = Parts> {
     const state = slotWord(t, S_STATE);
     Atomics.store(this.#control.ints, state, RUN);
     Atomics.notify(this.#control.ints, state);
-    this.#settle(t, awaitChange(Atomics, this.#control.ints, state, RUN));
+    this.#settle(t, awaitChange(Atomics, this.#control.ints, state, RUN, HOST_TIMEOUT_MS));
   }
 
   /** Hands thread `t` the result of its pending operation and waits for its next one. */
@@ -386,7 +384,7 @@ export class ModelChecker<P extends Parts = Parts> {
     ints[slotWord(t, S_RESULT)] = result;
     Atomics.store(ints, slotWord(t, S_STATE), RESUME);
     Atomics.notify(ints, slotWord(t, S_STATE));
-    this.#settle(t, awaitChange(Atomics, ints, slotWord(t, S_STATE), RESUME));
+    this.#settle(t, awaitChange(Atomics, ints, slotWord(t, S_STATE), RESUME, HOST_TIMEOUT_MS));
   }
 
   #settle(t: number, state: number): void {
@@ -510,7 +508,7 @@ export class ModelChecker<P extends Parts = Parts> {
       const state = slotWord(t, S_STATE);
       Atomics.store(ints, state, ABORT);
       Atomics.notify(ints, state);
-      const end = awaitChange(Atomics, ints, state, ABORT);
+      const end = awaitChange(Atomics, ints, state, ABORT, HOST_TIMEOUT_MS);
       if (end !== ABORTED && end !== FAILED && end !== DONE)
         throw new Error(`thread host T${t + 1} did not abort (${end})`);
       this.#status[t] = 'done';

@@ -6,8 +6,8 @@ import { writeSync } from 'node:fs';
  * confused with the scenario's arena, whose operations are the scheduling points.
  *
  * Per thread, one slot. Exactly one side owns a slot at a time, and the state word says which: the host
- * writes ANNOUNCED / DONE / FAILED / ABORTED and then only waits; the scheduler writes RUN / RESUME / ABORT /
- * EXIT and then only waits. So at most one simulated thread runs at any moment, and the order in which
+ * writes ANNOUNCED / DONE / FAILED / ABORTED and then only waits; the scheduler writes RUN / RESUME / ABORT
+ * and then only waits. So at most one simulated thread runs at any moment, and the order in which
  * arena operations happen is exactly the order the scheduler chose.
  */
 
@@ -27,8 +27,6 @@ export const FAILED = 5;
 export const ABORT = 6;
 /** Host -> scheduler: the thread function unwound after ABORT. */
 export const ABORTED = 7;
-/** Scheduler -> host: leave the host loop. */
-export const EXIT = 8;
 
 /** Operation codes, in the order of {@link OP_NAMES}. */
 export const OP_NAMES = [
@@ -115,17 +113,25 @@ export function readText(c: Control, t: number): string {
 
 /**
  * Waits (real Atomics) while `ints[i] === value`: spins a little first, since the other side usually
- * answers within microseconds, then sleeps. Returns the new value.
+ * answers within microseconds, then sleeps. Returns the new value. After `giveUpMs` without an answer it
+ * throws (the scheduler uses this, so a thread host that died cannot hang a test).
  */
-export function awaitChange(atomics: typeof Atomics, ints: Int32Array, i: number, value: number): number {
+export function awaitChange(
+  atomics: typeof Atomics,
+  ints: Int32Array,
+  i: number,
+  value: number,
+  giveUpMs = Number.POSITIVE_INFINITY,
+): number {
   for (let spin = 0; spin < 1000; spin++) {
     const v = atomics.load(ints, i);
     if (v !== value) return v;
   }
-  for (let k = 0; ; k++) {
+  for (let k = 1; ; k++) {
     atomics.wait(ints, i, value, 1000);
     const v = atomics.load(ints, i);
     if (v !== value) return v;
+    if (k * 1000 >= giveUpMs) throw new Error(`model checker: no answer on control word ${i} for ${k} s`);
     // Never expected: the other side answers within microseconds. Say so rather than hang silently.
     if (k === 10) writeSync(2, `model checker: no answer on control word ${i} for 10 s: ${ints.join(',')}\n`);
   }

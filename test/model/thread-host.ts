@@ -16,7 +16,6 @@ import {
   awaitChange,
   controlBlock,
   DONE,
-  EXIT,
   FAILED,
   IDLE,
   RUN,
@@ -59,11 +58,11 @@ const state = slotWord(data.index, S_STATE);
 const ints = control.ints;
 parentPort?.postMessage('ready');
 
-// The host loop blocks this worker for good: it talks to the scheduler through the control block only.
+// The host loop blocks this worker for good (the checker terminates it): it talks to the scheduler
+// through the control block only.
 let last = IDLE;
 for (;;) {
   const command = awaitChange(realAtomics, ints, state, last);
-  if (command === EXIT) break;
   if (command !== RUN) {
     last = command;
     continue;
