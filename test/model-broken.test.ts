@@ -55,3 +55,22 @@ test('model: a failing schedule replays to the same failure, deterministically',
     await checker.close();
   }
 });
+
+test('model: sleep sets skip only reorderings: the reduced search reaches every outcome the full one does', async (t) => {
+  const entry = catalog.find((e) => e.name === 'eventTimedWait');
+  assert.ok(entry);
+  const full = await check(moduleOf(entry), entry.name, {
+    preemptions: Number.POSITIVE_INFINITY,
+    sleepSets: false,
+  });
+  const reduced = await check(moduleOf(entry), entry.name, {
+    preemptions: Number.POSITIVE_INFINITY,
+    sleepSets: true,
+  });
+  t.diagnostic(`without sleep sets: ${summary(full)}`);
+  t.diagnostic(`with sleep sets: ${summary(reduced)}`);
+  assert.ok(full.complete && reduced.complete && !full.bounded && !reduced.bounded);
+  assert.deepEqual(full.outcomes, ['set seen', 'timed out']);
+  assert.deepEqual(reduced.outcomes, full.outcomes);
+  assert.ok(reduced.schedules < full.schedules / 10, `${reduced.schedules} vs ${full.schedules}`);
+});

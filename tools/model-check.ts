@@ -3,11 +3,11 @@
  * prints a Markdown table: schedules explored, longest schedule, how the search ended, time. A broken
  * primitive's row passes when its failure is found; the failing schedule is printed below the table.
  *
- * Usage: npm run model-check [-- --bound N] [-- --only NAME[,NAME]] [-- --traces]
+ * Usage: npm run model-check [-- --bound N|inf] [-- --only NAME[,NAME]] [-- --traces] [-- --max-schedules N]
  */
 import { parseArgs } from 'node:util';
-import { catalog, moduleOf } from '../test/model/catalog.js';
-import { check, type ExploreResult } from '../test/model/checker.js';
+import { ALL, catalog, moduleOf } from '../test/model/catalog.js';
+import { check, type ExploreResult, searchOutcome } from '../test/model/checker.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +27,12 @@ const rows: string[] = [
 const traces: string[] = [];
 let bad = 0;
 for (const entry of entries) {
-  const bound = values.bound === undefined ? entry.full : Number(values.bound);
+  const bound =
+    values.bound === undefined
+      ? entry.full
+      : values.bound === 'inf'
+        ? Number.POSITIVE_INFINITY
+        : Number(values.bound);
   const r: ExploreResult = await check(moduleOf(entry), entry.name, {
     preemptions: bound,
     maxSchedules: Number(values['max-schedules']),
@@ -35,17 +40,11 @@ for (const entry of entries) {
   const found = r.failure !== null;
   const ok = found === (entry.expect === 'fail');
   if (!ok) bad++;
-  const search = found
-    ? 'stopped at the failure'
-    : r.complete
-      ? r.bounded
-        ? 'complete within the bound'
-        : 'exhaustive'
-      : 'cut (schedule limit)';
+  const search = searchOutcome(r);
   const result =
     entry.expect === 'fail' ? (found ? 'bug found (expected)' : 'NOT FOUND') : found ? 'FAILED' : 'pass';
   rows.push(
-    `| ${r.scenario} | ${bound} | ${r.schedules} | ${r.maxDepth} | ${search} | ${result} | ${(r.ms / 1000).toFixed(1)} s |`,
+    `| ${r.scenario} | ${bound === ALL ? 'none (sleep sets)' : bound} | ${r.schedules} | ${r.maxDepth} | ${search} | ${result} | ${(r.ms / 1000).toFixed(1)} s |`,
   );
   process.stdout.write(`${rows[rows.length - 1]}\n`);
   if (r.failure && (values.traces || !ok))

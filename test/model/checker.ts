@@ -54,6 +54,13 @@ export interface ExploreOptions {
   maxSchedules?: number;
   /** Steps in one schedule before it counts as a livelock (default 2000). */
   maxSteps?: number;
+  /**
+   * Sleep sets (Godefroid's partial-order reduction): skip a schedule that only reorders independent
+   * operations (different words, or two loads) of one already explored. Sound for an unbounded search of
+   * a data-race-free scenario; under a preemption bound it may skip schedules the bound would allow, so
+   * the default is on only when `preemptions` is Infinity.
+   */
+  sleepSets?: boolean;
 }
 
 export interface Failure {
@@ -72,8 +79,18 @@ export interface ExploreResult {
   maxDepth: number;
   /** The search visited every schedule within the bounds (not cut by maxSchedules, not stopped by a failure). */
   complete: boolean;
-  /** Some choice was left out because of the preemption or early time-out bound. */
+  /** Some choice was left out because of the preemption bound. */
   bounded: boolean;
+  /** Some time-out was not fired early because of the scenario's early time-out bound. */
+  timeoutBounded: boolean;
+  /** Sleep sets were on. */
+  sleepSets: boolean;
+  /** The scenario's bound on early time-outs per schedule. */
+  earlyTimeouts: number;
+  /** The distinct outcomes (Scenario.outcome) the schedules reached, sorted. */
+  outcomes: string[];
+  /** Schedules abandoned by the sleep sets (redundant reorderings), not counted in `schedules`. */
+  pruned: number;
   failure: Failure | null;
   ms: number;
 }
@@ -81,6 +98,10 @@ export interface ExploreResult {
 interface Choice {
   t: number;
   timeout: boolean;
+  /** The arena word its operation touches; -1 for a wake-up or time-out (dependent on everything). */
+  word: number;
+  /** Whether its operation only reads (two reads of one word commute). */
+  read: boolean;
   /** Preemptions and early time-outs this choice spends. */
   preempts: number;
   early: number;
@@ -182,12 +203,16 @@ export class ModelChecker<P extends Parts = Parts> {
     const bound = options.preemptions ?? 2;
     const maxSchedules = options.maxSchedules ?? 100_000;
     const maxSteps = options.maxSteps ?? 2000;
+    const sleepSets = options.sleepSets ?? bound === Number.POSITIVE_INFINITY;
     const earlyBound = this.scenario.earlyTimeouts ?? 1;
     const started = performance.now();
-    const stack: { options: Choice[]; next: number }[] = [];
+    const stack: { options: Choice[]; next: number; sleep: Choice[] }[] = [];
     let schedules = 0;
+    let pruned = 0;
     let maxDepth = 0;
     let bounded = false;
+    let timeoutBounded = false;
+    const outcomes = new Set<string>();
     let failure: Failure | null = null;
     for (;;) {
       let depth = 0;
@@ -197,11 +222,26 @@ export class ModelChecker<P extends Parts = Parts> {
       const message = this.#run(maxSteps, (available) => {
         let frame = stack[depth];
         if (frame === undefined) {
-          const allowed = available.filter(
-            (c, i) => i === 0 || (preempts + c.preempts <= bound && early + c.early <= earlyBound),
-          );
-          if (allowed.length < available.length) bounded = true;
-          frame = { options: allowed, next: 0 };
+          let allowed = available.filter((c, i) => {
+            if (i === 0) return true;
+            if (early + c.early > earlyBound) timeoutBounded = true;
+            else if (preempts + c.preempts > bound) bounded = true;
+            else return true;
+            return false;
+          });
+          let sleep: Choice[] = [];
+          if (sleepSets && depth > 0) {
+            // Asleep here: what was asleep before the parent's choice, and the parent's choices already
+            // explored, as long as they commute with the choice just taken.
+            const parent = stack[depth - 1];
+            const taken = parent.options[parent.next];
+            sleep = [...parent.sleep, ...parent.options.slice(0, parent.next)].filter((c) =>
+              independent(c, taken),
+            );
+            allowed = allowed.filter((c) => !sleep.some((z) => z.t === c.t && z.timeout === c.timeout));
+          }
+          if (allowed.length === 0) return null;
+          frame = { options: allowed, next: 0, sleep };
           stack.push(frame);
         } else if (!sameChoices(frame.options, available)) {
           throw new Error(
@@ -215,9 +255,11 @@ export class ModelChecker<P extends Parts = Parts> {
         path.push(choice);
         return choice;
       });
-      schedules++;
+      if (message === PRUNED) pruned++;
+      else schedules++;
+      if (message === null && this.scenario.outcome) outcomes.add(this.scenario.outcome(this.#arena));
       maxDepth = Math.max(maxDepth, depth);
-      if (message !== null) {
+      if (message !== null && message !== PRUNED) {
         failure = this.#explain(path, message);
         break;
       }
@@ -234,6 +276,11 @@ export class ModelChecker<P extends Parts = Parts> {
       maxDepth,
       complete: failure === null && stack.length === 0,
       bounded,
+      timeoutBounded,
+      sleepSets,
+      earlyTimeouts: earlyBound,
+      outcomes: [...outcomes].sort(),
+      pruned,
       failure,
       ms: Math.round(performance.now() - started),
     };
@@ -245,6 +292,8 @@ export class ModelChecker<P extends Parts = Parts> {
     const choices = tokens.map((s) => ({
       t: Number.parseInt(s, 10) - 1,
       timeout: s.endsWith('t'),
+      word: -1,
+      read: false,
       preempts: 0,
       early: 0,
     }));
@@ -292,8 +341,11 @@ export class ModelChecker<P extends Parts = Parts> {
     return { message, trace: lines.join('\n') };
   }
 
-  /** One schedule: `choose` picks among the available transitions (the default first). */
-  #run(maxSteps: number, choose: (available: Choice[]) => Choice): string | null {
+  /**
+   * One schedule: `choose` picks among the available transitions (the default first), or returns null to
+   * abandon the run (then the result is {@link PRUNED}). Returns the failure, or null.
+   */
+  #run(maxSteps: number, choose: (available: Choice[]) => Choice | null): string | null {
     this.#reset();
     let current = -1;
     let steps = 0;
@@ -311,6 +363,10 @@ export class ModelChecker<P extends Parts = Parts> {
         break;
       }
       const choice = choose(available);
+      if (choice === null) {
+        this.#abortAll();
+        return PRUNED;
+      }
       current = choice.t;
       if (choice.timeout)
         this.#timeOut(
@@ -358,15 +414,36 @@ export class ModelChecker<P extends Parts = Parts> {
         if (this.#status[t] === 'blocked' && this.#deadline[t] === earliest) timeouts.push(t);
       }
     }
+    const ints = this.#control.ints;
+    const run = (t: number, preempts: number): Choice => {
+      const woken = this.#status[t] === 'woken';
+      const op = ints[slotWord(t, S_OP)];
+      return {
+        t,
+        timeout: false,
+        word: woken ? -1 : ints[slotWord(t, S_INDEX)],
+        read: op === OP.load,
+        preempts,
+        early: 0,
+      };
+    };
+    const timeout = (t: number, preempts: number, early: number): Choice => ({
+      t,
+      timeout: true,
+      word: -1,
+      read: false,
+      preempts,
+      early,
+    });
     const out: Choice[] = [];
     if (runnable.length > 0) {
       const first = currentRuns ? current : runnable[0];
-      out.push({ t: first, timeout: false, preempts: 0, early: 0 });
+      out.push(run(first, 0));
       const cost = currentRuns ? 1 : 0;
-      for (const t of runnable) if (t !== first) out.push({ t, timeout: false, preempts: cost, early: 0 });
-      for (const t of timeouts) out.push({ t, timeout: true, preempts: cost, early: 1 });
+      for (const t of runnable) if (t !== first) out.push(run(t, cost));
+      for (const t of timeouts) out.push(timeout(t, cost, 1));
     } else {
-      for (const t of timeouts) out.push({ t, timeout: true, preempts: 0, early: 0 });
+      for (const t of timeouts) out.push(timeout(t, 0, 0));
     }
     return out;
   }
@@ -516,17 +593,21 @@ export class ModelChecker<P extends Parts = Parts> {
   }
 }
 
+/** What {@link ModelChecker.#run} returns for a run abandoned by the sleep sets. */
+const PRUNED = '(pruned)';
+
+/** Two transitions of different threads commute: they touch different words, or both only read. */
+function independent(a: Choice, b: Choice): boolean {
+  return a.t !== b.t && a.word >= 0 && b.word >= 0 && (a.word !== b.word || (a.read && b.read));
+}
+
 function token(c: Choice): string {
   return `${c.t + 1}${c.timeout ? 't' : ''}`;
 }
 
 function sameChoices(a: Choice[], b: Choice[]): boolean {
-  // A frame keeps only the choices within the bound, so compare what it kept against what is available now.
-  return (
-    a.every((c) => b.some((d) => d.t === c.t && d.timeout === c.timeout)) &&
-    a[0].t === b[0].t &&
-    a[0].timeout === b[0].timeout
-  );
+  // A frame keeps only the choices within the bound and not asleep: each of them must be available again.
+  return a.every((c) => b.some((d) => d.t === c.t && d.timeout === c.timeout && d.word === c.word));
 }
 
 /** Opens, explores and closes: the usual use from a test. */
@@ -543,14 +624,20 @@ export async function check(
   }
 }
 
+/** How a search ended, in words. */
+export function searchOutcome(r: ExploreResult): string {
+  if (r.failure) return 'stopped at the failure';
+  if (!r.complete) return 'cut at the schedule limit';
+  const early = r.timeoutBounded ? `, <= ${r.earlyTimeouts} early time-out(s)` : '';
+  if (r.bounded) return `every schedule within the bound${early}`;
+  return `every interleaving${r.sleepSets ? ' (sleep sets)' : ''}${early}`;
+}
+
 /** One line for a result: schedules explored and how the search ended. */
 export function summary(r: ExploreResult): string {
-  const how = r.failure
-    ? 'FAILED'
-    : r.complete
-      ? r.bounded
-        ? 'complete within the bound'
-        : 'exhaustive'
-      : 'cut at the schedule limit';
-  return `${r.scenario}: ${r.schedules} schedules (max ${r.maxDepth} steps, ${r.preemptions} preemptions), ${how}, ${r.ms} ms`;
+  const bound =
+    r.preemptions === Number.POSITIVE_INFINITY ? 'no preemption bound' : `${r.preemptions} preemptions`;
+  const pruned = r.pruned > 0 ? ` + ${r.pruned} pruned` : '';
+  const how = r.failure ? 'FAILED (stopped at the failure)' : searchOutcome(r);
+  return `${r.scenario}: ${r.schedules} schedules${pruned} (max ${r.maxDepth} steps, ${bound}), ${how}, ${r.ms} ms`;
 }

@@ -94,6 +94,8 @@ export interface Scenario<P extends Parts = Parts> {
   threads: ThreadFn<P>[];
   /** Runs in the scheduler's thread once every thread has returned; a message on failure. */
   check?(a: Arena<P>, run: RunInfo): string | null;
+  /** The final state in a few words, collected over a search (distinct outcomes it reached). */
+  outcome?(a: Arena<P>): string;
   /**
    * Time-outs that may fire while another thread could still run (default 1); each is a branch of the
    * search. Time-outs that fire because nothing else can run are not bounded by this.

@@ -48,10 +48,12 @@ export const eventTimedWait = defineScenario({
   name: 'event: timedwait vs set',
   parts: { e: event, done: word, result: word },
   setup: (a) => a.e.init(false),
+  outcome: (a) => (a.result[0] === 1 ? 'set seen' : 'timed out'),
   threads: [
     (a, ctx) => {
       const before = ctx.timeouts();
       const ok = a.e.timedWait(50);
+      Atomics.store(a.result, 0, ok ? 1 : 2);
       const after = ctx.timeouts();
       if (!ok && after.early + after.forced === before.early + before.forced) {
         throw new Error('timedWait returned false, but no time-out fired during it');

@@ -56,6 +56,7 @@ export const mutexTryLock = defineScenario({
   ],
   check: (a) =>
     a.count[0] === ROUNDS + a.got[0] ? null : `count is ${a.count[0]}, expected ${ROUNDS + a.got[0]}`,
+  outcome: (a) => (a.got[0] ? 'trylock took it' : 'trylock failed'),
 });
 
 /** The owner nests while another thread contends: the lock is released only by the outer unlock. */
