@@ -44,7 +44,7 @@ for (const entry of entries) {
   const result =
     entry.expect === 'fail' ? (found ? 'bug found (expected)' : 'NOT FOUND') : found ? 'FAILED' : 'pass';
   rows.push(
-    `| ${r.scenario} | ${bound === ALL ? 'none (sleep sets)' : bound} | ${r.schedules} | ${r.maxDepth} | ${search} | ${result} | ${(r.ms / 1000).toFixed(1)} s |`,
+    `| ${r.scenario} | ${bound === ALL ? 'none (sleep sets)' : bound} | ${r.schedules}${r.pruned ? ` (+${r.pruned} pruned)` : ''} | ${r.maxDepth} | ${search} | ${result} | ${(r.ms / 1000).toFixed(1)} s |`,
   );
   process.stdout.write(`${rows[rows.length - 1]}\n`);
   if (r.failure && (values.traces || !ok))

@@ -1,7 +1,11 @@
 /**
  * The model checker's scheduler and explorer (stateless, CHESS-style): every schedule re-runs the scenario
  * from a freshly set-up arena, and a depth-first search over the scheduling choices enumerates the
- * schedules, bounded by the number of preemptions (switching away from a thread that could still run).
+ * schedules, bounded by the number of preemptions (switching away from a thread that could still run), or
+ * unbounded with sleep sets, which skip schedules that only reorder commuting operations of ones already
+ * run (operations of different threads on different words, or two loads; wake-ups and time-outs commute
+ * with nothing). Sleep sets assume the scenario is data-race-free outside the arena's atomics, which every
+ * scenario here is: plain words are only touched under a lock or after a synchronizing operation.
  *
  * One step is one transition of one thread: perform its announced arena operation (and let it run to its
  * next one), deliver the wake-up of a notified waiter, or fire a waiter's time-out. The scheduler keeps

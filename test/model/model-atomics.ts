@@ -135,7 +135,7 @@ function callerOf(stack: string): string {
     .filter((f) => !f.includes('model-atomics.js') && !f.includes('/park.js') && !f.startsWith('Object.'));
   const shorten = (f: string) =>
     f
-      .replace(/\(?(?:file:\/\/)?\S*\/([^/\s]+?):(\d+):\d+\)?/, '$1:$2')
+      .replace(/\(?(?:file:\/\/)?\S*?\/([^/\s]+\/[^/\s]+?):(\d+):\d+\)?/, '$1:$2')
       .replace(/^new /, '')
       .trim();
   const first = frames[0] ? shorten(frames[0]) : '?';
