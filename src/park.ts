@@ -79,6 +79,7 @@ export function parkAfterSpin(
  * `expected` (the spin paid off), false if the caller should park.
  */
 export function spinUntilChanged(words: Int32Array, index: number, expected: number): boolean {
+  if (!spinning) return false;
   const budget = nextSpinBudget();
   for (let i = 0; i < budget; i++) {
     if (Atomics.load(words, index) !== expected) {
@@ -92,11 +93,24 @@ export function spinUntilChanged(words: Int32Array, index: number, expected: num
 
 /** How many reads the calling thread's next spin may make (see {@link spinUntilChanged}). */
 export function nextSpinBudget(): number {
+  if (!spinning) return 0;
   if (spinBudget < PROBE_BELOW && ++spinsSinceProbe >= PROBE_EVERY) {
     spinsSinceProbe = 0;
     return SPIN_MAX;
   }
   return spinBudget;
+}
+
+/** False while spinning is off for the calling thread (see {@link setSpinning}). */
+let spinning = true;
+
+/**
+ * Turns the calling thread's spinning off (every wait parks at once) or back on. For the model checker
+ * (test/model), where each spin read would be one more scheduling point; spinning never changes what a
+ * primitive does, only how soon it sleeps.
+ */
+export function setSpinning(enabled: boolean): void {
+  spinning = enabled;
 }
 
 /** Records that a spin saw the awaited change after `used` reads: spin at least twice that next time. */

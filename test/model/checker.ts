@@ -1,0 +1,647 @@
+/**
+ * The model checker's scheduler and explorer (stateless, CHESS-style): every schedule re-runs the scenario
+ * from a freshly set-up arena, and a depth-first search over the scheduling choices enumerates the
+ * schedules, bounded by the number of preemptions (switching away from a thread that could still run), or
+ * unbounded with sleep sets, which skip schedules that only reorder commuting operations of ones already
+ * run (operations of different threads on different words, or two loads; wake-ups and time-outs commute
+ * with nothing). Sleep sets assume the scenario is data-race-free outside the arena's atomics, which every
+ * scenario here is: plain words are only touched under a lock or after a synchronizing operation.
+ *
+ * One step is one transition of one thread: perform its announced arena operation (and let it run to its
+ * next one), deliver the wake-up of a notified waiter, or fire a waiter's time-out. The scheduler keeps
+ * the futex model: a wait compares and enqueues atomically at its turn, a notify wakes FIFO, a time-out
+ * fires only when the scheduler chooses it, earliest deadline first, and moves the virtual clock to that
+ * deadline. A time-out chosen while another thread could run ("early") is bounded per schedule; one that
+ * fires because nothing else can run ("forced") is, by default, a hang: the waiter was forgotten.
+ *
+ * Failures: a thread function throws (its assertions, or the library's), no thread can run and some are
+ * still waiting (a deadlock or a lost wake-up), a forced time-out, a schedule longer than the step limit,
+ * or the scenario's final check. The first failure stops the search and is replayed once with code
+ * locations on, to print a readable trace and the schedule that reproduces it.
+ */
+import { Worker } from 'node:worker_threads';
+import {
+  ABORT,
+  ABORTED,
+  ANNOUNCED,
+  awaitChange,
+  type Control,
+  controlBlock,
+  DONE,
+  FAILED,
+  H_TRACE,
+  NOTIFY_ALL,
+  OP,
+  OP_NAMES,
+  type OpName,
+  RESUME,
+  RUN,
+  readText,
+  S_A,
+  S_B,
+  S_INDEX,
+  S_OP,
+  S_RESULT,
+  S_STATE,
+  slotWord,
+  WAIT_NOT_EQUAL,
+  WAIT_OK,
+  WAIT_TIMED_OUT_EARLY,
+  WAIT_TIMED_OUT_FORCED,
+} from './protocol.js';
+import { type Arena, arenaOn, type Layout, layoutOf, type Parts, type Scenario } from './scenario.js';
+
+export interface ExploreOptions {
+  /** Preemption bound (default 2); Infinity explores every interleaving. */
+  preemptions?: number;
+  /** Stop after this many schedules (default 100 000); the result then says the search was cut. */
+  maxSchedules?: number;
+  /** Steps in one schedule before it counts as a livelock (default 2000). */
+  maxSteps?: number;
+  /**
+   * Sleep sets (Godefroid's partial-order reduction): skip a schedule that only reorders independent
+   * operations (different words, or two loads) of one already explored. Sound for an unbounded search of
+   * a data-race-free scenario; under a preemption bound it may skip schedules the bound would allow, so
+   * the default is on only when `preemptions` is Infinity.
+   */
+  sleepSets?: boolean;
+}
+
+export interface Failure {
+  message: string;
+  /** Replays the failure: `checker.replay(schedule)`. One token per step: `2` runs T2, `2t` times T2 out. */
+  schedule: string;
+  /** One line per step, then the failure. */
+  trace: string;
+}
+
+export interface ExploreResult {
+  scenario: string;
+  preemptions: number;
+  schedules: number;
+  /** The longest schedule, in steps. */
+  maxDepth: number;
+  /** The search visited every schedule within the bounds (not cut by maxSchedules, not stopped by a failure). */
+  complete: boolean;
+  /** Some choice was left out because of the preemption bound. */
+  bounded: boolean;
+  /** Some time-out was not fired early because of the scenario's early time-out bound. */
+  timeoutBounded: boolean;
+  /** Sleep sets were on. */
+  sleepSets: boolean;
+  /** The scenario's bound on early time-outs per schedule. */
+  earlyTimeouts: number;
+  /** The distinct outcomes (Scenario.outcome) the schedules reached, sorted. */
+  outcomes: string[];
+  /** Schedules abandoned by the sleep sets (redundant reorderings), not counted in `schedules`. */
+  pruned: number;
+  failure: Failure | null;
+  ms: number;
+}
+
+interface Choice {
+  t: number;
+  timeout: boolean;
+  /** The arena word its operation touches; -1 for a wake-up or time-out (dependent on everything). */
+  word: number;
+  /** Whether its operation only reads (two reads of one word commute). */
+  read: boolean;
+  /** Preemptions and early time-outs this choice spends. */
+  preempts: number;
+  early: number;
+}
+
+/** A host that does not answer for this long is dead or stuck outside the model: give up. */
+const HOST_TIMEOUT_MS = 60_000;
+
+type Status = 'ready' | 'blocked' | 'woken' | 'done';
+
+interface Step {
+  t: number;
+  text: string;
+  where: string;
+}
+
+export class ModelChecker<P extends Parts = Parts> {
+  readonly scenario: Scenario<P>;
+  readonly #layout: Layout;
+  readonly #arenaSab: SharedArrayBuffer;
+  readonly #arena: Arena<P>;
+  readonly #control: Control;
+  readonly #workers: Worker[];
+  readonly #n: number;
+  // The state of the current run.
+  #status: Status[] = [];
+  #deadline: number[] = [];
+  #queues = new Map<number, number[]>();
+  #early: number[] = [];
+  #forced: number[] = [];
+  #failure: string | null = null;
+  #steps: Step[] | null = null;
+
+  private constructor(
+    scenario: Scenario<P>,
+    layout: Layout,
+    sab: SharedArrayBuffer,
+    control: Control,
+    workers: Worker[],
+  ) {
+    this.scenario = scenario;
+    this.#layout = layout;
+    this.#arenaSab = sab;
+    this.#arena = arenaOn(scenario.parts, layout, sab);
+    this.#control = control;
+    this.#workers = workers;
+    this.#n = scenario.threads.length;
+  }
+
+  /** Loads the scenario exported as `exportName` by `module`, and starts one thread host per thread. */
+  static async open(module: URL, exportName: string): Promise<ModelChecker> {
+    const scenario = (await import(module.href))[exportName] as Scenario | undefined;
+    if (scenario === undefined) throw new Error(`${module.href} has no scenario '${exportName}'`);
+    const layout = layoutOf(scenario.parts);
+    const sab = new SharedArrayBuffer(layout.bytes);
+    const n = scenario.threads.length;
+    const control = controlBlock(n);
+    const workers = Array.from(
+      { length: n },
+      (_, index) =>
+        new Worker(new URL('./thread-host.js', import.meta.url), {
+          workerData: {
+            control: control.sab,
+            threads: n,
+            index,
+            arena: sab,
+            moduleUrl: module.href,
+            exportName,
+          },
+        }),
+    );
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.once('message', () => resolve());
+            w.once('error', reject);
+            w.once('exit', (code) =>
+              reject(new Error(`thread host exited with code ${code} before it was ready`)),
+            );
+          }),
+      ),
+    );
+    for (const w of workers) {
+      w.removeAllListeners('exit');
+      w.removeAllListeners('error');
+    }
+    return new ModelChecker(scenario, layout, sab, control, workers);
+  }
+
+  async close(): Promise<void> {
+    // Hosts may be anywhere (even inside a thread function, if the search threw): terminate, which also
+    // interrupts a host sleeping in Atomics.wait.
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+
+  /** Depth-first search over the schedules within the bounds; stops at the first failure. */
+  explore(options: ExploreOptions = {}): ExploreResult {
+    const bound = options.preemptions ?? 2;
+    const maxSchedules = options.maxSchedules ?? 100_000;
+    const maxSteps = options.maxSteps ?? 2000;
+    const sleepSets = options.sleepSets ?? bound === Number.POSITIVE_INFINITY;
+    const earlyBound = this.scenario.earlyTimeouts ?? 1;
+    const started = performance.now();
+    const stack: { options: Choice[]; next: number; sleep: Choice[] }[] = [];
+    let schedules = 0;
+    let pruned = 0;
+    let maxDepth = 0;
+    let bounded = false;
+    let timeoutBounded = false;
+    const outcomes = new Set<string>();
+    let failure: Failure | null = null;
+    for (;;) {
+      let depth = 0;
+      let preempts = 0;
+      let early = 0;
+      const path: Choice[] = [];
+      const message = this.#run(maxSteps, (available) => {
+        let frame = stack[depth];
+        if (frame === undefined) {
+          let allowed = available.filter((c, i) => {
+            if (i === 0) return true;
+            if (early + c.early > earlyBound) timeoutBounded = true;
+            else if (preempts + c.preempts > bound) bounded = true;
+            else return true;
+            return false;
+          });
+          let sleep: Choice[] = [];
+          if (sleepSets && depth > 0) {
+            // Asleep here: what was asleep before the parent's choice, and the parent's choices already
+            // explored, as long as they commute with the choice just taken.
+            const parent = stack[depth - 1];
+            const taken = parent.options[parent.next];
+            sleep = [...parent.sleep, ...parent.options.slice(0, parent.next)].filter((c) =>
+              independent(c, taken),
+            );
+            allowed = allowed.filter((c) => !sleep.some((z) => z.t === c.t && z.timeout === c.timeout));
+          }
+          if (allowed.length === 0) return null;
+          frame = { options: allowed, next: 0, sleep };
+          stack.push(frame);
+        } else if (!sameChoices(frame.options, available)) {
+          throw new Error(
+            `${this.scenario.name}: the scenario is not deterministic (step ${depth + 1} differs on replay)`,
+          );
+        }
+        const choice = frame.options[frame.next];
+        preempts += choice.preempts;
+        early += choice.early;
+        depth++;
+        path.push(choice);
+        return choice;
+      });
+      if (message === PRUNED) pruned++;
+      else schedules++;
+      if (message === null && this.scenario.outcome) outcomes.add(this.scenario.outcome(this.#arena));
+      maxDepth = Math.max(maxDepth, depth);
+      if (message !== null && message !== PRUNED) {
+        failure = this.#explain(path, message);
+        break;
+      }
+      while (stack.length > 0 && stack[stack.length - 1].next + 1 >= stack[stack.length - 1].options.length) {
+        stack.pop();
+      }
+      if (stack.length === 0 || schedules >= maxSchedules) break;
+      stack[stack.length - 1].next++;
+    }
+    return {
+      scenario: this.scenario.name,
+      preemptions: bound,
+      schedules,
+      maxDepth,
+      complete: failure === null && stack.length === 0,
+      bounded,
+      timeoutBounded,
+      sleepSets,
+      earlyTimeouts: earlyBound,
+      outcomes: [...outcomes].sort(),
+      pruned,
+      failure,
+      ms: Math.round(performance.now() - started),
+    };
+  }
+
+  /** Runs one schedule given as tokens (see {@link Failure.schedule}), with a trace. */
+  replay(schedule: string): { failure: string | null; trace: string } {
+    const tokens = schedule.split(/\s+/).filter((s) => s !== '');
+    const choices = tokens.map((s) => ({
+      t: Number.parseInt(s, 10) - 1,
+      timeout: s.endsWith('t'),
+      word: -1,
+      read: false,
+      preempts: 0,
+      early: 0,
+    }));
+    const failure = this.#explainRun(choices);
+    return { failure: failure.message, trace: failure.trace };
+  }
+
+  #explain(path: Choice[], message: string): Failure {
+    const replayed = this.#explainRun(path);
+    // The replay knows code locations, so its message may say more; otherwise it must be the same.
+    const bare = (m: string | null) => m?.replace(/ at [^;]*/g, '');
+    if (bare(replayed.message) !== bare(message)) {
+      throw new Error(
+        `${this.scenario.name}: replay did not reproduce the failure: '${message}' vs '${replayed.message}'`,
+      );
+    }
+    return {
+      message: replayed.message ?? message,
+      schedule: path.map(token).join(' '),
+      trace: replayed.trace,
+    };
+  }
+
+  #explainRun(path: Choice[]): { message: string | null; trace: string } {
+    this.#steps = [];
+    Atomics.store(this.#control.ints, H_TRACE, 1);
+    let i = 0;
+    let message: string | null;
+    try {
+      message = this.#run(10_000, (available) => {
+        const wanted = path[i++];
+        const found = wanted && available.find((c) => c.t === wanted.t && c.timeout === wanted.timeout);
+        return found ?? available[0];
+      });
+    } finally {
+      Atomics.store(this.#control.ints, H_TRACE, 0);
+    }
+    const steps = this.#steps;
+    this.#steps = null;
+    const width = Math.max(8, ...steps.map((s) => s.where.length));
+    const lines = steps.map(
+      (s, k) => `${String(k + 1).padStart(4)}  T${s.t + 1}  ${s.where.padEnd(width)}  ${s.text}`,
+    );
+    if (message !== null) lines.push(`=> ${message}`);
+    return { message, trace: lines.join('\n') };
+  }
+
+  /**
+   * One schedule: `choose` picks among the available transitions (the default first), or returns null to
+   * abandon the run (then the result is {@link PRUNED}). Returns the failure, or null.
+   */
+  #run(maxSteps: number, choose: (available: Choice[]) => Choice | null): string | null {
+    this.#reset();
+    let current = -1;
+    let steps = 0;
+    for (let t = 0; t < this.#n && this.#failure === null; t++) this.#start(t);
+    while (this.#failure === null) {
+      const available = this.#available(current);
+      if (available.length === 0) {
+        const stuck = this.#status.map((s, t) => (s === 'done' ? -1 : t)).filter((t) => t >= 0);
+        if (stuck.length > 0)
+          this.#failure = `deadlock: ${stuck.map((t) => this.#describeStuck(t)).join('; ')}`;
+        break;
+      }
+      if (++steps > maxSteps) {
+        this.#failure = `no progress after ${maxSteps} steps (livelock?)`;
+        break;
+      }
+      const choice = choose(available);
+      if (choice === null) {
+        this.#abortAll();
+        return PRUNED;
+      }
+      current = choice.t;
+      if (choice.timeout)
+        this.#timeOut(
+          choice.t,
+          available.some((c) => !c.timeout),
+        );
+      else if (this.#status[choice.t] === 'woken') this.#wakeUp(choice.t);
+      else this.#perform(choice.t);
+    }
+    this.#abortAll();
+    if (this.#failure === null && this.scenario.check) {
+      this.#failure = this.scenario.check(this.#arena, {
+        earlyTimeouts: [...this.#early],
+        forcedTimeouts: [...this.#forced],
+      });
+    }
+    return this.#failure;
+  }
+
+  #reset(): void {
+    new Int32Array(this.#arenaSab).fill(0);
+    this.scenario.setup(this.#arena);
+    this.#control.floats[0] = 0;
+    this.#status = new Array(this.#n).fill('ready');
+    this.#deadline = new Array(this.#n).fill(Number.POSITIVE_INFINITY);
+    this.#early = new Array(this.#n).fill(0);
+    this.#forced = new Array(this.#n).fill(0);
+    this.#queues.clear();
+    this.#failure = null;
+  }
+
+  /** The transitions that can be taken now, the one that continues the current thread (or else the lowest) first. */
+  #available(current: number): Choice[] {
+    const runnable: number[] = [];
+    for (let t = 0; t < this.#n; t++)
+      if (this.#status[t] === 'ready' || this.#status[t] === 'woken') runnable.push(t);
+    const currentRuns = runnable.includes(current);
+    let earliest = Number.POSITIVE_INFINITY;
+    for (let t = 0; t < this.#n; t++) {
+      if (this.#status[t] === 'blocked') earliest = Math.min(earliest, this.#deadline[t]);
+    }
+    const timeouts: number[] = [];
+    if (earliest !== Number.POSITIVE_INFINITY) {
+      for (let t = 0; t < this.#n; t++) {
+        if (this.#status[t] === 'blocked' && this.#deadline[t] === earliest) timeouts.push(t);
+      }
+    }
+    const ints = this.#control.ints;
+    const run = (t: number, preempts: number): Choice => {
+      const woken = this.#status[t] === 'woken';
+      const op = ints[slotWord(t, S_OP)];
+      return {
+        t,
+        timeout: false,
+        word: woken ? -1 : ints[slotWord(t, S_INDEX)],
+        read: op === OP.load,
+        preempts,
+        early: 0,
+      };
+    };
+    const timeout = (t: number, preempts: number, early: number): Choice => ({
+      t,
+      timeout: true,
+      word: -1,
+      read: false,
+      preempts,
+      early,
+    });
+    const out: Choice[] = [];
+    if (runnable.length > 0) {
+      const first = currentRuns ? current : runnable[0];
+      out.push(run(first, 0));
+      const cost = currentRuns ? 1 : 0;
+      for (const t of runnable) if (t !== first) out.push(run(t, cost));
+      for (const t of timeouts) out.push(timeout(t, cost, 1));
+    } else {
+      for (const t of timeouts) out.push(timeout(t, 0, 0));
+    }
+    return out;
+  }
+
+  #start(t: number): void {
+    const state = slotWord(t, S_STATE);
+    Atomics.store(this.#control.ints, state, RUN);
+    Atomics.notify(this.#control.ints, state);
+    this.#settle(t, awaitChange(Atomics, this.#control.ints, state, RUN, HOST_TIMEOUT_MS));
+  }
+
+  /** Hands thread `t` the result of its pending operation and waits for its next one. */
+  #deliver(t: number, result: number): void {
+    const ints = this.#control.ints;
+    ints[slotWord(t, S_RESULT)] = result;
+    Atomics.store(ints, slotWord(t, S_STATE), RESUME);
+    Atomics.notify(ints, slotWord(t, S_STATE));
+    this.#settle(t, awaitChange(Atomics, ints, slotWord(t, S_STATE), RESUME, HOST_TIMEOUT_MS));
+  }
+
+  #settle(t: number, state: number): void {
+    if (state === ANNOUNCED) {
+      this.#status[t] = 'ready';
+    } else if (state === DONE) {
+      this.#status[t] = 'done';
+    } else if (state === FAILED) {
+      this.#status[t] = 'done';
+      this.#failure = `T${t + 1} threw ${readText(this.#control, t)}`;
+    } else {
+      throw new Error(`thread host T${t + 1} is in unexpected state ${state}`);
+    }
+  }
+
+  #perform(t: number): void {
+    const ints = this.#control.ints;
+    const op = OP_NAMES[ints[slotWord(t, S_OP)]] as OpName;
+    const i = ints[slotWord(t, S_INDEX)];
+    const a = ints[slotWord(t, S_A)];
+    const b = ints[slotWord(t, S_B)];
+    const mem = new Int32Array(this.#arenaSab);
+    const name = this.#layout.wordNames[i] ?? `word ${i}`;
+    const where = this.#steps ? readText(this.#control, t) : '';
+    const note = (text: string) => this.#steps?.push({ t, text, where });
+    let r: number;
+    switch (op) {
+      case 'wait': {
+        const timeout = this.#control.floats[1 + t];
+        const clock = this.#control.floats[0];
+        const shown = `wait(${name}, ${a}${timeout === Number.POSITIVE_INFINITY ? '' : `, ${timeout} ms`})`;
+        if (Atomics.load(mem, i) !== a) {
+          note(`${shown} -> not-equal (${Atomics.load(mem, i)})`);
+          this.#deliver(t, WAIT_NOT_EQUAL);
+        } else if (timeout === 0) {
+          note(`${shown} -> timed-out (0 ms)`);
+          this.#deliver(t, WAIT_TIMED_OUT_EARLY);
+        } else {
+          note(`${shown} -> parks`);
+          this.#status[t] = 'blocked';
+          this.#deadline[t] = clock + timeout;
+          const q = this.#queues.get(i);
+          if (q) q.push(t);
+          else this.#queues.set(i, [t]);
+        }
+        return;
+      }
+      case 'notify': {
+        const q = this.#queues.get(i) ?? [];
+        const woken = q.splice(0, a === NOTIFY_ALL ? q.length : a);
+        for (const w of woken) this.#status[w] = 'woken';
+        note(
+          `notify(${name}, ${a === NOTIFY_ALL ? 'all' : a}) -> ${woken.length}${woken.length ? ` (woke ${woken.map((w) => `T${w + 1}`).join(', ')})` : ''}`,
+        );
+        this.#deliver(t, woken.length);
+        return;
+      }
+      case 'load':
+        r = Atomics.load(mem, i);
+        note(`load(${name}) -> ${r}`);
+        break;
+      case 'store':
+        r = Atomics.store(mem, i, a);
+        note(`store(${name}, ${a})`);
+        break;
+      case 'compareExchange':
+        r = Atomics.compareExchange(mem, i, a, b);
+        note(`compareExchange(${name}, ${a}, ${b}) -> ${r}${r === a ? '' : ' (failed)'}`);
+        break;
+      default: {
+        r = Atomics[op as 'add'](mem, i, a);
+        note(`${op}(${name}, ${a}) -> ${r} (now ${Atomics.load(mem, i)})`);
+      }
+    }
+    this.#deliver(t, r);
+  }
+
+  #wakeUp(t: number): void {
+    this.#steps?.push({ t, text: 'wakes from wait -> ok', where: '' });
+    this.#deliver(t, WAIT_OK);
+  }
+
+  #timeOut(t: number, early: boolean): void {
+    for (const q of this.#queues.values()) {
+      const at = q.indexOf(t);
+      if (at >= 0) q.splice(at, 1);
+    }
+    this.#control.floats[0] = Math.max(this.#control.floats[0], this.#deadline[t]);
+    this.#steps?.push({
+      t,
+      text: `time-out fires at ${this.#control.floats[0]} ms -> timed-out (${early ? 'early' : 'forced: nothing else can run'})`,
+      where: '',
+    });
+    if (early) {
+      this.#early[t]++;
+    } else {
+      this.#forced[t]++;
+      if (this.scenario.forcedTimeoutIsHang ?? true) {
+        this.#failure = `hang: ${this.#describeStuck(t)}; only its time-out can end it, nothing else can run: a wake-up was lost`;
+        return;
+      }
+    }
+    this.#deliver(t, early ? WAIT_TIMED_OUT_EARLY : WAIT_TIMED_OUT_FORCED);
+  }
+
+  #describeStuck(t: number): string {
+    const ints = this.#control.ints;
+    const name = this.#layout.wordNames[ints[slotWord(t, S_INDEX)]];
+    const where = this.#steps ? readText(this.#control, t) : '';
+    if (this.#status[t] === 'blocked' && ints[slotWord(t, S_OP)] === OP.wait) {
+      return `T${t + 1} waits in wait(${name}, ${ints[slotWord(t, S_A)]})${where ? ` at ${where}` : ''}`;
+    }
+    return `T${t + 1} is ${this.#status[t]}`;
+  }
+
+  /** Unwinds every thread still inside its function, so that the hosts are ready for the next run. */
+  #abortAll(): void {
+    const ints = this.#control.ints;
+    for (let t = 0; t < this.#n; t++) {
+      if (this.#status[t] === 'done') continue;
+      const state = slotWord(t, S_STATE);
+      Atomics.store(ints, state, ABORT);
+      Atomics.notify(ints, state);
+      const end = awaitChange(Atomics, ints, state, ABORT, HOST_TIMEOUT_MS);
+      if (end !== ABORTED && end !== FAILED && end !== DONE)
+        throw new Error(`thread host T${t + 1} did not abort (${end})`);
+      this.#status[t] = 'done';
+    }
+  }
+}
+
+/** What {@link ModelChecker.#run} returns for a run abandoned by the sleep sets. */
+const PRUNED = '(pruned)';
+
+/** Two transitions of different threads commute: they touch different words, or both only read. */
+function independent(a: Choice, b: Choice): boolean {
+  return a.t !== b.t && a.word >= 0 && b.word >= 0 && (a.word !== b.word || (a.read && b.read));
+}
+
+function token(c: Choice): string {
+  return `${c.t + 1}${c.timeout ? 't' : ''}`;
+}
+
+function sameChoices(a: Choice[], b: Choice[]): boolean {
+  // A frame keeps only the choices within the bound and not asleep: each of them must be available again.
+  return a.every((c) => b.some((d) => d.t === c.t && d.timeout === c.timeout && d.word === c.word));
+}
+
+/** Opens, explores and closes: the usual use from a test. */
+export async function check(
+  module: URL,
+  exportName: string,
+  options?: ExploreOptions,
+): Promise<ExploreResult> {
+  const checker = await ModelChecker.open(module, exportName);
+  try {
+    return checker.explore(options);
+  } finally {
+    await checker.close();
+  }
+}
+
+/** How a search ended, in words. */
+export function searchOutcome(r: ExploreResult): string {
+  if (r.failure) return 'stopped at the failure';
+  if (!r.complete) return 'cut at the schedule limit';
+  const early = r.timeoutBounded ? `, <= ${r.earlyTimeouts} early time-out(s)` : '';
+  if (r.bounded) return `every schedule within the bound${early}`;
+  return `every interleaving${r.sleepSets ? ' (sleep sets)' : ''}${early}`;
+}
+
+/** One line for a result: schedules explored and how the search ended. */
+export function summary(r: ExploreResult): string {
+  const bound =
+    r.preemptions === Number.POSITIVE_INFINITY ? 'no preemption bound' : `${r.preemptions} preemptions`;
+  const pruned = r.pruned > 0 ? ` + ${r.pruned} pruned` : '';
+  const how = r.failure ? 'FAILED (stopped at the failure)' : searchOutcome(r);
+  return `${r.scenario}: ${r.schedules} schedules${pruned} (max ${r.maxDepth} steps, ${bound}), ${how}, ${r.ms} ms`;
+}

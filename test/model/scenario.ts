@@ -1,0 +1,141 @@
+/**
+ * What a model-checking scenario is: an arena (one SharedArrayBuffer holding the primitives and variables
+ * under test, each word with a name for the trace), a setup run by the scheduler before every schedule, the
+ * thread functions (run in the thread hosts, on the production code of the library), and a final check.
+ *
+ * Only operations on the arena are scheduling points, so everything whose interleavings matter must live
+ * in it; plain (non-atomic) reads and writes of arena words between two operations happen as part of the
+ * thread's step, which is how a data-race-free program sees them.
+ */
+import {
+  QemuCond,
+  QemuEvent,
+  QemuLockCnt,
+  QemuMutex,
+  QemuRecMutex,
+  QemuSemaphore,
+  QemuThread,
+} from 'qemu-thread';
+
+/** One named region of the arena. */
+export interface Part<T> {
+  bytes: number;
+  /** Names of its words, for the trace ('' for a one-word variable). */
+  fields: string[];
+  make(sab: SharedArrayBuffer, byteOffset: number): T;
+}
+
+const prim = <T>(bytes: number, fields: string[], make: (b: SharedArrayBuffer, o: number) => T): Part<T> => ({
+  bytes,
+  fields,
+  make,
+});
+
+export const mutex = prim(QemuMutex.BYTES, ['LOCK', 'ID'], (b, o) => new QemuMutex(b, o));
+export const recMutex = prim(QemuRecMutex.BYTES, ['LOCK', 'ID', 'DEPTH'], (b, o) => new QemuRecMutex(b, o));
+export const cond = prim(
+  QemuCond.BYTES,
+  ['STATE', 'SEQ', 'COUNTS', 'OWED', 'ID'],
+  (b, o) => new QemuCond(b, o),
+);
+export const semaphore = prim(
+  QemuSemaphore.BYTES,
+  ['STATE', 'COUNT', 'WAITERS'],
+  (b, o) => new QemuSemaphore(b, o),
+);
+export const event = prim(QemuEvent.BYTES, ['STATE', 'VALUE', 'WAITERS'], (b, o) => new QemuEvent(b, o));
+export const lockcnt = prim(
+  QemuLockCnt.BYTES,
+  ['STATE', 'WORD', 'OWNER', 'ID'],
+  (b, o) => new QemuLockCnt(b, o),
+);
+export const thread = prim(
+  QemuThread.BYTES,
+  ['STATE', 'TID', 'MODE', 'JOINER', 'OUTCOME', 'LENGTH', 'CHUNK', 'GENERATION'],
+  (b, o) => new QemuThread(b, o),
+);
+/** `n` plain Int32 words (a variable the scenario's threads and check use). */
+export function words(n: number, names?: string[]): Part<Int32Array> {
+  return prim(
+    4 * n,
+    names ?? (n === 1 ? [''] : Array.from({ length: n }, (_, i) => `[${i}]`)),
+    (b, o) => new Int32Array(b, o, n),
+  );
+}
+/** Raw words of the arena, for a scenario's own protocol (e.g. a broken primitive in test/model/broken). */
+export const word = words(1);
+
+export type Parts = Record<string, Part<unknown>>;
+export type Arena<P extends Parts> = { [K in keyof P]: P[K] extends Part<infer T> ? T : never };
+
+/** What a thread function may ask of the model while it runs. */
+export interface ThreadContext {
+  /** The thread's number in the scenario (0-based; traces print T1, T2...). */
+  readonly index: number;
+  /** Modelled `Atomics.wait` calls of this thread that ended in a time-out, so far in this run. */
+  timeouts(): { early: number; forced: number };
+}
+
+export type ThreadFn<P extends Parts> = (a: Arena<P>, ctx: ThreadContext) => void;
+
+/** What the scheduler knows about a finished run, for the scenario's check. */
+export interface RunInfo {
+  /** Per thread: time-outs that fired while another thread could still run. */
+  earlyTimeouts: number[];
+  /** Per thread: time-outs that fired because nothing else could run. */
+  forcedTimeouts: number[];
+}
+
+export interface Scenario<P extends Parts = Parts> {
+  name: string;
+  parts: P;
+  /** Runs in the scheduler's thread (real Atomics) on a zeroed arena, before every schedule. */
+  setup(a: Arena<P>): void;
+  threads: ThreadFn<P>[];
+  /** Runs in the scheduler's thread once every thread has returned; a message on failure. */
+  check?(a: Arena<P>, run: RunInfo): string | null;
+  /** The final state in a few words, collected over a search (distinct outcomes it reached). */
+  outcome?(a: Arena<P>): string;
+  /**
+   * Time-outs that may fire while another thread could still run (default 1); each is a branch of the
+   * search. Time-outs that fire because nothing else can run are not bounded by this.
+   */
+  earlyTimeouts?: number;
+  /**
+   * Whether a forced time-out is a failure (default true): with it, a thread left waiting when nothing
+   * else can run has been forgotten (a lost wake-up), even if its wait has a time-out.
+   */
+  forcedTimeoutIsHang?: boolean;
+}
+
+export function defineScenario<P extends Parts>(s: Scenario<P>): Scenario<P> {
+  return s;
+}
+
+/** Where each part lives in the arena, and a name for every word. */
+export interface Layout {
+  bytes: number;
+  offsets: Record<string, number>;
+  wordNames: string[];
+}
+
+export function layoutOf(parts: Parts): Layout {
+  const offsets: Record<string, number> = {};
+  const wordNames: string[] = [];
+  let at = 0;
+  for (const [name, part] of Object.entries(parts)) {
+    offsets[name] = at;
+    for (let i = 0; i < part.bytes / 4; i++) {
+      const field = part.fields[i] ?? `+${i}`;
+      wordNames.push(field === '' ? name : field.startsWith('[') ? `${name}${field}` : `${name}.${field}`);
+    }
+    at += part.bytes;
+  }
+  return { bytes: Math.max(at, 4), offsets, wordNames };
+}
+
+export function arenaOn<P extends Parts>(parts: P, layout: Layout, sab: SharedArrayBuffer): Arena<P> {
+  const arena: Record<string, unknown> = {};
+  for (const [name, part] of Object.entries(parts)) arena[name] = part.make(sab, layout.offsets[name]);
+  return arena as Arena<P>;
+}
