@@ -10,6 +10,7 @@
  * Errors cross threads by structured clone, which keeps only `name`, `message` and `stack`;
  * {@link errorToRecord} and {@link errorFromRecord} carry `code`, `errno` and `func` as well.
  */
+import { BUILTIN_ERRORS } from './builtin-errors.js';
 import { platform } from './platform/index.js';
 
 /** The error codes the library reports, with the positive Linux errno of each. */
@@ -132,16 +133,6 @@ export function errorToRecord(thrown: unknown): ErrorRecord {
   }
   return { name: 'Error', message: String(thrown), value: thrown, notAnError: true };
 }
-
-const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
 
 /** Rebuilds what {@link errorToRecord} described; a thrown non-Error comes back as that value. */
 export function errorFromRecord(record: ErrorRecord): unknown {

@@ -17,6 +17,7 @@
  * LEB128 varints (compact, because a result goes through a 224-byte window and more needs a hand-shake). Objects are numbered in
  * the order they are first met, and a later occurrence is a REF to that number.
  */
+import { BUILTIN_ERRORS } from '../builtin-errors.js';
 
 enum Tag {
   Undefined = 0,
@@ -59,16 +60,6 @@ const VIEWS = [
   BigUint64Array,
   DataView,
 ] as const;
-
-const ERRORS: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
 
 function cloneError(what: string): Error {
   const error = new Error(`${what} could not be cloned.`);
@@ -422,7 +413,7 @@ class Decoder {
         this.objects.push(undefined);
         const name = this.value() as string;
         const message = this.value() as string;
-        const Ctor = ERRORS[name] ?? Error;
+        const Ctor = BUILTIN_ERRORS[name] ?? Error;
         const error = new Ctor(message) as Error & Record<string, unknown>;
         this.objects[slot] = error;
         if (error.name !== name) {
