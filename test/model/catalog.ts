@@ -45,12 +45,18 @@ export const catalog: Entry[] = [
   pass('scenarios/lockcnt', 'lockcntDecIfLock', 1, 2),
   pass('scenarios/thread', 'threadJoin', 2, 3),
   pass('scenarios/thread', 'threadDoubleJoin', 1, 2),
+  pass('scenarios/async', 'asyncStalledWaiter', 1, 2),
+  pass('scenarios/async', 'asyncCancelledWaiter', 1, 2),
+  pass('scenarios/async', 'asyncMutex', 1, 2),
+  pass('scenarios/async', 'asyncCondSignal', 1, 2),
+  pass('scenarios/async', 'asyncCondBroadcast', 1, 2),
   fail('broken/cond', 'brokenCondSignal', ALL, ALL),
   fail('broken/cond', 'brokenCondBroadcast', 2, 2),
   fail('broken/cond', 'brokenCondTimedWait', 2, 2),
   fail('broken/semaphore', 'brokenSemTwoWaiters', ALL, ALL),
   fail('broken/semaphore', 'brokenSemTimedWait', 2, 2),
   fail('scenarios/event', 'eventForeignReset', 2, 2),
+  fail('broken/async', 'brokenAsyncStalledWaiter', 2, 2),
 ];
 
 /** The built module of an entry, next to this file. */
