@@ -164,7 +164,6 @@ interface Step {
 
 export class ModelChecker<P extends Parts = Parts> {
   readonly scenario: Scenario<P>;
-  readonly #layout: Layout;
   readonly #arenaSab: SharedArrayBuffer;
   readonly #arena: Arena<P>;
   readonly #control: Control;
@@ -194,7 +193,6 @@ export class ModelChecker<P extends Parts = Parts> {
     shared: SharedBlock[],
   ) {
     this.scenario = scenario;
-    this.#layout = layout;
     this.#arenaSab = sab;
     this.#arena = arenaOn(scenario.parts, layout, sab);
     this.#control = control;
@@ -204,7 +202,8 @@ export class ModelChecker<P extends Parts = Parts> {
     this.#wordNames = [...layout.wordNames];
     for (const b of shared) {
       const name = b.key.replace(/^qemu-thread\./, '');
-      for (let k = 0; k < b.ints.length; k++) this.#wordNames[b.base + k] = b.ints.length === 1 ? name : `${name}[${k}]`;
+      for (let k = 0; k < b.ints.length; k++)
+        this.#wordNames[b.base + k] = b.ints.length === 1 ? name : `${name}[${k}]`;
     }
   }
 
@@ -502,7 +501,8 @@ export class ModelChecker<P extends Parts = Parts> {
   /** Thread `t`'s queued async wait with the earliest deadline (the first queued among equals). */
   #earliestEntry(t: number): AsyncEntry | undefined {
     let best: AsyncEntry | undefined;
-    for (const e of this.#entries) if (e.t === t && e.result < 0 && (!best || e.deadline < best.deadline)) best = e;
+    for (const e of this.#entries)
+      if (e.t === t && e.result < 0 && (!best || e.deadline < best.deadline)) best = e;
     return best;
   }
 
@@ -510,7 +510,8 @@ export class ModelChecker<P extends Parts = Parts> {
   #available(current: number): Choice[] {
     const runnable: number[] = [];
     for (let t = 0; t < this.#n; t++)
-      if (this.#status[t] === 'ready' || this.#status[t] === 'woken' || this.#deliverable(t)) runnable.push(t);
+      if (this.#status[t] === 'ready' || this.#status[t] === 'woken' || this.#deliverable(t))
+        runnable.push(t);
     const currentRuns = runnable.includes(current);
     // Time-outs fire earliest deadline first, blocked waits and queued async waits alike.
     let earliest = Number.POSITIVE_INFINITY;
@@ -521,7 +522,8 @@ export class ModelChecker<P extends Parts = Parts> {
     const timeouts: { t: number; async: boolean }[] = [];
     if (earliest !== Number.POSITIVE_INFINITY) {
       for (let t = 0; t < this.#n; t++) {
-        if (this.#status[t] === 'blocked' && this.#deadline[t] === earliest) timeouts.push({ t, async: false });
+        if (this.#status[t] === 'blocked' && this.#deadline[t] === earliest)
+          timeouts.push({ t, async: false });
         if (this.#earliestEntry(t)?.deadline === earliest) timeouts.push({ t, async: true });
       }
     }
@@ -540,7 +542,11 @@ export class ModelChecker<P extends Parts = Parts> {
         early: 0,
       };
     };
-    const timeout = ({ t, async }: { t: number; async: boolean }, preempts: number, early: number): Choice => ({
+    const timeout = (
+      { t, async }: { t: number; async: boolean },
+      preempts: number,
+      early: number,
+    ): Choice => ({
       t,
       timeout: true,
       async,
@@ -655,7 +661,8 @@ export class ModelChecker<P extends Parts = Parts> {
           if (w.entry === null) this.#status[w.t] = 'woken';
           else this.#settle_(w.entry, WAIT_OK);
         }
-        const who = (w: Waiter) => (w.entry === null ? `T${w.t + 1}` : `T${w.t + 1}'s async wait #${w.entry.id}`);
+        const who = (w: Waiter) =>
+          w.entry === null ? `T${w.t + 1}` : `T${w.t + 1}'s async wait #${w.entry.id}`;
         note(
           `notify(${name}, ${a === NOTIFY_ALL ? 'all' : a}) -> ${woken.length}${woken.length ? ` (woke ${woken.map(who).join(', ')})` : ''}`,
         );
@@ -727,7 +734,11 @@ export class ModelChecker<P extends Parts = Parts> {
     const e = this.#settled[t].shift();
     if (e === undefined) throw new Error(`T${t + 1} has no settled async wait`);
     const text = e.result === WAIT_OK ? 'ok' : 'timed-out';
-    this.#steps?.push({ t, text: `async wait #${e.id} on ${this.#wordNames[e.word]} resolves -> ${text}`, where: '' });
+    this.#steps?.push({
+      t,
+      text: `async wait #${e.id} on ${this.#wordNames[e.word]} resolves -> ${text}`,
+      where: '',
+    });
     const ints = this.#control.ints;
     ints[slotWord(t, S_A)] = e.id;
     ints[slotWord(t, S_RESULT)] = e.result;

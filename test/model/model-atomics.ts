@@ -144,7 +144,9 @@ export function installModel(
       i: number,
       value: number,
       timeout?: number,
-    ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> } => {
+    ):
+      | { async: false; value: 'not-equal' | 'timed-out' }
+      | { async: true; value: Promise<'ok' | 'timed-out'> } => {
       if (!onArena(ta)) throw new TypeError('model Atomics.waitAsync: only the arena is modelled');
       const ms =
         timeout === undefined || Number.isNaN(timeout) ? Number.POSITIVE_INFINITY : Math.max(0, timeout);

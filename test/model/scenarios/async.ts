@@ -17,8 +17,8 @@ import {
   cond,
   defineScenario,
   mutex,
-  semaphore,
   type Scenario,
+  semaphore,
   word,
   words,
 } from '../scenario.js';
@@ -169,7 +169,8 @@ export const asyncCancelledWaiter = defineScenario({
   check: (a) => {
     const taken = a.taken[0] + a.taken[1];
     if (taken + a.s.value() !== 1) return `${taken} units taken and ${a.s.value()} left of 1 posted`;
-    if (a.taken[0] + a.aborted[0] !== 1) return `T1 took ${a.taken[0]} units and was aborted ${a.aborted[0]} times`;
+    if (a.taken[0] + a.aborted[0] !== 1)
+      return `T1 took ${a.taken[0]} units and was aborted ${a.aborted[0]} times`;
     return null;
   },
   outcome: (a) => (a.taken[0] ? 'T1 took the unit' : 'T1 aborted, T2 took the unit'),
@@ -263,6 +264,30 @@ export const asyncCondBroadcast = defineScenario({
       a.pred[0] = 1;
       a.c.broadcast();
       a.m.unlock();
+    },
+  ],
+});
+
+// Not in the catalog: for test/model-async.test.ts, that the checker reports an async wait nobody
+// resolves, whether its thread awaits it (suspended for good) or has finished without awaiting it.
+type WaitAsync = (
+  ta: Int32Array,
+  i: number,
+  v: number,
+) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (ta: Int32Array): ReturnType<WaitAsync> =>
+  (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(ta, 0, 0);
+
+export const asyncNeverNotified = defineScenario({
+  name: 'async: waitAsync that nobody notifies (a lost wake-up, on purpose)',
+  parts: { flag: word, other: word },
+  setup: () => {},
+  threads: [
+    async (a) => {
+      await waitAsync(a.flag).value;
+    },
+    (a) => {
+      waitAsync(a.other);
     },
   ],
 });
