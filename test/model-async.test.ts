@@ -102,3 +102,20 @@ test('model: a cancelled async waiter loses no post, before or after the abort',
     await checker.close();
   }
 });
+
+test('model: without the wake-all, the abort itself passes a post that reached the cancelled waiter on', async (t) => {
+  const e = entry('asyncCancelledWaiterNoCount');
+  const checker = await ModelChecker.open(moduleOf(e), e.name);
+  try {
+    // T1 queues its wait and raises the flag, T2 parks, T3 posts: its single wake-up lands on T1's wait
+    // (queued first); then T1 aborts, and the abort's wake-all wakes T2, which takes the unit.
+    const r = checker.replay('1 1 1 1 1 1 1 1 2 2 2 2 2 3 3 3 3 3 3 3');
+    t.diagnostic(r.trace);
+    assert.equal(r.failure, null);
+    assert.match(r.trace, /T3 .*notify\(s\.COUNT, 1\) -> 1 \(woke T1's async wait #0\)/);
+    assert.match(r.trace, /T1 .*onAbort .*notify\(s\.COUNT, all\) -> 1 \(woke T2\)/);
+    assert.match(r.trace, /T2 .*add\(taken\.T2, 1\) -> 0/);
+  } finally {
+    await checker.close();
+  }
+});

@@ -49,6 +49,7 @@ export const catalog: Entry[] = [
   pass('scenarios/thread', 'threadDoubleJoin', 1, 2),
   pass('scenarios/async', 'asyncStalledWaiter', 1, 2),
   pass('scenarios/async', 'asyncCancelledWaiter', 1, 2),
+  pass('scenarios/async', 'asyncCancelledWaiterNoCount', 1, 2),
   pass('scenarios/async', 'asyncMutex', 2, 3),
   pass('scenarios/async', 'asyncCondSignal', 2, 3),
   pass('scenarios/async', 'asyncCondBroadcast', 1, 2),
