@@ -23,6 +23,9 @@ for (const e of asyncEntries.filter((c) => c.expect === 'pass')) {
     assert.equal(r.failure, null, r.failure ? `${r.failure.trace}\nschedule: ${r.failure.schedule}` : '');
     assert.ok(r.complete, 'the search must finish within the schedule limit');
     assert.ok(r.schedules > 1, `${r.schedules} schedules`);
+    // A cancelled waiter always ends aborted (its abort comes before it can take up a wake-up), and the
+    // one unit then always goes to the blocked waiter.
+    if (e.name.startsWith('asyncCancelled')) assert.deepEqual(r.outcomes, ['T1 aborted, T2 took the unit']);
   });
 }
 
@@ -77,13 +80,9 @@ test('model: an async wait that nobody resolves is a deadlock, awaited or not', 
 });
 
 test('model: a cancelled async waiter loses no post, before or after the abort', async (t) => {
-  // Both orders must be among the schedules explored: T3's post wakes T1's queued wait before the abort,
-  // or the abort's wake-all comes first. The outcome is the same: T1 aborted, T2 took the unit.
+  // Both orders are schedules of the search: T3's post wakes T1's queued wait before the abort, or the
+  // abort's wake-all comes first. The outcome is the same (asserted over the whole search above).
   const e = entry('asyncCancelledWaiter');
-  const r = await check(moduleOf(e), e.name, { preemptions: e.test });
-  t.diagnostic(summary(r));
-  assert.equal(r.failure, null);
-  assert.deepEqual(r.outcomes, ['T1 aborted, T2 took the unit']);
   const checker = await ModelChecker.open(moduleOf(e), e.name);
   try {
     // T1 queues its wait and raises the flag (8 steps), T3 posts (waking T1's wait and T2, all of them,

@@ -217,7 +217,8 @@ export class ModelChecker<P extends Parts = Parts> {
     const control = controlBlock(n);
     // The library's process-wide blocks live in Node's environment data, which every worker gets a copy
     // of when it is created: made here first (if loading the scenario has not made them already), the
-    // hosts and this thread share them, as the threads of one process do.
+    // hosts and this thread share them, as the threads of one process do. (Loading the scenario has loaded
+    // the library, which made them at their size; 4 bytes is ASYNC_WAITS's, in case it has not.)
     let base = layout.bytes >> 2;
     const shared: SharedBlock[] = (scenario.shared ?? []).map((key) => {
       let b = getEnvironmentData(key);

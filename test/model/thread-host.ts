@@ -3,10 +3,9 @@
  * model (model-atomics.ts) before anything loads the library, turns the library's spinning off (each spin
  * read would be one more scheduling point, and spinning changes only how soon a waiter sleeps), pins the
  * core count the library sees to 1, then loops:
- * wait for RUN, run the thread function, report DONE / FAILED / ABORTED (or SUSPENDED, see below). Reusing
- * it across runs avoids a
- * worker start-up per schedule; what the library keeps per thread between runs (trace ids, park stats)
- * does not steer the algorithms.
+ * wait for RUN, run the thread function, report DONE / FAILED / ABORTED (or SUSPENDED, see below).
+ * Reusing it across runs avoids a worker start-up per schedule; what the library keeps per thread between
+ * runs (trace ids, park stats) does not steer the algorithms.
  *
  * Async thread functions: the host blocks synchronously on its control word while it waits for a command,
  * so continuations can only run once it returns to its event loop. After every command it therefore
@@ -17,7 +16,7 @@
  */
 import { syncBuiltinESMExports } from 'node:module';
 import os from 'node:os';
-import { getEnvironmentData, parentPort, setEnvironmentData, workerData } from 'node:worker_threads';
+import { getEnvironmentData, parentPort, workerData } from 'node:worker_threads';
 import { AbortRun, installModel, realAtomics } from './model-atomics.js';
 import {
   ABORT,
@@ -59,7 +58,6 @@ const control = controlBlock(data.threads, data.control);
 const shared = data.shared.map((key) => {
   const b = getEnvironmentData(key);
   if (!(b instanceof SharedArrayBuffer)) throw new Error(`thread host: no process-shared block '${key}'`);
-  setEnvironmentData(key, b);
   return b;
 });
 const me = installModel(control, data.index, data.arena, shared);
