@@ -3,6 +3,8 @@
  * minute on two cores (npm test), `full` is what `npm run model-check` explores. ALL means no preemption
  * bound: every interleaving, with sleep sets to skip reorderings of independent operations. `expect: 'fail'` marks the
  * deliberately broken primitives (and one documented misuse), for which finding a failure is the pass.
+ * The async entries (scenarios/async, broken/async) run in model-async.test.ts, the others in
+ * model-primitives.test.ts and model-broken.test.ts.
  */
 export interface Entry {
   file: string;
@@ -45,13 +47,25 @@ export const catalog: Entry[] = [
   pass('scenarios/lockcnt', 'lockcntDecIfLock', 1, 2),
   pass('scenarios/thread', 'threadJoin', 2, 3),
   pass('scenarios/thread', 'threadDoubleJoin', 1, 2),
+  pass('scenarios/async', 'asyncStalledWaiter', 1, 2),
+  pass('scenarios/async', 'asyncCancelledWaiter', 1, 2),
+  pass('scenarios/async', 'asyncCancelledWaiterNoCount', 1, 2),
+  pass('scenarios/async', 'asyncMutex', 2, 3),
+  pass('scenarios/async', 'asyncCondSignal', 2, 3),
+  pass('scenarios/async', 'asyncCondBroadcast', 1, 2),
   fail('broken/cond', 'brokenCondSignal', ALL, ALL),
   fail('broken/cond', 'brokenCondBroadcast', 2, 2),
   fail('broken/cond', 'brokenCondTimedWait', 2, 2),
   fail('broken/semaphore', 'brokenSemTwoWaiters', ALL, ALL),
   fail('broken/semaphore', 'brokenSemTimedWait', 2, 2),
   fail('scenarios/event', 'eventForeignReset', 2, 2),
+  fail('broken/async', 'brokenAsyncStalledWaiter', 2, 2),
 ];
+
+/** Whether an entry is one of the async-wait scenarios (model-async.test.ts runs those). */
+export function isAsync(entry: Entry): boolean {
+  return entry.file.endsWith('/async');
+}
 
 /** The built module of an entry, next to this file. */
 export function moduleOf(entry: Entry): URL {

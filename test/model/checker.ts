@@ -14,12 +14,20 @@
  * deadline. A time-out chosen while another thread could run ("early") is bounded per schedule; one that
  * fires because nothing else can run ("forced") is, by default, a hang: the waiter was forgotten.
  *
+ * Async waits (`Atomics.waitAsync`, model-atomics.ts) are entries in the same FIFO queues as blocked
+ * threads, so a notify of one may land on either, as in V8. A settled entry (notified, or its time-out
+ * fired) is delivered to its thread only when that thread is suspended in an await (or finished): a
+ * thread blocked elsewhere cannot run its continuations, which is exactly the situation park.ts's
+ * wake-all guards against. Delivering is a step of that thread: its continuations run, announcing their
+ * operations as usual, until it is suspended again. A thread is finished when its function's promise
+ * settles; an async wait still queued when nothing else can happen is a lost wake-up like a blocked one.
+ *
  * Failures: a thread function throws (its assertions, or the library's), no thread can run and some are
  * still waiting (a deadlock or a lost wake-up), a forced time-out, a schedule longer than the step limit,
  * or the scenario's final check. The first failure stops the search and is replayed once with code
  * locations on, to print a readable trace and the schedule that reproduces it.
  */
-import { Worker } from 'node:worker_threads';
+import { getEnvironmentData, setEnvironmentData, Worker } from 'node:worker_threads';
 import {
   ABORT,
   ABORTED,
@@ -43,7 +51,10 @@ import {
   S_OP,
   S_RESULT,
   S_STATE,
+  SETTLE,
+  SUSPENDED,
   slotWord,
+  WAIT_ASYNC,
   WAIT_NOT_EQUAL,
   WAIT_OK,
   WAIT_TIMED_OUT_EARLY,
@@ -69,7 +80,8 @@ export interface ExploreOptions {
 
 export interface Failure {
   message: string;
-  /** Replays the failure: `checker.replay(schedule)`. One token per step: `2` runs T2, `2t` times T2 out. */
+  /** Replays the failure: `checker.replay(schedule)`. One token per step: `2` runs T2, `2t` times T2 out,
+   * `2a` lets T2 take up its first settled async wait, `2at` fires the time-out of T2's earliest async wait. */
   schedule: string;
   /** One line per step, then the failure. */
   trace: string;
@@ -102,6 +114,8 @@ export interface ExploreResult {
 interface Choice {
   t: number;
   timeout: boolean;
+  /** Delivers the thread's first settled async wait (or, with `timeout`, fires its earliest async time-out). */
+  async: boolean;
   /** The arena word its operation touches; -1 for a wake-up or time-out (dependent on everything). */
   word: number;
   /** Whether its operation only reads (two reads of one word commute). */
@@ -114,7 +128,33 @@ interface Choice {
 /** A host that does not answer for this long is dead or stuck outside the model: give up. */
 const HOST_TIMEOUT_MS = 60_000;
 
-type Status = 'ready' | 'blocked' | 'woken' | 'done';
+/** `idle`: suspended in an await, runnable only when one of its async waits has settled. */
+type Status = 'ready' | 'blocked' | 'woken' | 'idle' | 'done';
+
+/** A queued `Atomics.waitAsync`. */
+interface AsyncEntry {
+  id: number;
+  t: number;
+  word: number;
+  value: number;
+  deadline: number;
+  /** WAIT_OK / WAIT_TIMED_OUT_*, once settled; -1 while queued. */
+  result: number;
+}
+
+/** One place in a futex queue: a blocked thread, or an async wait. */
+interface Waiter {
+  t: number;
+  entry: AsyncEntry | null;
+}
+
+/** A process-wide block of the library scheduled like the arena (Scenario.shared). */
+interface SharedBlock {
+  key: string;
+  ints: Int32Array;
+  /** Its first word's index after the arena's words. */
+  base: number;
+}
 
 interface Step {
   t: number;
@@ -124,16 +164,21 @@ interface Step {
 
 export class ModelChecker<P extends Parts = Parts> {
   readonly scenario: Scenario<P>;
-  readonly #layout: Layout;
   readonly #arenaSab: SharedArrayBuffer;
   readonly #arena: Arena<P>;
   readonly #control: Control;
   readonly #workers: Worker[];
   readonly #n: number;
+  readonly #shared: SharedBlock[];
+  readonly #wordNames: string[];
   // The state of the current run.
   #status: Status[] = [];
   #deadline: number[] = [];
-  #queues = new Map<number, number[]>();
+  #queues = new Map<number, Waiter[]>();
+  /** This run's async waits, by number. */
+  #entries: AsyncEntry[] = [];
+  /** Per thread: its settled async waits not yet delivered, in the order they settled. */
+  #settled: AsyncEntry[][] = [];
   #early: number[] = [];
   #forced: number[] = [];
   #failure: string | null = null;
@@ -145,14 +190,21 @@ export class ModelChecker<P extends Parts = Parts> {
     sab: SharedArrayBuffer,
     control: Control,
     workers: Worker[],
+    shared: SharedBlock[],
   ) {
     this.scenario = scenario;
-    this.#layout = layout;
     this.#arenaSab = sab;
     this.#arena = arenaOn(scenario.parts, layout, sab);
     this.#control = control;
     this.#workers = workers;
     this.#n = scenario.threads.length;
+    this.#shared = shared;
+    this.#wordNames = [...layout.wordNames];
+    for (const b of shared) {
+      const name = b.key.replace(/^qemu-thread\./, '');
+      for (let k = 0; k < b.ints.length; k++)
+        this.#wordNames[b.base + k] = b.ints.length === 1 ? name : `${name}[${k}]`;
+    }
   }
 
   /** Loads the scenario exported as `exportName` by `module`, and starts one thread host per thread. */
@@ -163,6 +215,21 @@ export class ModelChecker<P extends Parts = Parts> {
     const sab = new SharedArrayBuffer(layout.bytes);
     const n = scenario.threads.length;
     const control = controlBlock(n);
+    // The library's process-wide blocks live in Node's environment data, which every worker gets a copy
+    // of when it is created: made here first (if loading the scenario has not made them already), the
+    // hosts and this thread share them, as the threads of one process do. (Loading the scenario has loaded
+    // the library, which made them at their size; 4 bytes is ASYNC_WAITS's, in case it has not.)
+    let base = layout.bytes >> 2;
+    const shared: SharedBlock[] = (scenario.shared ?? []).map((key) => {
+      let b = getEnvironmentData(key);
+      if (!(b instanceof SharedArrayBuffer)) {
+        b = new SharedArrayBuffer(4);
+        setEnvironmentData(key, b);
+      }
+      const block = { key, ints: new Int32Array(b as SharedArrayBuffer), base };
+      base += block.ints.length;
+      return block;
+    });
     const workers = Array.from(
       { length: n },
       (_, index) =>
@@ -174,6 +241,7 @@ export class ModelChecker<P extends Parts = Parts> {
             arena: sab,
             moduleUrl: module.href,
             exportName,
+            shared: scenario.shared ?? [],
           },
         }),
     );
@@ -193,13 +261,15 @@ export class ModelChecker<P extends Parts = Parts> {
       w.removeAllListeners('exit');
       w.removeAllListeners('error');
     }
-    return new ModelChecker(scenario, layout, sab, control, workers);
+    return new ModelChecker(scenario, layout, sab, control, workers, shared);
   }
 
   async close(): Promise<void> {
     // Hosts may be anywhere (even inside a thread function, if the search threw): terminate, which also
     // interrupts a host sleeping in Atomics.wait.
     await Promise.all(this.#workers.map((w) => w.terminate()));
+    // Leave the process-wide blocks as a process without pending async waits has them.
+    for (const b of this.#shared) b.ints.fill(0);
   }
 
   /** Depth-first search over the schedules within the bounds; stops at the first failure. */
@@ -242,7 +312,7 @@ export class ModelChecker<P extends Parts = Parts> {
             sleep = [...parent.sleep, ...parent.options.slice(0, parent.next)].filter((c) =>
               independent(c, taken),
             );
-            allowed = allowed.filter((c) => !sleep.some((z) => z.t === c.t && z.timeout === c.timeout));
+            allowed = allowed.filter((c) => !sleep.some((z) => sameKind(z, c)));
           }
           if (allowed.length === 0) return null;
           frame = { options: allowed, next: 0, sleep };
@@ -296,6 +366,7 @@ export class ModelChecker<P extends Parts = Parts> {
     const choices = tokens.map((s) => ({
       t: Number.parseInt(s, 10) - 1,
       timeout: s.endsWith('t'),
+      async: s.includes('a'),
       word: -1,
       read: false,
       preempts: 0,
@@ -329,7 +400,7 @@ export class ModelChecker<P extends Parts = Parts> {
     try {
       message = this.#run(10_000, (available) => {
         const wanted = path[i++];
-        const found = wanted && available.find((c) => c.t === wanted.t && c.timeout === wanted.timeout);
+        const found = wanted && available.find((c) => sameKind(c, wanted));
         return found ?? available[0];
       });
     } finally {
@@ -358,8 +429,14 @@ export class ModelChecker<P extends Parts = Parts> {
       const available = this.#available(current);
       if (available.length === 0) {
         const stuck = this.#status.map((s, t) => (s === 'done' ? -1 : t)).filter((t) => t >= 0);
-        if (stuck.length > 0)
-          this.#failure = `deadlock: ${stuck.map((t) => this.#describeStuck(t)).join('; ')}`;
+        // An async wait still queued now can never settle: its wake-up was lost, even if its thread ended.
+        // (A suspended thread's queued waits are named with it.)
+        const lost = this.#entries.filter((e) => e.result < 0 && this.#status[e.t] !== 'idle');
+        if (stuck.length > 0 || lost.length > 0)
+          this.#failure = `deadlock: ${[
+            ...stuck.map((t) => this.#describeStuck(t)),
+            ...lost.map((e) => this.#describeEntry(e)),
+          ].join('; ')}`;
         break;
       }
       if (++steps > maxSteps) {
@@ -372,11 +449,17 @@ export class ModelChecker<P extends Parts = Parts> {
         return PRUNED;
       }
       current = choice.t;
-      if (choice.timeout)
+      if (choice.timeout && choice.async)
+        this.#asyncTimeOut(
+          choice.t,
+          available.some((c) => !c.timeout),
+        );
+      else if (choice.timeout)
         this.#timeOut(
           choice.t,
           available.some((c) => !c.timeout),
         );
+      else if (choice.async) this.#deliverAsync(choice.t);
       else if (this.#status[choice.t] === 'woken') this.#wakeUp(choice.t);
       else this.#perform(choice.t);
     }
@@ -392,48 +475,82 @@ export class ModelChecker<P extends Parts = Parts> {
 
   #reset(): void {
     new Int32Array(this.#arenaSab).fill(0);
-    this.scenario.setup(this.#arena);
+    for (const b of this.#shared) b.ints.fill(0);
+    this.scenario.setup(this.#arena, Object.fromEntries(this.#shared.map((b) => [b.key, b.ints])));
     this.#control.floats[0] = 0;
     this.#status = new Array(this.#n).fill('ready');
     this.#deadline = new Array(this.#n).fill(Number.POSITIVE_INFINITY);
     this.#early = new Array(this.#n).fill(0);
     this.#forced = new Array(this.#n).fill(0);
     this.#queues.clear();
+    this.#entries = [];
+    this.#settled = Array.from({ length: this.#n }, () => []);
     this.#failure = null;
+  }
+
+  /** The memory and index of word `i` of the arena, or of a scheduled shared block after it. */
+  #memoryOf(i: number): [Int32Array, number] {
+    for (const b of this.#shared) if (i >= b.base && i < b.base + b.ints.length) return [b.ints, i - b.base];
+    return [new Int32Array(this.#arenaSab), i];
+  }
+
+  /** An async wait of thread `t` ready for it to take up: it has settled, and `t` is in an await. */
+  #deliverable(t: number): boolean {
+    return (this.#status[t] === 'idle' || this.#status[t] === 'done') && this.#settled[t].length > 0;
+  }
+
+  /** Thread `t`'s queued async wait with the earliest deadline (the first queued among equals). */
+  #earliestEntry(t: number): AsyncEntry | undefined {
+    let best: AsyncEntry | undefined;
+    for (const e of this.#entries)
+      if (e.t === t && e.result < 0 && (!best || e.deadline < best.deadline)) best = e;
+    return best;
   }
 
   /** The transitions that can be taken now, the one that continues the current thread (or else the lowest) first. */
   #available(current: number): Choice[] {
     const runnable: number[] = [];
     for (let t = 0; t < this.#n; t++)
-      if (this.#status[t] === 'ready' || this.#status[t] === 'woken') runnable.push(t);
+      if (this.#status[t] === 'ready' || this.#status[t] === 'woken' || this.#deliverable(t))
+        runnable.push(t);
     const currentRuns = runnable.includes(current);
+    // Time-outs fire earliest deadline first, blocked waits and queued async waits alike.
     let earliest = Number.POSITIVE_INFINITY;
     for (let t = 0; t < this.#n; t++) {
       if (this.#status[t] === 'blocked') earliest = Math.min(earliest, this.#deadline[t]);
     }
-    const timeouts: number[] = [];
+    for (const e of this.#entries) if (e.result < 0) earliest = Math.min(earliest, e.deadline);
+    const timeouts: { t: number; async: boolean }[] = [];
     if (earliest !== Number.POSITIVE_INFINITY) {
       for (let t = 0; t < this.#n; t++) {
-        if (this.#status[t] === 'blocked' && this.#deadline[t] === earliest) timeouts.push(t);
+        if (this.#status[t] === 'blocked' && this.#deadline[t] === earliest)
+          timeouts.push({ t, async: false });
+        if (this.#earliestEntry(t)?.deadline === earliest) timeouts.push({ t, async: true });
       }
     }
     const ints = this.#control.ints;
     const run = (t: number, preempts: number): Choice => {
       const woken = this.#status[t] === 'woken';
+      const async = this.#deliverable(t);
       const op = ints[slotWord(t, S_OP)];
       return {
         t,
         timeout: false,
-        word: woken ? -1 : ints[slotWord(t, S_INDEX)],
+        async,
+        word: woken || async ? -1 : ints[slotWord(t, S_INDEX)],
         read: op === OP.load,
         preempts,
         early: 0,
       };
     };
-    const timeout = (t: number, preempts: number, early: number): Choice => ({
+    const timeout = (
+      { t, async }: { t: number; async: boolean },
+      preempts: number,
+      early: number,
+    ): Choice => ({
       t,
       timeout: true,
+      async,
       word: -1,
       read: false,
       preempts,
@@ -471,6 +588,8 @@ export class ModelChecker<P extends Parts = Parts> {
   #settle(t: number, state: number): void {
     if (state === ANNOUNCED) {
       this.#status[t] = 'ready';
+    } else if (state === SUSPENDED) {
+      this.#status[t] = 'idle';
     } else if (state === DONE) {
       this.#status[t] = 'done';
     } else if (state === FAILED) {
@@ -487,8 +606,8 @@ export class ModelChecker<P extends Parts = Parts> {
     const i = ints[slotWord(t, S_INDEX)];
     const a = ints[slotWord(t, S_A)];
     const b = ints[slotWord(t, S_B)];
-    const mem = new Int32Array(this.#arenaSab);
-    const name = this.#layout.wordNames[i] ?? `word ${i}`;
+    const [mem, at] = this.#memoryOf(i);
+    const name = this.#wordNames[i] ?? `word ${i}`;
     const where = this.#steps ? readText(this.#control, t) : '';
     const note = (text: string) => this.#steps?.push({ t, text, where });
     let r: number;
@@ -497,8 +616,8 @@ export class ModelChecker<P extends Parts = Parts> {
         const timeout = this.#control.floats[1 + t];
         const clock = this.#control.floats[0];
         const shown = `wait(${name}, ${a}${timeout === Number.POSITIVE_INFINITY ? '' : `, ${timeout} ms`})`;
-        if (Atomics.load(mem, i) !== a) {
-          note(`${shown} -> not-equal (${Atomics.load(mem, i)})`);
+        if (Atomics.load(mem, at) !== a) {
+          note(`${shown} -> not-equal (${Atomics.load(mem, at)})`);
           this.#deliver(t, WAIT_NOT_EQUAL);
         } else if (timeout === 0) {
           note(`${shown} -> timed-out (0 ms)`);
@@ -507,37 +626,65 @@ export class ModelChecker<P extends Parts = Parts> {
           note(`${shown} -> parks`);
           this.#status[t] = 'blocked';
           this.#deadline[t] = clock + timeout;
-          const q = this.#queues.get(i);
-          if (q) q.push(t);
-          else this.#queues.set(i, [t]);
+          this.#enqueue(i, { t, entry: null });
+        }
+        return;
+      }
+      case 'waitAsync': {
+        const timeout = this.#control.floats[1 + t];
+        const shown = `waitAsync(${name}, ${a}${timeout === Number.POSITIVE_INFINITY ? '' : `, ${timeout} ms`})`;
+        if (Atomics.load(mem, at) !== a) {
+          note(`${shown} -> not-equal (${Atomics.load(mem, at)})`);
+          this.#deliver(t, WAIT_NOT_EQUAL);
+        } else if (timeout === 0) {
+          note(`${shown} -> timed-out (0 ms)`);
+          this.#deliver(t, WAIT_TIMED_OUT_EARLY);
+        } else {
+          const entry: AsyncEntry = {
+            id: this.#entries.length,
+            t,
+            word: i,
+            value: a,
+            deadline: this.#control.floats[0] + timeout,
+            result: -1,
+          };
+          this.#entries.push(entry);
+          this.#enqueue(i, { t, entry });
+          note(`${shown} -> queued (async wait #${entry.id})`);
+          this.#deliver(t, WAIT_ASYNC + entry.id);
         }
         return;
       }
       case 'notify': {
         const q = this.#queues.get(i) ?? [];
         const woken = q.splice(0, a === NOTIFY_ALL ? q.length : a);
-        for (const w of woken) this.#status[w] = 'woken';
+        for (const w of woken) {
+          if (w.entry === null) this.#status[w.t] = 'woken';
+          else this.#settle_(w.entry, WAIT_OK);
+        }
+        const who = (w: Waiter) =>
+          w.entry === null ? `T${w.t + 1}` : `T${w.t + 1}'s async wait #${w.entry.id}`;
         note(
-          `notify(${name}, ${a === NOTIFY_ALL ? 'all' : a}) -> ${woken.length}${woken.length ? ` (woke ${woken.map((w) => `T${w + 1}`).join(', ')})` : ''}`,
+          `notify(${name}, ${a === NOTIFY_ALL ? 'all' : a}) -> ${woken.length}${woken.length ? ` (woke ${woken.map(who).join(', ')})` : ''}`,
         );
         this.#deliver(t, woken.length);
         return;
       }
       case 'load':
-        r = Atomics.load(mem, i);
+        r = Atomics.load(mem, at);
         note(`load(${name}) -> ${r}`);
         break;
       case 'store':
-        r = Atomics.store(mem, i, a);
+        r = Atomics.store(mem, at, a);
         note(`store(${name}, ${a})`);
         break;
       case 'compareExchange':
-        r = Atomics.compareExchange(mem, i, a, b);
+        r = Atomics.compareExchange(mem, at, a, b);
         note(`compareExchange(${name}, ${a}, ${b}) -> ${r}${r === a ? '' : ' (failed)'}`);
         break;
       default: {
-        r = Atomics[op as 'add'](mem, i, a);
-        note(`${op}(${name}, ${a}) -> ${r} (now ${Atomics.load(mem, i)})`);
+        r = Atomics[op as 'add'](mem, at, a);
+        note(`${op}(${name}, ${a}) -> ${r} (now ${Atomics.load(mem, at)})`);
       }
     }
     this.#deliver(t, r);
@@ -550,7 +697,7 @@ export class ModelChecker<P extends Parts = Parts> {
 
   #timeOut(t: number, early: boolean): void {
     for (const q of this.#queues.values()) {
-      const at = q.indexOf(t);
+      const at = q.findIndex((w) => w.t === t && w.entry === null);
       if (at >= 0) q.splice(at, 1);
     }
     this.#control.floats[0] = Math.max(this.#control.floats[0], this.#deadline[t]);
@@ -571,12 +718,76 @@ export class ModelChecker<P extends Parts = Parts> {
     this.#deliver(t, early ? WAIT_TIMED_OUT_EARLY : WAIT_TIMED_OUT_FORCED);
   }
 
+  #enqueue(word: number, w: Waiter): void {
+    const q = this.#queues.get(word);
+    if (q) q.push(w);
+    else this.#queues.set(word, [w]);
+  }
+
+  /** Marks an async wait settled: its thread takes it up when it is next in an await. */
+  #settle_(e: AsyncEntry, result: number): void {
+    e.result = result;
+    this.#settled[e.t].push(e);
+  }
+
+  /** Thread `t` takes up its first settled async wait: the host resolves its promise and runs on. */
+  #deliverAsync(t: number): void {
+    const e = this.#settled[t].shift();
+    if (e === undefined) throw new Error(`T${t + 1} has no settled async wait`);
+    const text = e.result === WAIT_OK ? 'ok' : 'timed-out';
+    this.#steps?.push({
+      t,
+      text: `async wait #${e.id} on ${this.#wordNames[e.word]} resolves -> ${text}`,
+      where: '',
+    });
+    const ints = this.#control.ints;
+    ints[slotWord(t, S_A)] = e.id;
+    ints[slotWord(t, S_RESULT)] = e.result;
+    Atomics.store(ints, slotWord(t, S_STATE), SETTLE);
+    Atomics.notify(ints, slotWord(t, S_STATE));
+    this.#settle(t, awaitChange(Atomics, ints, slotWord(t, S_STATE), SETTLE, HOST_TIMEOUT_MS));
+  }
+
+  /** Fires the time-out of thread `t`'s earliest queued async wait. */
+  #asyncTimeOut(t: number, early: boolean): void {
+    const e = this.#earliestEntry(t);
+    if (e === undefined) throw new Error(`T${t + 1} has no queued async wait`);
+    const q = this.#queues.get(e.word) ?? [];
+    const at = q.findIndex((w) => w.entry === e);
+    if (at >= 0) q.splice(at, 1);
+    this.#control.floats[0] = Math.max(this.#control.floats[0], e.deadline);
+    this.#steps?.push({
+      t,
+      text: `time-out of async wait #${e.id} fires at ${this.#control.floats[0]} ms -> timed-out (${early ? 'early' : 'forced: nothing else can run'})`,
+      where: '',
+    });
+    if (early) {
+      this.#early[t]++;
+    } else {
+      this.#forced[t]++;
+      if (this.scenario.forcedTimeoutIsHang ?? true) {
+        this.#failure = `hang: ${this.#describeEntry(e)}; only its time-out can end it, nothing else can run: a wake-up was lost`;
+        return;
+      }
+    }
+    this.#settle_(e, early ? WAIT_TIMED_OUT_EARLY : WAIT_TIMED_OUT_FORCED);
+  }
+
+  #describeEntry(e: AsyncEntry): string {
+    return `T${e.t + 1}'s async wait #${e.id} waitAsync(${this.#wordNames[e.word]}, ${e.value}) is never resolved`;
+  }
+
   #describeStuck(t: number): string {
     const ints = this.#control.ints;
-    const name = this.#layout.wordNames[ints[slotWord(t, S_INDEX)]];
+    const name = this.#wordNames[ints[slotWord(t, S_INDEX)]];
     const where = this.#steps ? readText(this.#control, t) : '';
     if (this.#status[t] === 'blocked' && ints[slotWord(t, S_OP)] === OP.wait) {
       return `T${t + 1} waits in wait(${name}, ${ints[slotWord(t, S_A)]})${where ? ` at ${where}` : ''}`;
+    }
+    if (this.#status[t] === 'idle') {
+      const queued = this.#entries.filter((e) => e.t === t && e.result < 0);
+      if (queued.length > 0) return queued.map((e) => this.#describeEntry(e)).join('; ');
+      return `T${t + 1} is suspended in an await that nothing can resolve`;
     }
     return `T${t + 1} is ${this.#status[t]}`;
   }
@@ -606,12 +817,17 @@ function independent(a: Choice, b: Choice): boolean {
 }
 
 function token(c: Choice): string {
-  return `${c.t + 1}${c.timeout ? 't' : ''}`;
+  return `${c.t + 1}${c.async ? 'a' : ''}${c.timeout ? 't' : ''}`;
+}
+
+/** The same transition: same thread, same kind (run, time-out, async delivery, async time-out). */
+function sameKind(a: Choice, b: Choice): boolean {
+  return a.t === b.t && a.timeout === b.timeout && a.async === b.async;
 }
 
 function sameChoices(a: Choice[], b: Choice[]): boolean {
   // A frame keeps only the choices within the bound and not asleep: each of them must be available again.
-  return a.every((c) => b.some((d) => d.t === c.t && d.timeout === c.timeout && d.word === c.word));
+  return a.every((c) => b.some((d) => sameKind(c, d) && d.word === c.word));
 }
 
 /** Opens, explores and closes: the usual use from a test. */

@@ -7,7 +7,14 @@
  * its turn, FIFO wake-up, time-outs only when the scheduler fires them), so no host ever sleeps in a real
  * futex of the arena. Operations on any other buffer (the library's process-wide tables: liveness, names,
  * deadlock graph, trace control, profiler) run directly on the real `Atomics`: they are not part of the
- * algorithms checked. The clock is virtual: it moves only when the scheduler fires a time-out.
+ * algorithms checked, except the process-wide blocks a scenario lists (Scenario.shared, e.g. park.ts's
+ * count of pending async waits), which are scheduled as if they followed the arena. The clock is virtual:
+ * it moves only when the scheduler fires a time-out.
+ *
+ * `Atomics.waitAsync` is modelled as V8 does it: at its turn it compares, and if the word still holds the
+ * value (and the time-out is not 0) it queues an async entry in the same FIFO queue as blocked waiters and
+ * returns a promise at once. The scheduler later settles the entry (a notify reached it, or its time-out
+ * fired) and tells the host (SETTLE), which resolves the promise in this thread (thread-host.ts).
  *
  * Imports nothing from the library, which must not be loaded before {@link installModel} has run.
  */
@@ -27,6 +34,7 @@ import {
   S_RESULT,
   S_STATE,
   slotWord,
+  WAIT_ASYNC,
   WAIT_NOT_EQUAL,
   WAIT_OK,
   WAIT_TIMED_OUT_EARLY,
@@ -46,20 +54,38 @@ export interface ModelThread {
   timeouts: { early: number; forced: number };
   /** Set once the current run is being abandoned: every further arena operation throws. */
   aborting: boolean;
+  /** The promises of this run's queued async waits, by entry number, until the scheduler settles them. */
+  pending: Map<number, (result: 'ok' | 'timed-out') => void>;
 }
 
-/** Replaces `Atomics` and `performance.now` in this thread; arena operations go through slot `t`. */
-export function installModel(control: Control, t: number, arena: SharedArrayBuffer): ModelThread {
+/**
+ * Replaces `Atomics` and `performance.now` in this thread; arena operations go through slot `t`. The
+ * `shared` buffers are scheduled too: word `k` of `shared[j]` is word `arenaWords + (words before j) + k`
+ * for the scheduler.
+ */
+export function installModel(
+  control: Control,
+  t: number,
+  arena: SharedArrayBuffer,
+  shared: SharedArrayBuffer[] = [],
+): ModelThread {
   const real = realAtomics;
   const ints = control.ints;
   const state = slotWord(t, S_STATE);
-  const me: ModelThread = { timeouts: { early: 0, forced: 0 }, aborting: false };
+  const me: ModelThread = { timeouts: { early: 0, forced: 0 }, aborting: false, pending: new Map() };
+  const bases = new Map<ArrayBufferLike, number>();
+  let base = arena.byteLength >> 2;
+  for (const b of shared) {
+    bases.set(b, base);
+    base += b.byteLength >> 2;
+  }
+  bases.set(arena, 0);
 
   function perform(op: OpName, ta: Int32Array, index: number, a: number, b: number, timeout: number): number {
     if (me.aborting) throw new AbortRun();
     if (!(ta instanceof Int32Array)) throw new TypeError(`model Atomics.${op}: only Int32Array is modelled`);
     ints[slotWord(t, S_OP)] = OP[op];
-    ints[slotWord(t, S_INDEX)] = (ta.byteOffset >> 2) + index;
+    ints[slotWord(t, S_INDEX)] = (bases.get(ta.buffer) ?? 0) + (ta.byteOffset >> 2) + index;
     ints[slotWord(t, S_A)] = a;
     ints[slotWord(t, S_B)] = b;
     control.floats[1 + t] = timeout;
@@ -74,7 +100,7 @@ export function installModel(control: Control, t: number, arena: SharedArrayBuff
     return ints[slotWord(t, S_RESULT)];
   }
 
-  const onArena = (ta: unknown): ta is Int32Array => ArrayBuffer.isView(ta) && ta.buffer === arena;
+  const onArena = (ta: unknown): ta is Int32Array => ArrayBuffer.isView(ta) && bases.has(ta.buffer);
   type TA = Int32Array;
   const rmw =
     (op: OpName, direct: (ta: TA, i: number, v: number) => number) =>
@@ -113,8 +139,23 @@ export function installModel(control: Control, t: number, arena: SharedArrayBuff
       return perform('notify', ta, i, n, 0, 0);
     },
     isLockFree: (size: number) => real.isLockFree(size),
-    waitAsync: () => {
-      throw new TypeError('model Atomics.waitAsync: not modelled');
+    waitAsync: (
+      ta: TA,
+      i: number,
+      value: number,
+      timeout?: number,
+    ):
+      | { async: false; value: 'not-equal' | 'timed-out' }
+      | { async: true; value: Promise<'ok' | 'timed-out'> } => {
+      if (!onArena(ta)) throw new TypeError('model Atomics.waitAsync: only the arena is modelled');
+      const ms =
+        timeout === undefined || Number.isNaN(timeout) ? Number.POSITIVE_INFINITY : Math.max(0, timeout);
+      const code = perform('waitAsync', ta, i, value | 0, 0, ms);
+      if (code === WAIT_NOT_EQUAL) return { async: false, value: 'not-equal' };
+      if (code < WAIT_ASYNC) return { async: false, value: 'timed-out' };
+      // Queued: the scheduler settles it later, and this thread's host resolves the promise (SETTLE).
+      const value_ = new Promise<'ok' | 'timed-out'>((resolve) => me.pending.set(code - WAIT_ASYNC, resolve));
+      return { async: true, value: value_ };
     },
     [Symbol.toStringTag]: 'Atomics',
   };

@@ -27,6 +27,16 @@ export const FAILED = 5;
 export const ABORT = 6;
 /** Host -> scheduler: the thread function unwound after ABORT. */
 export const ABORTED = 7;
+/**
+ * Host -> scheduler: the (async) thread function is suspended in an `await` and its microtask queue has
+ * drained; the thread can run again only when one of its async waits is settled (SETTLE).
+ */
+export const SUSPENDED = 8;
+/**
+ * Scheduler -> host: settle the async wait whose entry is in S_A with the result code in S_RESULT, run the
+ * continuations that follow, and report (ANNOUNCED, SUSPENDED, DONE, FAILED) as after RUN.
+ */
+export const SETTLE = 9;
 
 /** Operation codes, in the order of {@link OP_NAMES}. */
 export const OP_NAMES = [
@@ -41,6 +51,7 @@ export const OP_NAMES = [
   'compareExchange',
   'wait',
   'notify',
+  'waitAsync',
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 export const OP: Record<OpName, number> = Object.fromEntries(OP_NAMES.map((n, i) => [n, i])) as Record<
@@ -55,6 +66,8 @@ export const WAIT_NOT_EQUAL = 1;
 export const WAIT_TIMED_OUT_EARLY = 2;
 /** Timed out because nothing else could run (the virtual clock jumped to the deadline). */
 export const WAIT_TIMED_OUT_FORCED = 3;
+/** A modelled `Atomics.waitAsync` that queued: S_RESULT is WAIT_ASYNC + the entry's number in the run. */
+export const WAIT_ASYNC = 16;
 
 /** Header words. */
 export const H_TRACE = 0;

@@ -76,7 +76,8 @@ export interface ThreadContext {
   timeouts(): { early: number; forced: number };
 }
 
-export type ThreadFn<P extends Parts> = (a: Arena<P>, ctx: ThreadContext) => void;
+/** A thread's body; an async one is finished when its promise settles (see thread-host.ts). */
+export type ThreadFn<P extends Parts> = (a: Arena<P>, ctx: ThreadContext) => void | Promise<void>;
 
 /** What the scheduler knows about a finished run, for the scenario's check. */
 export interface RunInfo {
@@ -89,8 +90,17 @@ export interface RunInfo {
 export interface Scenario<P extends Parts = Parts> {
   name: string;
   parts: P;
-  /** Runs in the scheduler's thread (real Atomics) on a zeroed arena, before every schedule. */
-  setup(a: Arena<P>): void;
+  /**
+   * Runs in the scheduler's thread (real Atomics) on a zeroed arena and zeroed shared blocks, before every
+   * schedule.
+   */
+  setup(a: Arena<P>, shared: Record<string, Int32Array>): void;
+  /**
+   * Keys of process-wide blocks (platform.processShared) of the library whose operations are scheduling
+   * points too, as if they were words of the arena: e.g. park.ts's count of pending async waits,
+   * ASYNC_WAITS, on which a wake's choice between one and all waiters depends. Zeroed before every schedule.
+   */
+  shared?: string[];
   threads: ThreadFn<P>[];
   /** Runs in the scheduler's thread once every thread has returned; a message on failure. */
   check?(a: Arena<P>, run: RunInfo): string | null;
@@ -107,6 +117,9 @@ export interface Scenario<P extends Parts = Parts> {
    */
   forcedTimeoutIsHang?: boolean;
 }
+
+/** park.ts's process-wide count of pending async waits (see `wake` there). */
+export const ASYNC_WAITS = 'qemu-thread.async-waits';
 
 export function defineScenario<P extends Parts>(s: Scenario<P>): Scenario<P> {
   return s;
