@@ -241,7 +241,9 @@ const POLL_MAX_MS = 8;
 /**
  * The fallback where `Atomics.waitAsync` does not exist: looks at the word after pauses that double up to
  * POLL_MAX_MS. A polling waiter is in no queue, so it can absorb nobody's wake-up; it notices a change of
- * the word, not a notify alone, which is all the primitives need of an async waiter (see cond.ts).
+ * the word, not a notify alone, which is all the primitives need of an async waiter: each wakes its
+ * waiters by changing the word (the links of a cond's broadcast chain, which do not, are for threads that
+ * are parked, after a broadcast that did change it).
  */
 async function pollWhileEqual(
   words: Int32Array,

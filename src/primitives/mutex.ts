@@ -227,6 +227,7 @@ export async function lockWordAsync(w: Int32Array, func: string, signal?: AbortS
   if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) await lockWordAsyncSlow(w, func, signal);
   if (traced) {
     noteHeld(id);
+    noteTakenSite(id, site);
     traceLocked(id, site);
   }
 }

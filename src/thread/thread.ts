@@ -340,18 +340,17 @@ function claimJoin(w: Int32Array, func: string): void {
  * cancelled, and a cancelled join gives up its claim, so the thread can still be joined.
  */
 function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown, ParkResult> {
-  let finished = false;
+  let now = Atomics.load(w, STATE);
   try {
-    let now = Atomics.load(w, STATE);
     while (isStillRunning(now)) {
       yield { words: w, index: STATE, expected: now, abortable: true };
       now = Atomics.load(w, STATE);
     }
-    finished = true;
   } finally {
-    if (!finished) Atomics.store(w, JOINER, 0);
+    // Cancelled while the thread still runs: give the claim up.
+    if (isStillRunning(now)) Atomics.store(w, JOINER, 0);
   }
-  if (Atomics.load(w, STATE) === NONE) {
+  if (now === NONE) {
     Atomics.store(w, JOINER, 0);
     fail('ESRCH', func, 'the thread could not be started');
   }
