@@ -700,22 +700,30 @@ export class ModelChecker<P extends Parts = Parts> {
       const at = q.findIndex((w) => w.t === t && w.entry === null);
       if (at >= 0) q.splice(at, 1);
     }
-    this.#control.floats[0] = Math.max(this.#control.floats[0], this.#deadline[t]);
+    if (!this.#fireTimeOut(t, this.#deadline[t], 'time-out', early, () => this.#describeStuck(t))) return;
+    this.#deliver(t, early ? WAIT_TIMED_OUT_EARLY : WAIT_TIMED_OUT_FORCED);
+  }
+
+  /**
+   * What every time-out does, a blocked wait's or an async wait's: moves the virtual clock to its deadline,
+   * logs the step, and counts it as early or forced. A forced one (nothing else could run) is a lost
+   * wake-up unless the scenario says otherwise: then it records the failure and returns false.
+   */
+  #fireTimeOut(t: number, deadline: number, what: string, early: boolean, stuck: () => string): boolean {
+    this.#control.floats[0] = Math.max(this.#control.floats[0], deadline);
     this.#steps?.push({
       t,
-      text: `time-out fires at ${this.#control.floats[0]} ms -> timed-out (${early ? 'early' : 'forced: nothing else can run'})`,
+      text: `${what} fires at ${this.#control.floats[0]} ms -> timed-out (${early ? 'early' : 'forced: nothing else can run'})`,
       where: '',
     });
     if (early) {
       this.#early[t]++;
-    } else {
-      this.#forced[t]++;
-      if (this.scenario.forcedTimeoutIsHang ?? true) {
-        this.#failure = `hang: ${this.#describeStuck(t)}; only its time-out can end it, nothing else can run: a wake-up was lost`;
-        return;
-      }
+      return true;
     }
-    this.#deliver(t, early ? WAIT_TIMED_OUT_EARLY : WAIT_TIMED_OUT_FORCED);
+    this.#forced[t]++;
+    if (!(this.scenario.forcedTimeoutIsHang ?? true)) return true;
+    this.#failure = `hang: ${stuck()}; only its time-out can end it, nothing else can run: a wake-up was lost`;
+    return false;
   }
 
   #enqueue(word: number, w: Waiter): void {
@@ -755,21 +763,8 @@ export class ModelChecker<P extends Parts = Parts> {
     const q = this.#queues.get(e.word) ?? [];
     const at = q.findIndex((w) => w.entry === e);
     if (at >= 0) q.splice(at, 1);
-    this.#control.floats[0] = Math.max(this.#control.floats[0], e.deadline);
-    this.#steps?.push({
-      t,
-      text: `time-out of async wait #${e.id} fires at ${this.#control.floats[0]} ms -> timed-out (${early ? 'early' : 'forced: nothing else can run'})`,
-      where: '',
-    });
-    if (early) {
-      this.#early[t]++;
-    } else {
-      this.#forced[t]++;
-      if (this.scenario.forcedTimeoutIsHang ?? true) {
-        this.#failure = `hang: ${this.#describeEntry(e)}; only its time-out can end it, nothing else can run: a wake-up was lost`;
-        return;
-      }
-    }
+    const what = `time-out of async wait #${e.id}`;
+    if (!this.#fireTimeOut(t, e.deadline, what, early, () => this.#describeEntry(e))) return;
     this.#settle_(e, early ? WAIT_TIMED_OUT_EARLY : WAIT_TIMED_OUT_FORCED);
   }
 
