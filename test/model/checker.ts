@@ -612,33 +612,23 @@ export class ModelChecker<P extends Parts = Parts> {
     const note = (text: string) => this.#steps?.push({ t, text, where });
     let r: number;
     switch (op) {
-      case 'wait': {
+      case 'wait':
+      case 'waitAsync': {
+        // Both compare and enqueue at their turn, in the same FIFO queue; they differ in what waits: the
+        // thread itself (blocked), or an entry its promise will be settled from (the thread runs on).
         const timeout = this.#control.floats[1 + t];
-        const clock = this.#control.floats[0];
-        const shown = `wait(${name}, ${a}${timeout === Number.POSITIVE_INFINITY ? '' : `, ${timeout} ms`})`;
+        const shown = `${op}(${name}, ${a}${timeout === Number.POSITIVE_INFINITY ? '' : `, ${timeout} ms`})`;
         if (Atomics.load(mem, at) !== a) {
           note(`${shown} -> not-equal (${Atomics.load(mem, at)})`);
           this.#deliver(t, WAIT_NOT_EQUAL);
         } else if (timeout === 0) {
           note(`${shown} -> timed-out (0 ms)`);
           this.#deliver(t, WAIT_TIMED_OUT_EARLY);
-        } else {
+        } else if (op === 'wait') {
           note(`${shown} -> parks`);
           this.#status[t] = 'blocked';
-          this.#deadline[t] = clock + timeout;
+          this.#deadline[t] = this.#control.floats[0] + timeout;
           this.#enqueue(i, { t, entry: null });
-        }
-        return;
-      }
-      case 'waitAsync': {
-        const timeout = this.#control.floats[1 + t];
-        const shown = `waitAsync(${name}, ${a}${timeout === Number.POSITIVE_INFINITY ? '' : `, ${timeout} ms`})`;
-        if (Atomics.load(mem, at) !== a) {
-          note(`${shown} -> not-equal (${Atomics.load(mem, at)})`);
-          this.#deliver(t, WAIT_NOT_EQUAL);
-        } else if (timeout === 0) {
-          note(`${shown} -> timed-out (0 ms)`);
-          this.#deliver(t, WAIT_TIMED_OUT_EARLY);
         } else {
           const entry: AsyncEntry = {
             id: this.#entries.length,
