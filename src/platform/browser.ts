@@ -164,6 +164,12 @@ export const browserPlatform: Platform = {
   deserialize(bytes) {
     return decodeClone(bytes);
   },
+  moduleUrlTrusted(url) {
+    if (url.protocol === 'blob:') return true;
+    const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === origin;
+  },
+  trustedModules: "a URL of the page's own origin (http: or https:) or a blob: URL",
   moduleMissing() {
     // Finding out would need a fetch; a missing module is reported by the thread (EINVAL at join).
     return false;
@@ -187,6 +193,14 @@ export const browserPlatform: Platform = {
   },
   pid: 0,
   processShared,
+  madeShared() {
+    // Every worker receives its creator's blocks at boot (or through workerInit): none is private.
+    return false;
+  },
+  announceEnded() {},
+  takeAnnouncedEnds() {
+    return [];
+  },
   appendFile(path) {
     throw new Error(
       `qemu-thread: cannot write '${path}': trace files need Node.js; in a browser use the log backend (console)`,

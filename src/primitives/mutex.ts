@@ -243,12 +243,25 @@ export async function lockWordAsyncUntraced(
 
 async function lockWordAsyncSlow(w: Int32Array, func: string, signal?: AbortSignal): Promise<void> {
   let mine = SELF;
-  for (;;) {
-    const next = lockStep(w, func, mine);
-    if (next === TAKEN) return;
-    if (next === LOOK_AGAIN) continue;
-    if ((await parkAsync(w, LOCK, next, OWNER_CHECK_MS, signal)) === 'aborted') throw abortReason(signal);
-    mine = SELF | CONTENDED;
+  try {
+    for (;;) {
+      const next = lockStep(w, func, mine);
+      if (next === TAKEN) return;
+      if (next === LOOK_AGAIN) continue;
+      // Recorded as the blocking lock records itself, so that the waiter shows in waiters() and a cycle
+      // through it is found. Its thread runs other tasks meanwhile, and one of them could still unlock what
+      // the thread holds: a cycle through an async lock is reported once it has lasted CHECK_AFTER_MS, as a
+      // lock-order inversion that holds it up, which is what it is even if a later unlock would have ended it.
+      noteWaiting(w[MUTEX_ID]);
+      noteBlocked(w[MUTEX_ID], ownerThread(next), mine === SELF);
+      const result = await parkAsync(w, LOCK, next, OWNER_CHECK_MS, signal);
+      noteAwake();
+      if (result === 'aborted') throw abortReason(signal);
+      mine = SELF | CONTENDED;
+      if (result === 'timed-out' && blockedFor() >= CHECK_AFTER_MS) refuseDeadlock(w, func);
+    }
+  } finally {
+    noteUnblocked();
   }
 }
 

@@ -18,6 +18,11 @@ export interface ThreadSelf {
   notifiers: Notifier[];
   /** Whether threads created from here get their name as their worker name. */
   naming: boolean;
+  /**
+   * URL prefixes from which thread functions may be loaded besides the platform's own modules (`file:`
+   * on Node; same-origin http(s) and blob: in a browser): QemuThread.allowModuleUrls.
+   */
+  moduleUrls: string[];
 }
 
 const KEY = Symbol.for('qemu-thread.self');
@@ -27,4 +32,7 @@ export const self: ThreadSelf = ((globalThis as Record<symbol, ThreadSelf | unde
   name: null,
   notifiers: [],
   naming: false,
+  moduleUrls: [],
 });
+// A copy of the library from before moduleUrls existed may have made the record.
+self.moduleUrls ??= [];

@@ -16,7 +16,12 @@
  * creator's creator is not reported (known limitation).
  *
  * GENERATION (word 7) counts starts, so that the creator's late notice that an earlier worker ended (which
- * it uses to report a thread that died without a word) is never applied to a newer thread.
+ * it uses to report a thread that died without a word) is never applied to a newer thread. TERMINATED_BY
+ * (word 8) is `tid + 1` of the thread that called terminate(), 0 otherwise, for the joiner's error.
+ *
+ * A thread counts as ended (thread/liveness.ts: its locks go to their next lockers with EOWNERDEAD) when
+ * its worker ends, not when its function returns: a worker may go on running callbacks (a timer, a message)
+ * after that, and a lock such a callback takes is held, not abandoned.
  */
 import { type ErrorRecord, errorFromRecord, errorToRecord, fail, getErrorMode } from '../errors.js';
 import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
@@ -38,8 +43,10 @@ import {
   Outcome,
   readOutcome,
   streamRemainingChunks,
+  TransferBroken,
   WINDOW_OFFSET,
   writeFirstChunk,
+  writerEnded,
 } from './result-pipe.js';
 import { type Notifier, self } from './self.js';
 
@@ -52,6 +59,8 @@ const MODE = 2;
 const JOINER = 3;
 /** Bumped by every start, so that a late exit report about an earlier thread is recognized as such. */
 const GENERATION = 7;
+/** `tid + 1` of the thread that terminated this one (0: not terminated). */
+const TERMINATED_BY = 8;
 
 const NONE = 0;
 const RUNNING = 1;
@@ -64,7 +73,7 @@ const PUBLISHING = 5;
 const STARTING = 6;
 
 const KIND = 'QemuThread';
-const BYTES = 256;
+const BYTES = 272;
 const WINDOW_BYTES = BYTES - WINDOW_OFFSET;
 
 /** What the new thread receives from its creator. */
@@ -76,6 +85,7 @@ export interface ThreadStart {
   name: string | null;
   naming: boolean;
   errorMode: 'throw' | 'abort';
+  moduleUrls: string[];
 }
 
 /**
@@ -143,6 +153,7 @@ export class QemuThread extends SharedStorage {
     }
     Atomics.store(w, MODE, mode);
     Atomics.store(w, JOINER, 0);
+    Atomics.store(w, TERMINATED_BY, 0);
     const generation = Atomics.add(w, GENERATION, 1) + 1;
     Atomics.store(w, STATE, RUNNING);
     const start: ThreadStart = {
@@ -153,6 +164,7 @@ export class QemuThread extends SharedStorage {
       name: name ?? null,
       naming: self.naming,
       errorMode: getErrorMode(),
+      moduleUrls: self.moduleUrls,
     };
     let tid = -1;
     const onExit = (code: number, error: unknown) => {
@@ -216,6 +228,27 @@ export class QemuThread extends SharedStorage {
   }
 
   /**
+   * Allows thread functions from URLs that start with one of `prefixes` (e.g. `'data:'`,
+   * `'https://cdn.example.com/'`), for threads this thread creates from now on and the threads they
+   * create; with no argument, allows none again. Without it a thread function must come from the
+   * platform's own kind of module: a `file:` URL on Node, a URL of the page's origin (or a `blob:` URL) in a
+   * browser. A thread function URL is code to run: a `node:` module, or a `data:` URL built from input,
+   * runs whatever it names (`node:child_process#execSync`), so any other source needs this consent.
+   */
+  static allowModuleUrls(...prefixes: (string | URL)[]): void {
+    const checked = prefixes.map((p) => {
+      const text = p instanceof URL ? p.href : p;
+      if (typeof text !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(text)) {
+        throw new TypeError(
+          `QemuThread.allowModuleUrls: expected URL prefixes such as 'data:' or 'https://host/', got ${describeValue(p)}`,
+        );
+      }
+      return text;
+    });
+    self.moduleUrls = checked;
+  }
+
+  /**
    * Waits for the thread to end and returns its function's return value (or qemu_thread_exit's argument),
    * as a structured clone. If the thread died of an exception, rethrows it.
    */
@@ -266,6 +299,7 @@ export class QemuThread extends SharedStorage {
       return;
     }
     child.terminatedBy = SELF_THREAD_ID;
+    Atomics.store(w, TERMINATED_BY, SELF_THREAD_ID + 1);
     await child.spawned.terminate();
   }
 
@@ -354,13 +388,33 @@ function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown
     Atomics.store(w, JOINER, 0);
     fail('ESRCH', func, 'the thread could not be started');
   }
-  const { outcome, bytes } = yield* readOutcome(w, WINDOW_BYTES);
-  Atomics.store(w, STATE, JOINED);
+  let read: { outcome: Outcome; bytes: Uint8Array };
+  try {
+    read = yield* readOutcome(w, WINDOW_BYTES, () => hasEnded(Atomics.load(w, TID)));
+  } catch (error) {
+    if (error instanceof TransferBroken) brokenTransfer(w, error, func);
+    throw error;
+  } finally {
+    // Read, or given up half-way (cancelled, or broken off): either way the outcome is gone from the pipe.
+    Atomics.store(w, STATE, JOINED);
+  }
+  const { outcome, bytes } = read;
   if (outcome === Outcome.Returned) return platform.deserialize(bytes);
   if (outcome === Outcome.BadFunction) {
     fail('EINVAL', func, new TextDecoder().decode(bytes));
   }
   throw errorFromRecord(platform.deserialize(bytes) as ErrorRecord);
+}
+
+/** The error of a join whose outcome could not be read whole. */
+function brokenTransfer(w: Int32Array, error: TransferBroken, func: string): never {
+  const who = describeThread(Atomics.load(w, TID));
+  if (error.side === 'reader') {
+    fail('EINVAL', func, `the result of ${who} was lost: an earlier join ended in the middle of reading it`);
+  }
+  const by = Atomics.load(w, TERMINATED_BY);
+  const how = by > 0 ? `was terminated by ${describeThread(by - 1)}` : 'ended';
+  throw new Error(`${func}: ${who} ${how} while its result was being transferred to the joiner`);
 }
 
 /** True when `w` is the storage of the calling thread, which is still running. */
@@ -392,6 +446,15 @@ function parseThreadFunction(fn: unknown, func: string): { moduleUrl: URL; expor
   }
   const exportName = url.hash ? decodeURIComponent(url.hash.slice(1)) : 'default';
   url.hash = '';
+  const href = url.href;
+  if (!platform.moduleUrlTrusted(url) && !self.moduleUrls.some((prefix) => href.startsWith(prefix))) {
+    fail(
+      'EINVAL',
+      func,
+      `the thread function must come from ${platform.trustedModules}, got '${href.slice(0, 80)}'; ` +
+        'to run code from other URLs, allow them first with QemuThread.allowModuleUrls(prefix)',
+    );
+  }
   if (platform.moduleMissing(url)) fail('EINVAL', func, `the module ${url.href} does not exist`);
   return { moduleUrl: url, exportName };
 }
@@ -407,7 +470,10 @@ function reportAbnormalExit(
   what: string,
   error?: unknown,
 ): void {
-  if (Atomics.load(w, GENERATION) !== generation || Atomics.load(w, STATE) !== RUNNING) return;
+  if (Atomics.load(w, GENERATION) !== generation) return;
+  // Ended after publishing: if it was still streaming a large outcome, its joiner must not wait for more.
+  if (Atomics.load(w, STATE) === EXITED) writerEnded(w, WINDOW_BYTES);
+  if (Atomics.load(w, STATE) !== RUNNING) return;
   const who = name ? `thread '${name}'` : 'the thread';
   const record = errorToRecord(error ?? new Error(`${who} ${what}`));
   // Nobody is left to stream further chunks, so the report must fit the first one.
@@ -499,7 +565,10 @@ function watchChild(w: Int32Array, child: Child): void {
 
 /** Hands the rest of a large outcome to the joiner, waiting for it as long as it takes. */
 export function streamOutcome(w: Int32Array, bytes: Uint8Array): void {
-  streamRemainingChunks(w, WINDOW_BYTES, bytes);
+  streamRemainingChunks(w, WINDOW_BYTES, bytes, () => {
+    const joiner = Atomics.load(w, JOINER);
+    return joiner !== 0 && hasEnded(ownerThread(joiner));
+  });
 }
 
 export function isDetached(w: Int32Array): boolean {
