@@ -29,9 +29,19 @@ export function expectedOutput(source: string): string[] {
   return lines;
 }
 
-/** Runs `node script` in `cwd` and checks its exit status and, if `source` promises any, its output. */
-export function runAndCheck(script: string, source: string, cwd: string, what: string): void {
-  const run = spawnSync(process.execPath, [script], { cwd, encoding: 'utf8', timeout: RUN_LIMIT_MS });
+/**
+ * Runs `node script` (or `command args`) in `cwd` and checks its exit status and, if `source` promises
+ * any, its output.
+ */
+export function runAndCheck(
+  script: string,
+  source: string,
+  cwd: string,
+  what: string,
+  args?: string[],
+): void {
+  const [command, argv] = args === undefined ? [process.execPath, [script]] : [script, args];
+  const run = spawnSync(command, argv, { cwd, encoding: 'utf8', timeout: RUN_LIMIT_MS });
   assert.equal(run.error, undefined, `${what}: ${run.error?.message} (killed after ${RUN_LIMIT_MS} ms?)`);
   assert.equal(run.status, 0, `${what} exited with ${run.status}:\n${run.stderr}`);
   const expected = expectedOutput(source);
