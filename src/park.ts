@@ -57,6 +57,7 @@ export function parkStats(): ParkStats {
   return { ...stats };
 }
 
+/** Sets the calling thread's futex operation counts back to zero. */
 export function resetParkStats(): void {
   stats.parks = 0;
   stats.wakes = 0;

@@ -16,6 +16,11 @@
  *   uncaught error reaches the creator as the Worker's `error` event and is reported to a joiner, and so
  *   is QemuThread.terminate. A worker killed from outside the library (`worker.terminate()` on a worker the
  *   page holds, a crash, the page closing), and the threads of a terminated thread, are not detected.
+ *
+ * As the package's `qemu-thread/browser` entry point it exports {@link workerInit}, for Web Workers a page
+ * creates itself.
+ *
+ * @module qemu-thread/browser
  */
 
 import { BOOT, BOOT_STATE, type BootState, SPAWN } from './browser-boot.js';
@@ -117,6 +122,7 @@ export function workerInit(): unknown {
   return { [BOOT]: { tid: allocateThreadId(), shared: { ...registry }, data: undefined } };
 }
 
+/** The library's platform layer for browsers (platform/index.ts picks it). @internal */
 export const browserPlatform: Platform = {
   threadId,
   cores: Math.max(

@@ -6,6 +6,10 @@
 
 /** A notifier run when the thread function returns or calls qemu_thread_exit (QEMU's Notifier). */
 export interface Notifier {
+  /**
+   * Called, with no argument, once the thread function has returned or exited. If it throws, the joiner
+   * gets that error instead of the result; the other notifiers still run.
+   */
   notify(data?: unknown): void;
 }
 

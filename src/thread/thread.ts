@@ -50,7 +50,9 @@ import {
 } from './result-pipe.js';
 import { type Notifier, self } from './self.js';
 
+/** A thread that must be joined ({@link qemu_thread_join}); its result waits for the join. The default. */
 export const QEMU_THREAD_JOINABLE = 0;
+/** A thread nobody joins: its result is dropped, and joining it is `EINVAL`. */
 export const QEMU_THREAD_DETACHED = 1;
 
 const STATE = 0;
@@ -89,29 +91,52 @@ export interface ThreadStart {
 }
 
 /**
- * A QEMU thread handle. `qemu_thread_create` starts a worker for it; `join` waits for it and returns what
- * the thread function returned.
+ * A QEMU thread handle (`QemuThread`), whose state lives in shared memory: {@link qemu_thread_create} (or
+ * {@link QemuThread.start}) runs a function on a new worker, and any thread that has the handle (or a
+ * structured clone of it) can join it, even while blocked: the result travels through the handle's memory.
  *
  * @example
  * ```ts
- * const t = new QemuThread();
- * t.start('worker', new URL('./work.js#run', import.meta.url), { n: 10 });
- * const result = t.join();
+ * // stats.ts: the thread's module
+ * export function stats(values: number[]): { sum: number; max: number } {
+ *   return { sum: values.reduce((a, b) => a + b, 0), max: Math.max(...values) };
+ * }
+ * ```
+ * ```ts
+ * import { QemuThread } from 'qemu-thread';
+ *
+ * const t = QemuThread.create('stats', new URL('./stats.js#stats', import.meta.url), [3, 1, 4, 1, 5]);
+ * console.log(t.join()); // { sum: 14, max: 5 }
  * ```
  */
 export class QemuThread extends SharedStorage {
+  /**
+   * Bytes of shared memory one handle occupies; most of it is a window through which the result reaches
+   * the joiner (a larger result is streamed through it).
+   */
   static readonly BYTES = BYTES;
 
+  /**
+   * Allocates its own zeroed shared storage, or places it at `byteOffset` (a multiple of 4) of `buffer`,
+   * using `BYTES` bytes there. A handle needs no `init`: {@link start} fills it.
+   */
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, BYTES, buffer, byteOffset);
   }
 
+  /**
+   * The full instance for a structured clone of one (what `postMessage` or `workerData` deliver), or the
+   * instance itself. Anything else is a `TypeError` naming `func`.
+   */
   static from(value: unknown, func = 'QemuThread.from'): QemuThread {
     if (value instanceof QemuThread) return value;
     return reviveAs(value, KIND, (c) => new QemuThread(c.buffer, c.byteOffset), func);
   }
 
-  /** A new QemuThread running `fn(arg)` (see qemu_thread_create). */
+  /**
+   * A new handle running `fn(arg)`: `new QemuThread()` followed by {@link start} (see
+   * {@link qemu_thread_create} for `fn`, `arg` and `mode`).
+   */
   static create(
     name: string | null,
     fn: URL | string,
@@ -123,7 +148,10 @@ export class QemuThread extends SharedStorage {
     return t;
   }
 
-  /** Starts a thread that runs the export named by `fn`'s fragment (default export without one). */
+  /**
+   * Starts a thread that runs the export named by `fn`'s fragment (the default export without one) with
+   * `arg` (QEMU's {@link qemu_thread_create}, which documents the arguments and errors).
+   */
   start(name: string | null, fn: URL | string, arg?: unknown, mode = QEMU_THREAD_JOINABLE): void {
     const func = 'qemu_thread_create';
     if (name !== null && name !== undefined && typeof name !== 'string') {
