@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CellResult } from './cell.js';
 import { buildNative } from './native.js';
-import { buildReport, type Meta, type Row, renderReport } from './report.js';
+import { buildReport, type Meta, type Row, renderReport, reportJson } from './report.js';
 import {
   type Cell,
   CONTENDER_IDS,
@@ -267,7 +267,7 @@ function deriveShares(all: Row[]): void {
 const report = buildReport(meta, rows);
 process.stdout.write(`${renderReport(report)}\n`);
 if (values.json) {
-  writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(values.json, reportJson(report));
   progress(`wrote ${values.json}`);
 }
 // A failure of code in this repository (qemu-thread, the classic baseline, the C program) fails the run; one

@@ -129,6 +129,14 @@ export function buildReport(meta: Meta, rows: readonly Row[]): Report {
   };
 }
 
+/**
+ * The document as JSON text: indented, but every array of numbers on one line, so that a committed run
+ * (docs/performance.json) stays small and its diffs readable.
+ */
+export function reportJson(report: Report): string {
+  return `${JSON.stringify(report, null, 2).replace(/\[\n\s*(-?[\d.e+-]+(?:,\n\s*-?[\d.e+-]+)*)\n\s*\]/g, (_, list: string) => `[${list.split(/,\n\s*/).join(', ')}]`)}\n`;
+}
+
 // Rendering -------------------------------------------------------------------------------------------------
 
 export function formatNumber(v: number): string {

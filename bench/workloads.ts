@@ -118,8 +118,10 @@ export interface WorkloadDef {
 
 const shared = (n: number) => new Int32Array(new SharedArrayBuffer(4 * n));
 
-export function stat(samples: number[]): Stat {
-  return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples), samples };
+/** Statistics of samples kept to 6 significant digits (more than any of these timings can resolve). */
+export function stat(samples: readonly number[]): Stat {
+  const kept = samples.map((x) => Number(x.toPrecision(6)));
+  return { median: median(kept), min: Math.min(...kept), max: Math.max(...kept), samples: kept };
 }
 
 /**
