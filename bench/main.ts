@@ -53,13 +53,15 @@ try {
 }
 if (values.help) {
   process.stdout.write(
-    `${usage}\nworkloads: ${WORKLOADS.map((w) => w.id).join(', ')}\n` +
+    `${usage}\nworkloads: ${WORKLOADS.filter((w) => !w.control)
+      .map((w) => w.id)
+      .join(', ')}\n` +
       '--quick: a smoke run of a few seconds; --json FILE: also write the results as JSON\n',
   );
   process.exit(0);
 }
 const only = values.only?.split(',').map((s) => s.trim());
-const unknown = only?.filter((id) => !WORKLOADS.some((w) => w.id === id)) ?? [];
+const unknown = only?.filter((id) => !WORKLOADS.some((w) => w.id === id && !w.control)) ?? [];
 if (unknown.length > 0) {
   process.stderr.write(`unknown workload(s): ${unknown.join(', ')}\n${usage}\n`);
   process.exit(2);
