@@ -163,11 +163,7 @@ function spawnCell(def: WorkloadDef, contender: ContenderId): Promise<CellRun> {
 
 /** One cell, and the control loop's samples from its process (none when it had no process). */
 async function runCell(def: WorkloadDef, contender: ContenderId): Promise<CellResult> {
-  if (contender === 'pthreads') {
-    return def.native === false
-      ? { cell: notApplicable(def, contender), control: [] }
-      : runNativeCell(def, ctx);
-  }
+  if (contender === 'pthreads') return runNativeCell(def, ctx);
   if (!def.runners[contender]) return { cell: notApplicable(def, contender), control: [] };
   let crash = '';
   for (let attempt = 1; attempt <= 2; attempt++) {
@@ -216,7 +212,7 @@ for (const def of WORKLOADS) {
   >;
   for (let round = 1; round <= rounds; round++) {
     for (const contender of RUN_ORDER) {
-      const measured = contender === 'pthreads' ? def.native !== false : def.runners[contender] !== undefined;
+      const measured = contender === 'pthreads' || def.runners[contender] !== undefined;
       if (!measured && round > 1) continue;
       if (measured) progress(`${def.id}: ${contender}${rounds > 1 ? ` (round ${round}/${rounds})` : ''}`);
       const { cell, control } = await runCell(def, contender);
@@ -257,7 +253,8 @@ function deriveShares(all: Row[]): void {
     if (row.def.section !== 'contended' || row === single) continue;
     for (const id of CONTENDER_IDS) {
       const cell = row.cells[id];
-      const alone = single.cells[id];
+      // Nothing spins with one thread: the no-spin column's own 1-thread rate is qemu-thread's.
+      const alone = single.cells[id === 'qemu-nospin' ? 'qemu-thread' : id];
       if (cell.status !== 'ok' || alone.status !== 'ok' || !cell.metrics.rate || !alone.metrics.rate)
         continue;
       const base = alone.metrics.rate.median;

@@ -269,7 +269,8 @@ export function renderNotes(report: Report): string {
     notes.push(
       '5. contended: threads increment one counter under one mutex for a fixed time (checked against an atomic ' +
         'counter). The 1-thread row is the same loop alone: each contender\'s own uncontended rate; "share" is ' +
-        "a row's rate / that contender's 1-thread median. Slowest/fastest thread: per-thread rates, so that " +
+        "a row's rate / that contender's 1-thread median (for the no-spin column, qemu-thread's: nothing spins " +
+        'with one thread). Slowest/fastest thread: per-thread rates, so that ' +
         'starvation shows.',
     );
   }

@@ -104,8 +104,6 @@ export interface WorkloadDef {
   reference?: string;
   /** The JS contenders' cells, each run in a process of its own (cell.ts); pthreads: runNativeCell. */
   runners: Partial<Record<Exclude<ContenderId, 'pthreads'>, Runner>>;
-  /** The C program measures this workload (default true). */
-  native?: boolean;
   /** Why a contender without a runner is n/a here. */
   notApplicable?: Partial<Record<ContenderId, string>>;
   /** Workloads this one's derived figures need, run with it even when --only leaves them out. */
