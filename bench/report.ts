@@ -279,7 +279,8 @@ export function renderNotes(report: Report): string {
     notes.push(
       '6. vCPU start: per thread, from the create call until the creator holds the mutex again with the ' +
         "thread's flag set; CPU is the process's over that span (the creator's, the new worker's boot). " +
-        'QemuThread.prestart(n) is called just before the creates (not awaited) or awaited before them (a ' +
+        'QemuThread.prestart(n) is called just before the creates (not awaited: one sample per run, its mean ' +
+        'per thread, since the first create waits for the whole pool) or awaited before them (a ' +
         'pool booted beforehand). The reference with the creator blocked in Atomics.wait is what the handshake ' +
         'should be compared with: Node boots a worker more slowly while its creator is blocked.',
     );
