@@ -290,3 +290,14 @@ test('npm run bench -- --quick prints every table and writes matching JSON', { t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('docs/performance.md holds the block its committed run gives (npm run bench:docs regenerates it)', () => {
+  const toMarkdown = fileURLToPath(new URL('../bench/to-markdown.js', import.meta.url));
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const check = spawnSync(
+    process.execPath,
+    [toMarkdown, join(root, 'docs/performance.json'), join(root, 'docs/performance.md'), '--check'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(check.status, 0, check.stderr);
+});
