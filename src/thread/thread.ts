@@ -436,13 +436,19 @@ function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown
 
 /** The error of a join whose outcome could not be read whole. */
 function brokenTransfer(w: Int32Array, error: TransferBroken, func: string): never {
-  const who = describeThread(Atomics.load(w, TID));
+  const tid = Atomics.load(w, TID);
   if (error.side === 'reader') {
-    fail('EINVAL', func, `the result of ${who} was lost: an earlier join ended in the middle of reading it`);
+    fail(
+      'EINVAL',
+      func,
+      `the result of ${describeThread(tid)} was lost: an earlier join ended in the middle of reading it`,
+    );
   }
   const by = Atomics.load(w, TERMINATED_BY);
   const how = by > 0 ? `was terminated by ${describeThread(by - 1)}` : 'ended';
-  throw new Error(`${func}: ${who} ${how} while its result was being transferred to the joiner`);
+  throw new Error(
+    `${func}: ${describeThread(tid)} ${how} while its result was being transferred to the joiner`,
+  );
 }
 
 /** True when `w` is the storage of the calling thread, which is still running. */
