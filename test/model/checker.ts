@@ -22,6 +22,11 @@
  * operations as usual, until it is suspended again. A thread is finished when its function's promise
  * settles; an async wait still queued when nothing else can happen is a lost wake-up like a blocked one.
  *
+ * Time: when nothing but time-outs can happen and the last one changed nothing but the clock (a waiter
+ * that looks again periodically and finds nothing to do), the next one fires after a jump of the clock
+ * past every deadline of a scenario, instead of one period at a time; if that changes nothing either, it
+ * is a deadlock.
+ *
  * Kills (Scenario.killable): one more kind of transition, offered at every step of a killable thread
  * while anything else could happen, at most `kills` per schedule and free of the preemption bound: the
  * thread stops where it is (its host unwinds and is reused), its waits leave their queues, a wake-up
@@ -31,8 +36,9 @@
  *
  * Failures: a thread function throws (its assertions, or the library's), no thread can run and some are
  * still waiting (a deadlock or a lost wake-up), a forced time-out, a schedule longer than the step limit,
- * or the scenario's final check. The first failure stops the search and is replayed once with code
- * locations on, to print a readable trace and the schedule that reproduces it.
+ * or the scenario's final check. The first failure stops the search (unless `keepGoing`: then the search
+ * counts the failing schedules and goes on) and is replayed once with code locations on, to print a
+ * readable trace and the schedule that reproduces it.
  */
 import { getEnvironmentData, setEnvironmentData, Worker } from 'node:worker_threads';
 import { Liveness } from './liveness.js';
@@ -155,6 +161,9 @@ interface Choice {
   early: number;
 }
 
+/** How far the clock jumps when time-outs change nothing (#letTimePass): past every scenario's deadline. */
+const TIME_JUMP_MS = 1e9;
+
 /** A host that does not answer for this long is dead or stuck outside the model: give up. */
 const HOST_TIMEOUT_MS = 60_000;
 
@@ -225,6 +234,10 @@ export class ModelChecker<P extends Parts = Parts> {
   /** The threads killed in this run, and how many kills a schedule may have. */
   #killed: number[] = [];
   #killBound = 0;
+  /** What the run looked like when last only time-outs could happen, and whether time jumps (#letTimePass). */
+  #quiet = '';
+  #jump = false;
+  #jumped = false;
 
   private constructor(
     scenario: Scenario<P>,
@@ -484,19 +497,14 @@ export class ModelChecker<P extends Parts = Parts> {
     while (this.#failure === null) {
       const available = this.#available(current);
       if (available.length === 0) {
-        const stuck = this.#status
-          .map((s, t) => (s === 'done' || s === 'killed' ? -1 : t))
-          .filter((t) => t >= 0);
-        // An async wait still queued now can never settle: its wake-up was lost, even if its thread ended.
-        // (A suspended thread's queued waits are named with it.)
-        const lost = this.#entries.filter((e) => e.result < 0 && this.#status[e.t] !== 'idle');
-        if (stuck.length > 0 || lost.length > 0)
-          this.#failure = `deadlock: ${[
-            ...stuck.map((t) => this.#describeStuck(t)),
-            ...lost.map((e) => this.#describeEntry(e)),
-          ].join('; ')}`;
+        const stuck = this.#stuck();
+        if (stuck !== '') this.#failure = `deadlock: ${stuck}`;
         break;
       }
+      // A time-out is early if a thread could run instead (a kill does not count: it is a fault, not work).
+      const early = available.some((c) => !c.timeout && !c.kill);
+      // Only time-outs can happen (and kills): time passes.
+      if (!early && !this.#letTimePass()) break;
       if (++steps > maxSteps) {
         this.#failure = `no progress after ${maxSteps} steps (livelock?)`;
         break;
@@ -508,16 +516,8 @@ export class ModelChecker<P extends Parts = Parts> {
       }
       current = choice.t;
       if (choice.kill) this.#kill(choice.t);
-      else if (choice.timeout && choice.async)
-        this.#asyncTimeOut(
-          choice.t,
-          available.some((c) => !c.timeout),
-        );
-      else if (choice.timeout)
-        this.#timeOut(
-          choice.t,
-          available.some((c) => !c.timeout),
-        );
+      else if (choice.timeout && choice.async) this.#asyncTimeOut(choice.t, early);
+      else if (choice.timeout) this.#timeOut(choice.t, early);
       else if (choice.async) this.#deliverAsync(choice.t);
       else if (this.#status[choice.t] === 'woken') this.#wakeUp(choice.t);
       else this.#perform(choice.t);
@@ -527,6 +527,54 @@ export class ModelChecker<P extends Parts = Parts> {
       this.#failure = this.scenario.check(this.#arena, this.#runInfo());
     }
     return this.#failure;
+  }
+
+  /** The threads still waiting, and async waits still queued, in words ('' if there are none). */
+  #stuck(): string {
+    const stuck = this.#status.map((s, t) => (s === 'done' || s === 'killed' ? -1 : t)).filter((t) => t >= 0);
+    // An async wait still queued now can never settle: its wake-up was lost, even if its thread ended.
+    // (A suspended thread's queued waits are named with it.)
+    const lost = this.#entries.filter((e) => e.result < 0 && this.#status[e.t] !== 'idle');
+    return [...stuck.map((t) => this.#describeStuck(t)), ...lost.map((e) => this.#describeEntry(e))].join(
+      '; ',
+    );
+  }
+
+  /**
+   * Called when nothing but time-outs can happen. A time-out that fires then only makes its waiter look
+   * again; if the last one changed nothing but the clock (the same memory, the same waits on the same
+   * values), firing more one period at a time would only repeat that until some deadline the model cannot
+   * see passes (a timed wait's own, kept in its thread): so the next one fires after a jump of the clock
+   * by TIME_JUMP_MS, past every deadline of a scenario. If even that changes nothing, every waiter waits
+   * for good: a deadlock (false, with the failure recorded).
+   */
+  #letTimePass(): boolean {
+    const now = this.#snapshot();
+    if (now !== this.#quiet) {
+      this.#quiet = now;
+      this.#jump = false;
+      this.#jumped = false;
+      return true;
+    }
+    if (!this.#jumped) {
+      this.#jump = true;
+      return true;
+    }
+    this.#failure = `deadlock: ${this.#stuck()} (its time-outs change nothing: it waits for good)`;
+    return false;
+  }
+
+  /** The arena, the scheduled shared blocks, and what each thread waits for. */
+  #snapshot(): string {
+    const ints = this.#control.ints;
+    const parts = [new Int32Array(this.#arenaSab).join(), ...this.#shared.map((b) => b.ints.join())];
+    for (let t = 0; t < this.#n; t++) {
+      const on =
+        this.#status[t] === 'blocked' ? `${ints[slotWord(t, S_INDEX)]}=${ints[slotWord(t, S_A)]}` : '';
+      parts.push(`${this.#status[t]}${on}`);
+    }
+    for (const e of this.#entries) if (e.result < 0) parts.push(`T${e.t}:${e.word}=${e.value}`);
+    return parts.join('|');
   }
 
   #runInfo(): RunInfo {
@@ -547,6 +595,9 @@ export class ModelChecker<P extends Parts = Parts> {
     this.#settled = Array.from({ length: this.#n }, () => []);
     this.#failure = null;
     this.#killed = [];
+    this.#quiet = '';
+    this.#jump = false;
+    this.#jumped = false;
     if (this.#liveness) for (const tid of this.#tids) this.#liveness.markAlive(tid);
   }
 
@@ -813,10 +864,16 @@ export class ModelChecker<P extends Parts = Parts> {
    * wake-up unless the scenario says otherwise: then it records the failure and returns false.
    */
   #fireTimeOut(t: number, deadline: number, what: string, early: boolean, stuck: () => string): boolean {
-    this.#control.floats[0] = Math.max(this.#control.floats[0], deadline);
+    const jump = this.#jump && !early ? TIME_JUMP_MS : 0;
+    if (jump > 0) this.#jumped = true;
+    this.#jump = false;
+    this.#control.floats[0] = Math.max(this.#control.floats[0], deadline) + jump;
+    const how = early
+      ? 'early'
+      : `forced: nothing else can run${jump ? '; nothing changes before, so time jumps' : ''}`;
     this.#steps?.push({
       t,
-      text: `${what} fires at ${this.#control.floats[0]} ms -> timed-out (${early ? 'early' : 'forced: nothing else can run'})`,
+      text: `${what} fires at ${this.#control.floats[0]} ms -> timed-out (${how})`,
       where: '',
     });
     if (early) {

@@ -5,7 +5,7 @@
  * - broken: a failure matching `failure` at the bug's bound k, and (for k > 0) a finished search without
  *   one at k - 1;
  * - defect: the whole search at the bound (it goes on after failures, to count them), a failure matching
- *   `failure`, and no passing schedule with an outcome the fixed library should not reach either.
+ *   `failure`, and the passing schedules reach exactly the expected outcomes (those of the fixed library).
  */
 import { type Entry, moduleOf, outcomesAt } from './catalog.js';
 import { check, type ExploreResult } from './checker.js';
@@ -80,9 +80,12 @@ function judge(
     };
   if (entry.failure && !entry.failure.test(r.failure.message))
     return { ok: false, verdict: `failed otherwise than the known defect: ${shown(r.failure)}` };
-  const unexpected = r.outcomes.filter((o) => !entry.outcomes.includes(o));
-  if (unexpected.length > 0)
-    return { ok: false, verdict: `unexpected outcomes ${JSON.stringify(unexpected)}` };
+  const expected = outcomesAt(entry, bound);
+  if (!sameSet(r.outcomes, expected))
+    return {
+      ok: false,
+      verdict: `the passing schedules reach ${JSON.stringify(r.outcomes)}, expected ${JSON.stringify(expected)}`,
+    };
   return { ok: true, verdict: `known defect: ${r.failures} of ${r.schedules} schedules fail` };
 }
 
