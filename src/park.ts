@@ -115,6 +115,7 @@ export function spinUntilChanged(words: Int32Array, index: number, expected: num
 /** How many reads the calling thread's next spin may make (see {@link spinUntilChanged}). */
 export function nextSpinBudget(): number {
   if (!spinning) return 0;
+  if (fixedSpin > 0) return fixedSpin;
   if (spinBudget < PROBE_BELOW && ++spinsSinceProbe >= PROBE_EVERY) {
     spinsSinceProbe = 0;
     return SPIN_MAX;
@@ -124,14 +125,18 @@ export function nextSpinBudget(): number {
 
 /** False while spinning is off for the calling thread (see {@link setSpinning}). */
 let spinning = true;
+/** While not 0, every spin of the calling thread makes exactly this many reads (see {@link setSpinning}). */
+let fixedSpin = 0;
 
 /**
- * Turns the calling thread's spinning off (every wait parks at once) or back on. For the model checker
- * (test/model), where each spin read would be one more scheduling point; spinning never changes what a
- * primitive does, only how soon it sleeps.
+ * Turns the calling thread's spinning off (every wait parks at once) or back on; with `reads` > 0, each
+ * spin then makes exactly that many reads instead of the adaptive budget. For the model checker
+ * (test/model), where each spin read is one more scheduling point: it needs spins that are short and the
+ * same in every run. Spinning never changes what a primitive does, only how soon it sleeps.
  */
-export function setSpinning(enabled: boolean): void {
+export function setSpinning(enabled: boolean, reads = 0): void {
   spinning = enabled;
+  fixedSpin = reads;
 }
 
 /** Records that a spin saw the awaited change after `used` reads: spin at least twice that next time. */
