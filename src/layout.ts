@@ -8,6 +8,7 @@
  * arrives as a plain object with the same buffer, and {@link SharedStorage.from} (or any `qemu_*`
  * function) turns it back into an instance of the right class.
  */
+import { plausibleWord0, whatWord0Holds } from './owner.js';
 
 /** The property that tags an object (or its structured clone) with its primitive kind. */
 export const KIND_TAG = '__qemuKind';
@@ -61,6 +62,14 @@ export abstract class SharedStorage {
     this.buffer = buffer;
     this.byteOffset = byteOffset;
     this.words = new Int32Array(buffer, byteOffset, bytes >> 2);
+    // Placed over memory that may already hold a primitive: it must not be another kind's (owner.ts).
+    const word0 = Atomics.load(this.words, 0);
+    if (!plausibleWord0(kind, word0)) {
+      throw new TypeError(
+        `new ${kind}(buffer, byteOffset): the memory at byte ${byteOffset} holds ${whatWord0Holds(word0)}, ` +
+          `not a ${kind}`,
+      );
+    }
   }
 }
 

@@ -306,6 +306,32 @@ async function pollWhileEqual(
   }
 }
 
+/**
+ * The AbortSignal of an async wait's options, checked: options may be omitted, and `signal` must be an
+ * AbortSignal if given. A TypeError otherwise, which an async wait turns into a rejection: a typo'd
+ * option must not be a wait that silently cannot be cancelled.
+ */
+export function signalOf(options: WaitOptions | undefined, func: string): AbortSignal | undefined {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object') {
+    throw new TypeError(`${func}: expected an options object like { signal }, got ${typeof options}`);
+  }
+  const signal = (options as { signal?: unknown }).signal;
+  if (signal === undefined) return undefined;
+  const s = signal as { aborted?: unknown; addEventListener?: unknown } | null;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.aborted !== 'boolean' ||
+    typeof s.addEventListener !== 'function'
+  ) {
+    throw new TypeError(
+      `${func}: options.signal must be an AbortSignal, got ${s === null ? 'null' : typeof s}`,
+    );
+  }
+  return signal as AbortSignal;
+}
+
 /** What an aborted async call rejects with: the signal's reason, as `fetch` and timers do. */
 export function abortReason(signal: AbortSignal | undefined): unknown {
   return signal?.reason ?? new DOMException('The operation was aborted', 'AbortError');

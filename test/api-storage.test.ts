@@ -386,29 +386,34 @@ test('two wrappers on the same buffer and offset share one mutex', () => {
 });
 
 test('two wrappers on the same buffer and offset share a semaphore, an event, a spinlock and a lockcnt', () => {
-  const buffer = new SharedArrayBuffer(64);
+  const buffer = new SharedArrayBuffer(128);
+  // One after the other, each at the end of the previous one.
+  const EVENT = QemuSemaphore.BYTES;
+  const SPIN = EVENT + QemuEvent.BYTES;
+  const LOCKCNT = SPIN + QemuSpin.BYTES;
+  const COND = LOCKCNT + QemuLockCnt.BYTES;
   const s1 = QemuSemaphore.create(2, buffer, 0);
   const s2 = new QemuSemaphore(buffer, 0);
   s2.wait();
   assert.equal(s1.value(), 1);
-  const e1 = QemuEvent.create(false, buffer, 12);
-  const e2 = new QemuEvent(buffer, 12);
+  const e1 = QemuEvent.create(false, buffer, EVENT);
+  const e2 = new QemuEvent(buffer, EVENT);
   e1.set();
   assert.equal(e2.timedWait(0), true);
-  const p1 = QemuSpin.create(buffer, 20);
-  const p2 = new QemuSpin(buffer, 20);
+  const p1 = QemuSpin.create(buffer, SPIN);
+  const p2 = new QemuSpin(buffer, SPIN);
   p1.lock();
   assert.equal(qemu_spin_trylock(p2), true);
   p2.unlock();
   assert.equal(p1.isLocked(), false);
-  const l1 = QemuLockCnt.create(buffer, 24);
-  const l2 = new QemuLockCnt(buffer, 24);
+  const l1 = QemuLockCnt.create(buffer, LOCKCNT);
+  const l2 = new QemuLockCnt(buffer, LOCKCNT);
   l1.inc();
   assert.equal(l2.decAndLock(), true);
   assert.throws(() => l1.lock(), qemuError('EDEADLK', 'qemu_lockcnt_lock'));
   l1.unlock();
-  const c1 = QemuCond.create(buffer, 36);
-  const c2 = new QemuCond(buffer, 36);
+  const c1 = QemuCond.create(buffer, COND);
+  const c2 = new QemuCond(buffer, COND);
   c1.destroy();
   assert.throws(() => c2.signal(), qemuError('EINVAL', 'qemu_cond_signal'));
 });

@@ -46,6 +46,7 @@ import {
   park,
   parkAsync,
   refuseToBlock,
+  signalOf,
   spinPaidOff,
   spinWasted,
   type WaitOptions,
@@ -515,8 +516,8 @@ export class QemuMutex extends SharedStorage {
    * As {@link lock}, without blocking the calling thread (for a browser's window thread, or any event loop).
    * Resolves holding the lock; rejects with the same errors, or with `signal.reason` if cancelled first.
    */
-  lockAsync(options?: WaitOptions): Promise<void> {
-    return lockWordAsync(this.words, 'qemu_mutex_lock', options?.signal);
+  async lockAsync(options?: WaitOptions): Promise<void> {
+    return lockWordAsync(this.words, 'qemu_mutex_lock', signalOf(options, 'qemu_mutex_lock_async'));
   }
 
   /** Takes the lock if it is free; true on success (the functional `qemu_mutex_trylock` returns 0 / -16). */

@@ -10,7 +10,7 @@ import { errorToRecord, setErrorMode } from '../errors.js';
 import { reviveDeep } from '../layout.js';
 import { SELF_THREAD_ID } from '../owner.js';
 import { platform } from '../platform/index.js';
-import { publishThreadName } from './names.js';
+import { printableName, publishThreadName } from './names.js';
 import { Outcome } from './result-pipe.js';
 import { self } from './self.js';
 import {
@@ -52,7 +52,7 @@ function publish(outcome: Outcome, value: unknown): void {
     );
   }
   if (outcome !== Outcome.Returned && isDetached(words)) {
-    const who = start.name ? `thread '${start.name}'` : `thread ${SELF_THREAD_ID}`;
+    const who = start.name ? `thread '${printableName(start.name)}'` : `thread ${SELF_THREAD_ID}`;
     const text = outcome === Outcome.BadFunction ? String(value) : describeThrown(value);
     platform.writeStderr(`qemu-thread: detached ${who} failed: ${text}\n`);
   }

@@ -33,12 +33,13 @@ import {
   refuseToBlock,
   runAsync,
   runBlocking,
+  signalOf,
   type WaitOptions,
   wake,
 } from '../park.js';
 import { platform, type SpawnedThread } from '../platform/index.js';
 import { hasEnded, markEnded } from './liveness.js';
-import { describeThread } from './names.js';
+import { describeThread, printableName } from './names.js';
 import {
   Outcome,
   readOutcome,
@@ -299,7 +300,7 @@ export class QemuThread extends SharedStorage {
    * ended leaves the thread joinable again.
    */
   async joinAsync(options?: WaitOptions): Promise<unknown> {
-    const signal = options?.signal;
+    const signal = signalOf(options, 'qemu_thread_join_async');
     if (signal?.aborted) throw abortReason(signal);
     claimJoin(this.words, 'qemu_thread_join');
     return runAsync(joinSteps(this.words, 'qemu_thread_join'), signal);
@@ -341,6 +342,19 @@ export class QemuThread extends SharedStorage {
   getSelf(): void {
     const w = this.words;
     if (isRunningSelf(w)) return;
+    // A handle that still refers to another thread (running, or ended and not yet joined) is that thread's
+    // only way to be joined: overwriting it would lose the thread.
+    const state = Atomics.load(w, STATE);
+    if (
+      isStillRunning(state) ||
+      (state === EXITED && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE && Atomics.load(w, JOINER) === 0)
+    ) {
+      fail(
+        'EBUSY',
+        'qemu_thread_get_self',
+        `this QemuThread refers to thread ${Atomics.load(w, TID)}, which was not joined; pass a QemuThread of its own`,
+      );
+    }
     Atomics.store(w, TID, SELF_THREAD_ID);
     Atomics.store(w, MODE, QEMU_THREAD_JOINABLE);
     Atomics.store(w, JOINER, 0);
@@ -427,11 +441,34 @@ function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown
     Atomics.store(w, STATE, JOINED);
   }
   const { outcome, bytes } = read;
-  if (outcome === Outcome.Returned) return platform.deserialize(bytes);
   if (outcome === Outcome.BadFunction) {
     fail('EINVAL', func, new TextDecoder().decode(bytes));
   }
-  throw errorFromRecord(platform.deserialize(bytes) as ErrorRecord);
+  if (outcome !== Outcome.Returned && outcome !== Outcome.Threw) corruptOutcome(func, `outcome ${outcome}`);
+  let value: unknown;
+  try {
+    value = platform.deserialize(bytes);
+  } catch (error) {
+    corruptOutcome(func, error instanceof Error ? error.message : String(error));
+  }
+  if (outcome === Outcome.Returned) return value;
+  const record = value as ErrorRecord | null;
+  if (typeof record !== 'object' || record === null || typeof record.message !== 'string') {
+    corruptOutcome(func, 'the error record is not one');
+  }
+  throw errorFromRecord(record);
+}
+
+/**
+ * EINVAL for an outcome that cannot be read back: the QemuThread's memory was written by something else
+ * while the thread ran (a primitive or data placed over it), or it is not a QemuThread's memory at all.
+ */
+function corruptOutcome(func: string, why: string): never {
+  fail(
+    'EINVAL',
+    func,
+    `the thread's result could not be read (${why}): its QemuThread's memory was overwritten`,
+  );
 }
 
 /** The error of a join whose outcome could not be read whole. */
@@ -508,7 +545,7 @@ function reportAbnormalExit(
   // Ended after publishing: if it was still streaming a large outcome, its joiner must not wait for more.
   if (Atomics.load(w, STATE) === EXITED) writerEnded(w, WINDOW_BYTES);
   if (Atomics.load(w, STATE) !== RUNNING) return;
-  const who = name ? `thread '${name}'` : 'the thread';
+  const who = name ? `thread '${printableName(name)}'` : 'the thread';
   const record = errorToRecord(error ?? new Error(`${who} ${what}`));
   // Nobody is left to stream further chunks, so the report must fit the first one.
   let bytes = platform.serialize(record);
