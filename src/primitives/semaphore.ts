@@ -23,7 +23,6 @@ import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../lay
 import { checkReady, markDestroyed, markReady, STATE, stateName } from '../lifecycle.js';
 import { READY_SEMAPHORE } from '../owner.js';
 import {
-  type AsyncParkResult,
   abortReason,
   checkTimeout,
   deadlineAfter,
