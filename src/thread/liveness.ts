@@ -36,5 +36,15 @@ export function hasEnded(tid: number): boolean {
   return Atomics.load(table, slotOf(tid)) === -(tid + 1);
 }
 
+/** The ids of the threads that have loaded the library and not ended, for inspection (a test's watchdog). */
+export function liveThreadIds(): number[] {
+  const ids: number[] = [];
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const v = Atomics.load(table, slot);
+    if (v > 0) ids.push(v - 1);
+  }
+  return ids;
+}
+
 claim(platform.threadId);
 if (!platform.isMainThread) platform.beforeThisThreadEnds(() => markEnded(platform.threadId));
