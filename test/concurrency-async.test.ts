@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { QemuCond, QemuMutex, QemuSemaphore, qemu_thread_join_async } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import { ANNOUNCED, GATE, ringWords, TOOK } from './workers/async/async-workers.js';
 import { sharedWords, spawn } from './workers/concurrency/helpers.js';
 
@@ -44,9 +44,9 @@ async function waitersAnnounced(s: QemuSemaphore, n: number): Promise<void> {
   await delay(2);
 }
 
-test(
+watched(
   'an async waiter whose thread is blocked does not swallow the post meant for a blocked thread (50 rounds)',
-  { timeout: 120_000 },
+  { ms: 120_000 },
   async () => {
     const ROUNDS = 50;
     const s = QemuSemaphore.create(0);
@@ -72,9 +72,9 @@ test(
   },
 );
 
-test(
+watched(
   'a cancelled async waiter queued ahead of a blocked thread does not steal its wake-up (200 rounds)',
-  { timeout: 120_000 },
+  { ms: 120_000 },
   async () => {
     const ROUNDS = 200;
     const s = QemuSemaphore.create(0);
@@ -104,9 +104,9 @@ test(
   },
 );
 
-test(
+watched(
   'bounded buffer: 2 blocking producers, a blocking consumer and an async consumer; every item exactly once',
-  { timeout: 120_000 },
+  { ms: 120_000 },
   async () => {
     const PER_PRODUCER = 5_000;
     const ring = {
@@ -143,7 +143,7 @@ test(
   },
 );
 
-test('mutex: async and blocking lockers exclude each other (3 x 20,000 plain increments)', async () => {
+watched('mutex: async and blocking lockers exclude each other (3 x 20,000 plain increments)', async () => {
   const N = 20_000;
   const m = QemuMutex.create();
   const counter = sharedWords(1);
@@ -157,22 +157,25 @@ test('mutex: async and blocking lockers exclude each other (3 x 20,000 plain inc
   assert.equal(counter[0], 3 * N);
 });
 
-test('semaphore: async timed waits racing posts and a blocking taker lose and duplicate no unit', async () => {
-  const POSTS = 600;
-  const TAKER = 200;
-  const s = QemuSemaphore.create(0);
-  const data = sharedWords(3);
-  const poster = spawn('poster', fn('postSlowly'), { s, n: POSTS });
-  const taker = spawn('taker', fn('semTaker'), { s, data, rounds: TAKER });
-  let took = 0;
-  while (took < POSTS - TAKER) {
-    if (await s.timedWaitAsync(1)) took++;
-  }
-  await qemu_thread_join_async(poster);
-  await qemu_thread_join_async(taker);
-  assert.equal(took + Atomics.load(data, TOOK) + s.value(), POSTS);
-  assert.equal(s.value(), 0);
-});
+watched(
+  'semaphore: async timed waits racing posts and a blocking taker lose and duplicate no unit',
+  async () => {
+    const POSTS = 600;
+    const TAKER = 200;
+    const s = QemuSemaphore.create(0);
+    const data = sharedWords(3);
+    const poster = spawn('poster', fn('postSlowly'), { s, n: POSTS });
+    const taker = spawn('taker', fn('semTaker'), { s, data, rounds: TAKER });
+    let took = 0;
+    while (took < POSTS - TAKER) {
+      if (await s.timedWaitAsync(1)) took++;
+    }
+    await qemu_thread_join_async(poster);
+    await qemu_thread_join_async(taker);
+    assert.equal(took + Atomics.load(data, TOOK) + s.value(), POSTS);
+    assert.equal(s.value(), 0);
+  },
+);
 
 /** What child-scripts.ts prints for each scenario when it went right. */
 const CHILD_RESULT = {
@@ -183,11 +186,11 @@ const CHILD_RESULT = {
 };
 
 for (const [what, expected] of Object.entries(CHILD_RESULT)) {
-  test(`a pending async ${what} wait keeps the process alive until another thread wakes it`, async () => {
+  watched(`a pending async ${what} wait keeps the process alive until another thread wakes it`, async () => {
     const { stdout } = await run(process.execPath, [CHILD, 'native', what], { timeout: 30_000 });
     assert.equal(stdout.trim(), expected);
   });
-  test(`without Atomics.waitAsync, the async ${what} wait falls back to polling`, async () => {
+  watched(`without Atomics.waitAsync, the async ${what} wait falls back to polling`, async () => {
     const { stdout } = await run(process.execPath, [CHILD, 'no-wait-async', what], { timeout: 30_000 });
     assert.equal(stdout.trim(), expected);
   });

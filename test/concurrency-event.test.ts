@@ -4,7 +4,6 @@
  * in 50,000 rounds of lockstep between the main thread and a worker.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuEvent,
   QemuSemaphore,
@@ -13,6 +12,7 @@ import {
   qemu_event_set,
   qemu_sem_timedwait,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import {
   ALL_WORDS,
   type AllWaitersArg,
@@ -33,7 +33,7 @@ import { joinAll, notifyAllWords, sharedWords, sleep, spawn } from './workers/co
 const WORKERS = new URL('./workers/concurrency/event-workers.js', import.meta.url);
 const fn = (name: string) => new URL(`#${name}`, WORKERS);
 
-test('qemu_event_set releases all 4 waiters of qemu_event_wait, 1,000 rounds', { timeout: 60_000 }, () => {
+watched('qemu_event_set releases all 4 waiters of qemu_event_wait, 1,000 rounds', { ms: 60_000 }, () => {
   const N = 4;
   const ROUNDS = 1_000;
   const events: [QemuEvent, QemuEvent] = [QemuEvent.create(false), QemuEvent.create(false)];
@@ -82,9 +82,9 @@ test('qemu_event_set releases all 4 waiters of qemu_event_wait, 1,000 rounds', {
   for (const e of events) qemu_event_destroy(e);
 });
 
-test(
+watched(
   'reset(); if (!done) wait(); with 3 racing setters: no set is lost (30,000 targets)',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const SETTERS = 3;
     const INCREMENTS = 10_000;
@@ -109,9 +109,9 @@ test(
   },
 );
 
-test(
+watched(
   'lockstep through two events with the reset/check/wait idiom, 50,000 rounds, main <-> worker',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const ROUNDS = 50_000;
     const request = QemuEvent.create(false);

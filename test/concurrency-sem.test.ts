@@ -4,8 +4,8 @@
  * duplicate a unit.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { QemuSemaphore, qemu_sem_destroy, qemu_sem_post, qemu_sem_timedwait } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import { joinAll, notifyAllWords, sharedWords, sleep, spawn } from './workers/concurrency/helpers.js';
 import {
   ANNOUNCED,
@@ -33,9 +33,9 @@ function awaitWord(data: Int32Array, index: number, target: number, ms: number):
   return true;
 }
 
-test(
+watched(
   '4 sleepers in qemu_sem_wait are all woken by 4 back-to-back posts, 1,000 rounds',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const N = 4;
     const ROUNDS = 1_000;
@@ -100,9 +100,9 @@ test(
   },
 );
 
-test(
+watched(
   'timed waits under concurrency: units taken + units left == units posted, exactly',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const POSTERS = 2;
     const TAKERS = 3;

@@ -5,7 +5,6 @@
  * primitives are being signalled. A positive control shows the same waits return 0 / true when woken.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuEvent,
@@ -21,6 +20,7 @@ import {
   qemu_sem_post,
   qemu_sem_timedwait,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import { joinAll, sharedWords, sleep, spawn } from './workers/concurrency/helpers.js';
 import {
   ANNOUNCED,
@@ -43,9 +43,9 @@ function awaitAnnounced(data: Int32Array, n: number): void {
   }
 }
 
-test(
+watched(
   'cond: timed waits in 4 threads with nobody signalling all return false, each holding the mutex again',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const MS = 150;
     const m = QemuMutex.create();
@@ -82,9 +82,9 @@ test(
   },
 );
 
-test(
+watched(
   'cond: a timed-out waiter returns false only once it has the mutex back from another thread',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const MS = 50;
     const m = QemuMutex.create();
@@ -107,9 +107,9 @@ test(
   },
 );
 
-test(
+watched(
   'semaphore: timed waits in 3 threads return -1 and take no unit; a later post is still there',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const MS = 100;
     const s = QemuSemaphore.create(0);
@@ -153,7 +153,7 @@ test(
   },
 );
 
-test('event: timed waits in 3 threads return false while another event is set', { timeout: 60_000 }, () => {
+watched('event: timed waits in 3 threads return false while another event is set', { ms: 60_000 }, () => {
   const MS = 100;
   const e = QemuEvent.create(false);
   const other = QemuEvent.create(false);

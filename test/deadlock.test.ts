@@ -1,7 +1,6 @@
 // Deadlock detection: a lock-order inversion between real threads gives exactly one of them EDEADLK
 // naming the cycle; a long wait that is not a deadlock never does.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuMutex,
@@ -11,6 +10,7 @@ import {
   qsp_disable,
   qsp_enable,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 
 const fn = (name: string) => new URL(`./workers/deadlock/abba.js#${name}`, import.meta.url);
 
@@ -19,9 +19,9 @@ for (const [n, profiled] of [
   [3, false],
   [2, true],
 ] as const) {
-  test(
+  watched(
     `a cycle of ${n} threads: one gets EDEADLK naming the cycle and where it waits, the others then finish${profiled ? '; with the profiler on, also where each lock was taken' : ''}`,
-    { timeout: 60_000 },
+    { ms: 60_000 },
     () => {
       // The profiler (like tracing) computes each lock's call site, which the report then shows.
       if (profiled) qsp_enable();
@@ -57,7 +57,7 @@ for (const [n, profiled] of [
   );
 }
 
-test('a long wait for a busy holder is not a deadlock', { timeout: 60_000 }, () => {
+watched('a long wait for a busy holder is not a deadlock', { ms: 60_000 }, () => {
   const m = QemuMutex.create();
   const held = new Int32Array(new SharedArrayBuffer(4));
   const t = QemuThread.create('slow holder', fn('holdFor'), { m, ms: 1500, held });
@@ -67,7 +67,7 @@ test('a long wait for a busy holder is not a deadlock', { timeout: 60_000 }, () 
   t.join();
 });
 
-test("a cycle through a cond wait's relock is found too", { timeout: 60_000 }, () => {
+watched("a cycle through a cond wait's relock is found too", { ms: 60_000 }, () => {
   const arg = {
     m1: QemuMutex.create(),
     m2: QemuMutex.create(),

@@ -10,7 +10,6 @@
  * Found against commit 34511ac; fixed in b49f8af (the EINVAL path now wakes one waiter when it had waited).
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QEMU_THREAD_JOINABLE,
   QemuLockCnt,
@@ -22,6 +21,7 @@ import {
   qemu_thread_create,
   qemu_thread_join,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import {
   A_OUTCOME,
   A_STARTED,
@@ -54,9 +54,9 @@ function spawn(name: string, arg: RegressArg): QemuThread {
   return t;
 }
 
-test(
+watched(
   'QemuLockCnt: a dec_and_lock woken to EINVAL passes the wake-up on to the next waiter',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const l = QemuLockCnt.create();
     const flags = new Int32Array(new SharedArrayBuffer(4 * FLAG_WORDS));

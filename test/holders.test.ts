@@ -1,7 +1,7 @@
 // The holder view: which thread holds a mutex and since when, and which threads are parked on it.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { QemuCond, QemuMutex, QemuThread, traceEnable, traceSetLog } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 
 const fn = (name: string) => new URL(`./workers/trace/block.js#${name}`, import.meta.url);
 
@@ -12,9 +12,9 @@ function eventually(done: () => boolean, what: string): void {
   assert.ok(done(), what);
 }
 
-test(
+watched(
   'waiters() lists exactly the threads parked on the mutex; holder() names the owner',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const m = QemuMutex.create();
     const free = QemuMutex.create();
@@ -46,7 +46,7 @@ test(
   },
 );
 
-test('holder().since is known while tracing is on', () => {
+watched('holder().since is known while tracing is on', () => {
   const m = QemuMutex.create();
   m.lock();
   assert.equal(m.holder()?.since, null, 'not recorded with tracing off');
@@ -65,7 +65,7 @@ test('holder().since is known while tracing is on', () => {
   }
 });
 
-test('parkedThreads() lists the threads asleep in a cond wait', { timeout: 60_000 }, () => {
+watched('parkedThreads() lists the threads asleep in a cond wait', { ms: 60_000 }, () => {
   const m = QemuMutex.create();
   const c = QemuCond.create();
   const go = new Int32Array(new SharedArrayBuffer(4));

@@ -1,7 +1,6 @@
 // Robust mutexes: a lock left by a thread that ended goes to the next locker with EOWNERDEAD; unlocking
 // it without qemu_mutex_consistent makes it ENOTRECOVERABLE. Nobody waits forever on a dead owner.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuMutex,
@@ -13,6 +12,7 @@ import {
   qemu_mutex_trylock,
   qemu_mutex_unlock,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 
 const fn = (name: string) => new URL(`./workers/robust/holders.js#${name}`, import.meta.url);
 const flag = () => new Int32Array(new SharedArrayBuffer(4));
@@ -24,9 +24,9 @@ function waitFlag(f: Int32Array): void {
   assert.equal(Atomics.load(f, 0), 1, 'the thread took the lock');
 }
 
-test(
+watched(
   'a lock left by a thread that returned: EOWNERDEAD, held; consistent() repairs it',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const m = QemuMutex.create();
     const held = flag();
@@ -46,28 +46,24 @@ test(
   },
 );
 
-test(
-  'unlocking without consistent() makes the mutex ENOTRECOVERABLE for everyone',
-  { timeout: 60_000 },
-  () => {
-    const m = QemuMutex.create();
-    const t = QemuThread.create('leaver', fn('lockAndReturn'), { m, held: flag() });
-    t.join();
-    assert.throws(() => qemu_mutex_trylock(m), isError('EOWNERDEAD', 'qemu_mutex_trylock'));
-    qemu_mutex_unlock(m);
-    assert.throws(() => qemu_mutex_lock(m), isError('ENOTRECOVERABLE', 'qemu_mutex_lock'));
-    assert.throws(() => qemu_mutex_trylock(m), isError('ENOTRECOVERABLE', 'qemu_mutex_trylock'));
-    m.destroy();
-    m.init();
-    m.lock();
-    m.unlock();
-  },
-);
+watched('unlocking without consistent() makes the mutex ENOTRECOVERABLE for everyone', { ms: 60_000 }, () => {
+  const m = QemuMutex.create();
+  const t = QemuThread.create('leaver', fn('lockAndReturn'), { m, held: flag() });
+  t.join();
+  assert.throws(() => qemu_mutex_trylock(m), isError('EOWNERDEAD', 'qemu_mutex_trylock'));
+  qemu_mutex_unlock(m);
+  assert.throws(() => qemu_mutex_lock(m), isError('ENOTRECOVERABLE', 'qemu_mutex_lock'));
+  assert.throws(() => qemu_mutex_trylock(m), isError('ENOTRECOVERABLE', 'qemu_mutex_trylock'));
+  m.destroy();
+  m.init();
+  m.lock();
+  m.unlock();
+});
 
 for (const how of ['exit', 'throw', 'process.exit', 'returned']) {
-  test(
+  watched(
     `a thread parked on the lock gets it with EOWNERDEAD when the holder ends (${how})`,
-    { timeout: 60_000 },
+    { ms: 60_000 },
     () => {
       const m = QemuMutex.create();
       const held = flag();
@@ -88,9 +84,9 @@ for (const how of ['exit', 'throw', 'process.exit', 'returned']) {
   );
 }
 
-test(
+watched(
   'a cond wait that re-takes a mutex from a dead owner reports EOWNERDEAD holding it',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const m = QemuMutex.create();
     const c = QemuCond.create();
@@ -111,7 +107,7 @@ test(
   },
 );
 
-test('a recursive mutex left held is taken once, with EOWNERDEAD', { timeout: 60_000 }, () => {
+watched('a recursive mutex left held is taken once, with EOWNERDEAD', { ms: 60_000 }, () => {
   const r = QemuRecMutex.create();
   QemuThread.create('rec-leaver', fn('recLockTwice'), { r, held: flag() }).join();
   assert.throws(() => r.lock(), isError('EOWNERDEAD', 'qemu_rec_mutex_lock'));

@@ -5,7 +5,6 @@
  * it was terminated. Only the creating thread holds the worker, so only it may terminate.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   QemuCond,
@@ -16,6 +15,7 @@ import {
   QemuThread,
   QemuThreadError,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import type { BlockKind } from './workers/robust/terminate-targets.js';
 
 const fn = (name: string) => new URL(`./workers/robust/terminate-targets.js#${name}`, import.meta.url);
@@ -31,22 +31,25 @@ function terminatedError(e: unknown): boolean {
   return true;
 }
 
-test('terminating a lock holder: the next locker gets EOWNERDEAD, a joiner learns it was terminated', async () => {
-  const m = QemuMutex.create();
-  const held = flag();
-  const t = QemuThread.create('holder', fn('holdForever'), { m, held });
-  await announced(held);
-  await t.terminate();
-  assert.throws(
-    () => m.lock(),
-    (e: unknown) => e instanceof QemuThreadError && e.code === 'EOWNERDEAD' && e.func === 'qemu_mutex_lock',
-  );
-  m.consistent();
-  m.unlock();
-  assert.throws(() => t.join(), terminatedError);
-});
+watched(
+  'terminating a lock holder: the next locker gets EOWNERDEAD, a joiner learns it was terminated',
+  async () => {
+    const m = QemuMutex.create();
+    const held = flag();
+    const t = QemuThread.create('holder', fn('holdForever'), { m, held });
+    await announced(held);
+    await t.terminate();
+    assert.throws(
+      () => m.lock(),
+      (e: unknown) => e instanceof QemuThreadError && e.code === 'EOWNERDEAD' && e.func === 'qemu_mutex_lock',
+    );
+    m.consistent();
+    m.unlock();
+    assert.throws(() => t.join(), terminatedError);
+  },
+);
 
-test('a thread parked on the lock of a terminated holder gets it with EOWNERDEAD', async () => {
+watched('a thread parked on the lock of a terminated holder gets it with EOWNERDEAD', async () => {
   const m = QemuMutex.create();
   const held = flag();
   const holder = QemuThread.create('holder', fn('holdForever'), { m, held });
@@ -60,35 +63,38 @@ test('a thread parked on the lock of a terminated holder gets it with EOWNERDEAD
   await assert.rejects(holder.joinAsync(), terminatedError);
 });
 
-test('terminating a thread parked in a cond wait: the mutex is free and a signal still reaches the other waiter', async () => {
-  const m = QemuMutex.create();
-  const c = QemuCond.create();
-  const prims = { m, c, s: QemuSemaphore.create(0), e: QemuEvent.create(false), l: QemuLockCnt.create() };
-  const stopped = QemuThread.create('stopped', fn('blockIn'), { kind: 'cond', held: flag(), ...prims });
-  const predicate = new Int32Array(new SharedArrayBuffer(8));
-  const other = QemuThread.create(
-    'other',
-    new URL('./workers/async/async-workers.js#waitForPredicate', import.meta.url),
-    {
-      m,
-      c,
-      flag: predicate,
-    },
-  );
-  while (c.parkedThreads().length < 2) await delay(1);
-  await stopped.terminate();
-  // It had released the mutex to wait: no EOWNERDEAD, nobody holds it.
-  m.lock();
-  Atomics.store(predicate, 1, 1);
-  // One signal: its wake-up must reach the live waiter, not vanish with the terminated one.
-  c.signal();
-  m.unlock();
-  assert.equal(await other.joinAsync(), 'woken');
-  await assert.rejects(stopped.joinAsync(), terminatedError);
-});
+watched(
+  'terminating a thread parked in a cond wait: the mutex is free and a signal still reaches the other waiter',
+  async () => {
+    const m = QemuMutex.create();
+    const c = QemuCond.create();
+    const prims = { m, c, s: QemuSemaphore.create(0), e: QemuEvent.create(false), l: QemuLockCnt.create() };
+    const stopped = QemuThread.create('stopped', fn('blockIn'), { kind: 'cond', held: flag(), ...prims });
+    const predicate = new Int32Array(new SharedArrayBuffer(8));
+    const other = QemuThread.create(
+      'other',
+      new URL('./workers/async/async-workers.js#waitForPredicate', import.meta.url),
+      {
+        m,
+        c,
+        flag: predicate,
+      },
+    );
+    while (c.parkedThreads().length < 2) await delay(1);
+    await stopped.terminate();
+    // It had released the mutex to wait: no EOWNERDEAD, nobody holds it.
+    m.lock();
+    Atomics.store(predicate, 1, 1);
+    // One signal: its wake-up must reach the live waiter, not vanish with the terminated one.
+    c.signal();
+    m.unlock();
+    assert.equal(await other.joinAsync(), 'woken');
+    await assert.rejects(stopped.joinAsync(), terminatedError);
+  },
+);
 
 for (const kind of ['mutex', 'cond', 'sem', 'event', 'join', 'lockcnt', 'sleep'] as BlockKind[]) {
-  test(`a thread blocked in ${kind} can be terminated`, async () => {
+  watched(`a thread blocked in ${kind} can be terminated`, async () => {
     const m = QemuMutex.create();
     const c = QemuCond.create();
     const s = QemuSemaphore.create(0);
@@ -118,17 +124,20 @@ for (const kind of ['mutex', 'cond', 'sem', 'event', 'join', 'lockcnt', 'sleep']
   });
 }
 
-test('terminate: only the creator may (EPERM elsewhere); ESRCH if never started; a finished thread is left as is', async () => {
-  const m = QemuMutex.create();
-  const held = flag();
-  const target = QemuThread.create('target', fn('holdForever'), { m, held });
-  await announced(held);
-  const other = QemuThread.create('other', fn('terminateOthers'), { t: target });
-  assert.match(String(await other.joinAsync()), /^EPERM: QemuThread\.terminate: Operation not permitted/);
-  await target.terminate();
-  await target.terminate();
-  await assert.rejects(
-    new QemuThread().terminate(),
-    (e: unknown) => e instanceof QemuThreadError && e.code === 'ESRCH',
-  );
-});
+watched(
+  'terminate: only the creator may (EPERM elsewhere); ESRCH if never started; a finished thread is left as is',
+  async () => {
+    const m = QemuMutex.create();
+    const held = flag();
+    const target = QemuThread.create('target', fn('holdForever'), { m, held });
+    await announced(held);
+    const other = QemuThread.create('other', fn('terminateOthers'), { t: target });
+    assert.match(String(await other.joinAsync()), /^EPERM: QemuThread\.terminate: Operation not permitted/);
+    await target.terminate();
+    await target.terminate();
+    await assert.rejects(
+      new QemuThread().terminate(),
+      (e: unknown) => e instanceof QemuThreadError && e.code === 'ESRCH',
+    );
+  },
+);

@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   parseTraceFile,
@@ -16,13 +15,14 @@ import {
   traceSetFile,
   traceSetLog,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 
 const script = fileURLToPath(new URL('./workers/trace/script.js', import.meta.url));
 const lockcntScript = fileURLToPath(new URL('./workers/trace/lockcnt.js', import.meta.url));
 const runScript = (mode: 'on' | 'off') =>
   spawnSync(process.execPath, [script, mode], { encoding: 'utf8', timeout: 30_000 });
 
-test('patterns select events the way QEMU -trace does', () => {
+watched('patterns select events the way QEMU -trace does', () => {
   assert.deepEqual(TRACE_EVENTS.slice(0, 3), ['qemu_mutex_lock', 'qemu_mutex_locked', 'qemu_mutex_unlock']);
   assert.equal(TRACE_EVENTS.filter((name) => name.startsWith('lockcnt_')).length, 8);
   try {
@@ -44,7 +44,7 @@ test('patterns select events the way QEMU -trace does', () => {
   assert.throws(() => traceEventEnabled('nope' as 'qemu_mutex_lock'), TypeError);
 });
 
-test('log backend: each event at its emission point, in order, with the mutex and the call site', () => {
+watched('log backend: each event at its emission point, in order, with the mutex and the call site', () => {
   const run = runScript('on');
   assert.equal(run.status, 0, run.stderr);
   const id = /mutex (#\d+)/.exec(run.stdout)?.[1];
@@ -79,13 +79,13 @@ test('log backend: each event at its emission point, in order, with the mutex an
   assert.equal(unlockD, lockedD, "the cond wait's unlock and relock name the wait's call");
 });
 
-test('nothing is emitted while tracing is off', () => {
+watched('nothing is emitted while tracing is off', () => {
   const run = runScript('off');
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stderr, '');
 });
 
-test('JSON backend: a Chrome Trace file with a track per thread and a span per wait and hold', () => {
+watched('JSON backend: a Chrome Trace file with a track per thread and a span per wait and hold', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'qemu-trace-')), 'trace.json');
   const m = QemuMutex.create();
   try {
@@ -118,7 +118,7 @@ test('JSON backend: a Chrome Trace file with a track per thread and a span per w
   }
 });
 
-test("lockcnt events: QEMU's names and arguments at the fast path and the unlock", () => {
+watched("lockcnt events: QEMU's names and arguments at the fast path and the unlock", () => {
   const run = spawnSync(process.execPath, [lockcntScript], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(run.status, 0, run.stderr);
   const events = run.stderr
