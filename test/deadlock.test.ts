@@ -22,7 +22,7 @@ for (const [n, profiled] of [
   watched(
     `a cycle of ${n} threads: one gets EDEADLK naming the cycle and where it waits, the others then finish${profiled ? '; with the profiler on, also where each lock was taken' : ''}`,
     { ms: 60_000 },
-    () => {
+    (w) => {
       // The profiler (like tracing) computes each lock's call site, which the report then shows.
       if (profiled) qsp_enable();
       const mutexes = Array.from({ length: n }, () => QemuMutex.create());
@@ -36,6 +36,7 @@ for (const [n, profiled] of [
           threads: n,
         }),
       );
+      w.show({ mutexes, threads, ready });
       const results = threads.map((t) => String(t.join()));
       const refused = results.filter((r) => r.startsWith('EDEADLK'));
       assert.equal(refused.length, 1, results.join('\n'));
@@ -57,17 +58,18 @@ for (const [n, profiled] of [
   );
 }
 
-watched('a long wait for a busy holder is not a deadlock', { ms: 60_000 }, () => {
+watched('a long wait for a busy holder is not a deadlock', { ms: 60_000 }, (w) => {
   const m = QemuMutex.create();
   const held = new Int32Array(new SharedArrayBuffer(4));
   const t = QemuThread.create('slow holder', fn('holdFor'), { m, ms: 1500, held });
+  w.show({ m, t });
   while (Atomics.load(held, 0) === 0) Atomics.wait(held, 0, 0, 20);
-  qemu_mutex_lock(m); // waits about 1.5 s, well past the detector's threshold
+  qemu_mutex_lock(m); // parked for 1.5 s after the holder sees it parked, well past the detector's threshold
   qemu_mutex_unlock(m);
   t.join();
 });
 
-watched("a cycle through a cond wait's relock is found too", { ms: 60_000 }, () => {
+watched("a cycle through a cond wait's relock is found too", { ms: 60_000 }, (w) => {
   const arg = {
     m1: QemuMutex.create(),
     m2: QemuMutex.create(),
@@ -76,6 +78,7 @@ watched("a cycle through a cond wait's relock is found too", { ms: 60_000 }, () 
   };
   const a = QemuThread.create('cond side', fn('condSide'), arg);
   const b = QemuThread.create('lock side', fn('lockSide'), arg);
+  w.show({ ...arg, a, b });
   const results = [String(a.join()), String(b.join())];
   assert.equal(results.filter((r) => r.startsWith('EDEADLK')).length, 1, results.join('\n'));
   assert.equal(results.filter((r) => r === 'ok').length, 1, results.join('\n'));

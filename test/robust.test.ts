@@ -27,10 +27,11 @@ function waitFlag(f: Int32Array): void {
 watched(
   'a lock left by a thread that returned: EOWNERDEAD, held; consistent() repairs it',
   { ms: 60_000 },
-  () => {
+  (w) => {
     const m = QemuMutex.create();
     const held = flag();
     const t = QemuThread.create('leaver', fn('lockAndReturn'), { m, held });
+    w.show({ m, t });
     assert.equal(t.join(), 'left it locked');
     assert.throws(() => qemu_mutex_lock(m), isError('EOWNERDEAD', 'qemu_mutex_lock'));
     assert.equal(m.isHeldBySelf(), true, 'EOWNERDEAD comes with the lock');
@@ -46,32 +47,37 @@ watched(
   },
 );
 
-watched('unlocking without consistent() makes the mutex ENOTRECOVERABLE for everyone', { ms: 60_000 }, () => {
-  const m = QemuMutex.create();
-  const t = QemuThread.create('leaver', fn('lockAndReturn'), { m, held: flag() });
-  t.join();
-  assert.throws(() => qemu_mutex_trylock(m), isError('EOWNERDEAD', 'qemu_mutex_trylock'));
-  qemu_mutex_unlock(m);
-  assert.throws(() => qemu_mutex_lock(m), isError('ENOTRECOVERABLE', 'qemu_mutex_lock'));
-  assert.throws(() => qemu_mutex_trylock(m), isError('ENOTRECOVERABLE', 'qemu_mutex_trylock'));
-  m.destroy();
-  m.init();
-  m.lock();
-  m.unlock();
-});
+watched(
+  'unlocking without consistent() makes the mutex ENOTRECOVERABLE for everyone',
+  { ms: 60_000 },
+  (w) => {
+    const m = QemuMutex.create();
+    const t = QemuThread.create('leaver', fn('lockAndReturn'), { m, held: flag() });
+    w.show({ m, t });
+    t.join();
+    assert.throws(() => qemu_mutex_trylock(m), isError('EOWNERDEAD', 'qemu_mutex_trylock'));
+    qemu_mutex_unlock(m);
+    assert.throws(() => qemu_mutex_lock(m), isError('ENOTRECOVERABLE', 'qemu_mutex_lock'));
+    assert.throws(() => qemu_mutex_trylock(m), isError('ENOTRECOVERABLE', 'qemu_mutex_trylock'));
+    m.destroy();
+    m.init();
+    m.lock();
+    m.unlock();
+  },
+);
 
 for (const how of ['exit', 'throw', 'process.exit', 'returned']) {
   watched(
     `a thread parked on the lock gets it with EOWNERDEAD when the holder ends (${how})`,
     { ms: 60_000 },
-    () => {
+    (w) => {
       const m = QemuMutex.create();
       const held = flag();
-      const go = flag();
-      const t = QemuThread.create('holder', fn('lockThenEnd'), { m, held, go, how });
+      const t = QemuThread.create('holder', fn('lockThenEnd'), { m, held, how });
+      w.show({ m, t, held });
       waitFlag(held);
-      Atomics.store(go, 0, 1);
-      // Blocks until the holder has ended: then the lock comes with EOWNERDEAD instead of never.
+      // Parks (the holder ends only once it sees this thread in m.waiters()) until the holder has ended:
+      // then the lock comes with EOWNERDEAD instead of never.
       assert.throws(() => m.lock(), isError('EOWNERDEAD', 'qemu_mutex_lock'));
       m.consistent();
       m.unlock();
@@ -87,9 +93,10 @@ for (const how of ['exit', 'throw', 'process.exit', 'returned']) {
 watched(
   'a cond wait that re-takes a mutex from a dead owner reports EOWNERDEAD holding it',
   { ms: 60_000 },
-  () => {
+  (w) => {
     const m = QemuMutex.create();
     const c = QemuCond.create();
+    w.show({ m, c });
     m.lock();
     // The thread can take m only while this thread's wait has released it; it ends holding it, so the wait's
     // relock meets the dead owner. (1000 rounds of 20 ms bound the wait, should the thread never start.)
@@ -107,8 +114,9 @@ watched(
   },
 );
 
-watched('a recursive mutex left held is taken once, with EOWNERDEAD', { ms: 60_000 }, () => {
+watched('a recursive mutex left held is taken once, with EOWNERDEAD', { ms: 60_000 }, (w) => {
   const r = QemuRecMutex.create();
+  w.show({ r });
   QemuThread.create('rec-leaver', fn('recLockTwice'), { r, held: flag() }).join();
   assert.throws(() => r.lock(), isError('EOWNERDEAD', 'qemu_rec_mutex_lock'));
   assert.equal(r.depthHeldBySelf(), 1);

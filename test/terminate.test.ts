@@ -15,6 +15,7 @@ import {
   QemuThread,
   QemuThreadError,
 } from 'qemu-thread';
+import { untilAsleepAsync } from './support/os-thread.js';
 import { watched } from './support/watchdog.js';
 import type { BlockKind } from './workers/robust/terminate-targets.js';
 
@@ -33,10 +34,11 @@ function terminatedError(e: unknown): boolean {
 
 watched(
   'terminating a lock holder: the next locker gets EOWNERDEAD, a joiner learns it was terminated',
-  async () => {
+  async (w) => {
     const m = QemuMutex.create();
     const held = flag();
     const t = QemuThread.create('holder', fn('holdForever'), { m, held });
+    w.show({ m, t });
     await announced(held);
     await t.terminate();
     assert.throws(
@@ -49,13 +51,14 @@ watched(
   },
 );
 
-watched('a thread parked on the lock of a terminated holder gets it with EOWNERDEAD', async () => {
+watched('a thread parked on the lock of a terminated holder gets it with EOWNERDEAD', async (w) => {
   const m = QemuMutex.create();
   const held = flag();
   const holder = QemuThread.create('holder', fn('holdForever'), { m, held });
   await announced(held);
   const waiting = flag();
   const locker = QemuThread.create('locker', fn('lockAndReport'), { m, held: waiting });
+  w.show({ m, holder, locker });
   await announced(waiting);
   while (m.waiters().length === 0) await delay(1);
   await holder.terminate();
@@ -65,7 +68,7 @@ watched('a thread parked on the lock of a terminated holder gets it with EOWNERD
 
 watched(
   'terminating a thread parked in a cond wait: the mutex is free and a signal still reaches the other waiter',
-  async () => {
+  async (w) => {
     const m = QemuMutex.create();
     const c = QemuCond.create();
     const prims = { m, c, s: QemuSemaphore.create(0), e: QemuEvent.create(false), l: QemuLockCnt.create() };
@@ -80,6 +83,7 @@ watched(
         flag: predicate,
       },
     );
+    w.show({ m, c, stopped, other });
     while (c.parkedThreads().length < 2) await delay(1);
     await stopped.terminate();
     // It had released the mutex to wait: no EOWNERDEAD, nobody holds it.
@@ -94,7 +98,7 @@ watched(
 );
 
 for (const kind of ['mutex', 'cond', 'sem', 'event', 'join', 'lockcnt', 'sleep'] as BlockKind[]) {
-  watched(`a thread blocked in ${kind} can be terminated`, async () => {
+  watched(`a thread blocked in ${kind} can be terminated`, async (w) => {
     const m = QemuMutex.create();
     const c = QemuCond.create();
     const s = QemuSemaphore.create(0);
@@ -113,8 +117,10 @@ for (const kind of ['mutex', 'cond', 'sem', 'event', 'join', 'lockcnt', 'sleep']
     if (kind === 'lockcnt') l.lock();
     const held = flag();
     const t = QemuThread.create(`blocked-${kind}`, fn('blockIn'), { kind, held, m, c, s, e, l, t: sleeper });
+    w.show({ m, c, s, e, l, sleeper, t });
     await announced(held);
-    await delay(30);
+    // Terminated while asleep in the wait, not on its way there: held is its kernel id.
+    await untilAsleepAsync(Atomics.load(held, 0));
     await t.terminate();
     await assert.rejects(t.joinAsync(), terminatedError);
     if (kind === 'mutex') m.unlock();
