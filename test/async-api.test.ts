@@ -25,6 +25,7 @@ import {
   qemu_thread_join_async,
 } from 'qemu-thread';
 import { qemuError } from './support/api.js';
+import { semaphoreWaiters } from './support/waiters.js';
 import { watched } from './support/watchdog.js';
 import { sharedWords, spawn } from './workers/concurrency/helpers.js';
 
@@ -34,6 +35,19 @@ const fn = (name: string) => new URL(`#${name}`, WORKERS);
 /** Resolves once flag[index] holds `value` (polling, so the main thread's event loop keeps running). */
 async function until(flag: Int32Array, index: number, value: number): Promise<void> {
   while (Atomics.load(flag, index) !== value) await delay(1);
+}
+
+/** One full turn of this thread's event loop (timers, I/O, then immediates). */
+const loopTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Follows `promise`: `settled` turns true once it has (seen from the next turn of the event loop on). */
+function follow(promise: Promise<unknown>): { settled: boolean } {
+  const state = { settled: false };
+  const mark = () => {
+    state.settled = true;
+  };
+  promise.then(mark, mark);
+  return state;
 }
 
 function tell(flag: Int32Array, value = 1): void {
@@ -48,21 +62,28 @@ function abortError(e: unknown): boolean {
   return true;
 }
 
-watched('mutex: lockAsync waits for a blocking holder in a worker, with the event loop running', async () => {
-  const m = QemuMutex.create();
-  const flag = sharedWords(1);
-  const t = spawn('holder', fn('holdMutex'), { m, flag });
-  await until(flag, 0, 1);
-  const locking = m.lockAsync();
-  // The timer fires while the lock is pending: the call did not block this thread.
-  await delay(30);
-  assert.equal(m.holder()?.threadId, t.threadId(), 'the worker still holds it');
-  tell(flag, 2);
-  await locking;
-  assert.equal(m.holder()?.threadId, threadId, 'resolved holding the lock');
-  m.unlock();
-  await qemu_thread_join_async(t);
-});
+watched(
+  'mutex: lockAsync waits for a blocking holder in a worker, with the event loop running',
+  async (w) => {
+    const m = QemuMutex.create();
+    const flag = sharedWords(1);
+    const t = spawn('holder', fn('holdMutex'), { m, flag });
+    w.show({ m, t, flag });
+    await until(flag, 0, 1);
+    const locking = m.lockAsync();
+    const lock = follow(locking);
+    assert.equal(m.holder()?.contended, true, 'the pending lock is queued on the word');
+    // The event loop turns while the lock is pending: the call did not block this thread.
+    await loopTurn();
+    assert.equal(lock.settled, false, 'still pending');
+    assert.equal(m.holder()?.threadId, t.threadId(), 'the worker still holds it');
+    tell(flag, 2);
+    await locking;
+    assert.equal(m.holder()?.threadId, threadId, 'resolved holding the lock');
+    m.unlock();
+    await qemu_thread_join_async(t);
+  },
+);
 
 watched('mutex: the async lock reports the blocking lock errors as rejections', async () => {
   const m = QemuMutex.create();
@@ -78,14 +99,17 @@ watched('mutex: the async lock reports the blocking lock errors as rejections', 
 
 watched(
   'mutex: a cancelled lockAsync rejects, takes nothing, and the lock goes to the next locker',
-  async () => {
+  async (w) => {
     const m = QemuMutex.create();
     const flag = sharedWords(1);
     const t = spawn('holder', fn('holdMutex'), { m, flag });
+    w.show({ m, t, flag });
     await until(flag, 0, 1);
     const controller = new AbortController();
     const cancelled = m.lockAsync({ signal: controller.signal });
-    await delay(10);
+    // Cancelled while queued (the call queues before it returns), after a turn of the event loop.
+    assert.equal(m.holder()?.contended, true, 'the pending lock is queued on the word');
+    await loopTurn();
     controller.abort();
     await assert.rejects(cancelled, abortError);
     assert.equal(m.holder()?.threadId, t.threadId(), 'still the worker, not this thread');
@@ -97,13 +121,17 @@ watched(
   },
 );
 
-watched('rec mutex: lockAsync waits for another thread, then nests for the owner', async () => {
+watched('rec mutex: lockAsync waits for another thread, then nests for the owner', async (w) => {
   const m = QemuRecMutex.create();
   const flag = sharedWords(1);
   const t = spawn('holder', fn('holdMutex'), { m, flag });
+  w.show({ m, t, flag });
   await until(flag, 0, 1);
   const locking = qemu_rec_mutex_lock_async(m);
-  await delay(10);
+  const lock = follow(locking);
+  assert.match(String(m), /contended/, 'the pending lock is queued on the word');
+  await loopTurn();
+  assert.equal(lock.settled, false, 'still pending');
   assert.equal(m.depthHeldBySelf(), 0);
   tell(flag, 2);
   await locking;
@@ -254,10 +282,15 @@ watched(
 
 watched(
   'thread: an async thread function stays alive on a pending waitAsync until it is posted',
-  async () => {
+  async (w) => {
     const s = QemuSemaphore.create(0);
     const t = spawn('async-fn', fn('awaitPost'), { s });
+    w.show({ s, t });
+    // Once its wait is pending the worker has nothing else to run: a worker that the wait did not keep
+    // alive would end then. Time is let pass on purpose: that something does not happen is not observable.
+    while (semaphoreWaiters(s) === 0) await delay(1);
     await delay(200);
+    assert.match(String(t), /running/, 'still alive');
     s.post();
     assert.equal(await t.joinAsync(), 'woken');
   },
