@@ -23,6 +23,7 @@ function runFixture(scenario: string): Promise<Run> {
     ...process.env,
     WATCHDOG_FIXTURE: scenario,
     WATCHDOG_FIXTURE_MS: String(BUDGET_MS),
+    QEMU_TEST_EXIT_BUDGET_MS: String(BUDGET_MS),
   };
   // Inside a node --test run this names the parent's protocol; the child must report on its own.
   delete env.NODE_TEST_CONTEXT;
@@ -74,7 +75,11 @@ test('a test blocked for ever is killed after its budget, with the states of its
   );
   assert.match(output, /^ {2}threads\[0\]: QemuThread \{ thread \d+, running \}$/m);
   assert.match(output, /^ {2}threads\[1\]: QemuThread \{ thread \d+, running \}$/m);
-  assert.match(output, /^ {2}held: Int32Array\(1\) \[ 1 \]$/m);
+  assert.match(
+    output,
+    /^ {2}held: Int32Array\(1\) \[ -?\d+ \]$/m,
+    "the flag, by value (the holder's kernel id)",
+  );
   assert.match(output, /killing the process, so that this test file fails/);
 });
 
@@ -93,4 +98,16 @@ test('tests that end within their budgets pass, and the watchdog says nothing', 
   assert.equal(code, 0, output);
   assert.match(output, /^pass 2$/m, output);
   assert.doesNotMatch(output, /watchdog:/);
+});
+
+test('a thread left behind that keeps the process alive after the last test fails the file too', async () => {
+  const { code, output } = await runFixture('leftover');
+  assert.equal(code, 1, output);
+  assert.match(output, /^ok 1 - a test that leaves a thread behind$/m, 'the test itself passed');
+  assert.match(output, /^not ok \d+ - .*watchdog-fixture\.js$/m, 'the file failed');
+  assert.match(
+    output,
+    /watchdog: test '\(after the last test: the process must end, but something keeps it alive\)'/,
+  );
+  assert.match(output, /^ {2}thread \d+: parked on mutex #\d+( at .*)?$/m, 'the leftover worker, parked');
 });

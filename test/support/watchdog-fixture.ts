@@ -7,8 +7,11 @@
  * - `async`: the main thread awaits the join of a thread stuck in a semaphore wait (its event loop is
  *   free, and the pending join keeps the process alive for ever).
  * - `in-time`: two watched tests that end within their budgets: nothing is printed, the file passes.
+ * - `leftover`: a test that passes but leaves a worker parked for ever on a mutex it holds, which keeps
+ *   the process alive after the last test (QEMU_TEST_EXIT_BUDGET_MS sets how long that may last).
  */
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 import { QemuCond, QemuMutex, QemuSemaphore, QemuThread } from 'qemu-thread';
 import { watch, watched } from './watchdog.js';
 
@@ -61,5 +64,17 @@ if (scenario === 'in-time') {
       held: flag(),
     });
     assert.equal(await t.joinAsync(), 'locked');
+  });
+}
+
+if (scenario === 'leftover') {
+  watched('a test that leaves a thread behind', { ms }, () => {
+    const m = QemuMutex.create();
+    m.lock();
+    const locker = `
+      const { workerData } = require('node:worker_threads');
+      import('qemu-thread').then((q) => q.QemuMutex.from(workerData.m).lock());`;
+    new Worker(locker, { eval: true, workerData: { m }, name: 'leftover' });
+    while (m.waiters().length === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
   });
 }

@@ -16,6 +16,8 @@
  *
  * and then kills the process (SIGKILL), so that node --test reports this file as failed, with the dump
  * in its output. Killing is the only way out: the blocked thread cannot be interrupted from outside.
+ * After the file's last test, one more watch gives the process {@link EXIT_BUDGET_MS} to end: a thread
+ * left running by a failed test would otherwise keep it alive for ever.
  *
  * Use:
  *
@@ -35,7 +37,7 @@
  * 2-core machine runs a test several times slower than an idle one): they bound hangs, they never time
  * anything.
  */
-import { type TestContext, test } from 'node:test';
+import { after, type TestContext, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 // Loaded first, so that this thread has made the library's process-wide tables before the watchdog
 // thread starts and gets its copy of them (Node copies a thread's environment data into new workers).
@@ -44,6 +46,12 @@ import type { WatchdogMessage } from './watchdog-worker.js';
 
 /** The budget of a test that does not give one. */
 export const DEFAULT_BUDGET_MS = 60_000;
+
+/**
+ * How long a test file's process may take to end after its last test (a thread left running keeps it
+ * alive). QEMU_TEST_EXIT_BUDGET_MS changes it, for the watchdog's own test.
+ */
+export const EXIT_BUDGET_MS = Number(process.env.QEMU_TEST_EXIT_BUDGET_MS ?? 30_000);
 
 export interface WatchOptions {
   /** The test's budget in milliseconds (default {@link DEFAULT_BUDGET_MS}). */
@@ -112,6 +120,12 @@ export class Watch implements Disposable {
 export function watch(name: string, options?: WatchOptions): Watch {
   return new Watch(name, options);
 }
+
+// A thread that a test left running (or parked) can keep the process from ending after its last test, where
+// no test's watch covers it: that is a hang of the file too, reported the same way, with the leftovers.
+after(() => {
+  watch('(after the last test: the process must end, but something keeps it alive)', { ms: EXIT_BUDGET_MS });
+});
 
 type Body = (w: Watch, t: TestContext) => unknown;
 
