@@ -134,6 +134,8 @@ test(
   'scripted monitor: stop freezes the instruction counts, cont and cpu-unplug work, quit joins all',
   T,
   () => {
+    // The sleeps are time let pass on purpose: the vCPUs run a while, and then, stopped, have 300 ms in
+    // which their counts must not move (that nothing happens cannot be observed otherwise).
     const run = runCli([
       '--program',
       SPIN,

@@ -75,7 +75,9 @@ watched('pause_all_vcpus really stops every vCPU, resume_all_vcpus restarts them
       m.cpus.every((c) => c.get(C.STOPPED) === 1 && c.get(C.EXECUTING) === 0),
       'all stopped, none executing',
     );
-    // Let them have every chance to run (the BQL is free meanwhile): the counts must not move.
+    // Stopped vCPUs sleep on their halt_cond. Then time is let pass on purpose, the BQL free meanwhile:
+    // they have every chance to run, and the counts must not move (that nothing happens is not observable).
+    await until(() => m.s.haltConds.every((c) => c.parkedThreads().length === 1), 'every vCPU asleep');
     await sleep(300);
     assert.deepEqual(
       locked(() => m.insns()),

@@ -7,16 +7,14 @@ import { watched } from './support/watchdog.js';
 
 const fn = (name: string) => new URL(`./workers/thread/lifecycle.js#${name}`, import.meta.url);
 
-/** Lets this thread's event loop run, so that idle workers can finish booting. */
-const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 watched(
   'pre-started workers run the next threads, each one once, with their arguments',
   { ms: 60_000 },
   async () => {
-    QemuThread.prestart(3);
+    const ready = QemuThread.prestart(3);
     assert.equal(QemuThread.prestarted(), 3);
-    await settle(200);
+    // Booted and waiting, so that the creates below take loaded workers.
+    await ready;
     const threads = [0, 1, 2].map((i) => {
       const t = new QemuThread();
       qemu_thread_create(t, `pooled-${i}`, fn('echo'), { i, text: `hello ${i}` }, 0);
@@ -33,8 +31,7 @@ watched(
 );
 
 watched('an argument that cannot be cloned leaves the idle worker in the pool', { ms: 60_000 }, async () => {
-  QemuThread.prestart(1);
-  await settle(100);
+  await QemuThread.prestart(1);
   const t = new QemuThread();
   assert.throws(
     () => qemu_thread_create(t, 'bad', fn('echo'), { f: () => 1 }, 0),
