@@ -291,7 +291,7 @@ watched(
         cwd: PACKAGE_ROOT,
         env: { ...process.env, QEMU_THREAD_ERRORS: undefined },
         encoding: 'utf8',
-        timeout: 5000,
+        timeout: 30_000,
       },
     );
     assert.ok(

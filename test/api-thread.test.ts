@@ -195,7 +195,7 @@ watched(
       const t = QemuThread.create(null, ${JSON.stringify(fn('add').href)}, { a: 20, b: 22 });
       try { console.log(t.join()); } catch (e) { console.log(e.name); }`,
       ],
-      { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', timeout: 3000 },
+      { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', timeout: 30_000 },
     );
     assert.notEqual(
       run.signal,

@@ -75,6 +75,11 @@ export function describeError(error: unknown) {
   };
 }
 
+/**
+ * A pause on the thread's own event loop. The thread functions below use it to act from a later callback
+ * (after they have returned their promise); no test waits for it to have passed, nor assumes another
+ * thread's state from it.
+ */
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Appends `code` to a log: `log[0]` counts the entries, which follow from index 1. */
@@ -218,6 +223,7 @@ export function exitWith(arg: { value: unknown; nested: boolean; flag: Int32Arra
   return 'returned normally';
 }
 
+/** Calls qemu_thread_exit (unless `flag` is empty) after an await: from a later callback of the thread. */
 export async function exitAfterAwait(arg: { value: unknown; flag: Int32Array }): Promise<string> {
   await delay(5);
   if (arg.flag.length > 0) qemu_thread_exit(arg.value);
@@ -233,6 +239,7 @@ export function neverSettles(): Promise<never> {
   return new Promise(() => {});
 }
 
+/** Throws from a timer callback, after the function has returned a promise that never settles. */
 export function uncaughtLater(arg: { message: string }): Promise<never> {
   return new Promise(() => {
     setTimeout(() => {
