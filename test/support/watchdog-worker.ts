@@ -6,25 +6,26 @@
  * with writeSync on fd 2, which needs nothing from them. It reads the library's process-wide tables (who
  * is alive, who is parked on what, thread names, wait sites) through the library's internal modules:
  * they are shared memory that every thread of the process sees, whichever copy of the code reads them.
+ * Those modules are loaded only when a dump is due, so a watchdog that never fires costs next to nothing.
  * Started only by watchdog.ts (its code does nothing in a main thread, should node --test load it).
  */
 import { writeSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
-import {
-  QemuCond,
-  QemuEvent,
-  QemuLockCnt,
-  QemuMutex,
-  QemuRecMutex,
-  QemuSemaphore,
-  QemuSpin,
-  QemuThread,
-} from '../../src/index.js';
-import { hasEnded, liveThreadIds } from '../../src/thread/liveness.js';
-import { waitSiteOf } from '../../src/thread/lock-sites.js';
-import { describeThread } from '../../src/thread/names.js';
-import { allWaiting } from '../../src/trace/holders.js';
+
+/** The library's modules, loaded only when a dump is due (most test files never need them). */
+async function loadLibrary() {
+  const [lib, liveness, lockSites, names, holders] = await Promise.all([
+    import('../../src/index.js'),
+    import('../../src/thread/liveness.js'),
+    import('../../src/thread/lock-sites.js'),
+    import('../../src/thread/names.js'),
+    import('../../src/trace/holders.js'),
+  ]);
+  return { ...lib, ...liveness, ...lockSites, ...names, ...holders };
+}
+
+type Library = Awaited<ReturnType<typeof loadLibrary>>;
 
 export type WatchdogMessage =
   | { op: 'arm'; id: number; name: string; ms: number; since: number; show: Record<string, unknown> }
@@ -39,22 +40,24 @@ interface Armed {
   timer: ReturnType<typeof setTimeout>;
 }
 
-const REVIVE: Record<string, (clone: unknown) => unknown> = {
-  QemuMutex: (c) => QemuMutex.from(c),
-  QemuRecMutex: (c) => QemuRecMutex.from(c),
-  QemuCond: (c) => QemuCond.from(c),
-  QemuSemaphore: (c) => QemuSemaphore.from(c),
-  QemuEvent: (c) => QemuEvent.from(c),
-  QemuSpin: (c) => QemuSpin.from(c),
-  QemuLockCnt: (c) => QemuLockCnt.from(c),
-  QemuThread: (c) => QemuThread.from(c),
-};
+/** The library, once {@link loadLibrary} has run (at the first dump). */
+let L: Library;
 
 /** A primitive's clone becomes an instance again; arrays and plain objects are revived inside. */
 function revive(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
   const kind = (value as Record<string, unknown>).__qemuKind;
-  if (typeof kind === 'string' && REVIVE[kind]) return REVIVE[kind](value);
+  const classes: Record<string, { from(clone: unknown): unknown }> = {
+    QemuMutex: L.QemuMutex,
+    QemuRecMutex: L.QemuRecMutex,
+    QemuCond: L.QemuCond,
+    QemuSemaphore: L.QemuSemaphore,
+    QemuEvent: L.QemuEvent,
+    QemuSpin: L.QemuSpin,
+    QemuLockCnt: L.QemuLockCnt,
+    QemuThread: L.QemuThread,
+  };
+  if (typeof kind === 'string' && classes[kind]) return classes[kind].from(value);
   if (Array.isArray(value)) return value.map(revive);
   if (Object.getPrototypeOf(value) === Object.prototype) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]));
@@ -62,7 +65,7 @@ function revive(value: unknown): unknown {
   return value;
 }
 
-const who = (tid: number) => (tid === threadId ? `thread ${tid} 'watchdog'` : describeThread(tid));
+const who = (tid: number) => (tid === threadId ? `thread ${tid} 'watchdog'` : L.describeThread(tid));
 
 /** Names of the shown mutexes and conds by their numbers, so that the thread list can use them. */
 function namesById(shown: Map<string, unknown>): {
@@ -72,8 +75,8 @@ function namesById(shown: Map<string, unknown>): {
   const mutexes = new Map<number, string>();
   const conds = new Map<number, string>();
   const visit = (name: string, value: unknown) => {
-    if (value instanceof QemuMutex) mutexes.set(value.objectId(), name);
-    else if (value instanceof QemuCond) conds.set(value.objectId(), name);
+    if (value instanceof L.QemuMutex) mutexes.set(value.objectId(), name);
+    else if (value instanceof L.QemuCond) conds.set(value.objectId(), name);
     else if (Array.isArray(value)) for (const [i, v] of value.entries()) visit(`${name}[${i}]`, v);
     else if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
       for (const [k, v] of Object.entries(value)) visit(`${name}.${k}`, v);
@@ -86,8 +89,8 @@ function namesById(shown: Map<string, unknown>): {
 /** One line per thread: every thread alive in the library's table, and any thread parked on something. */
 function threadLines(shown: Map<string, unknown>): string[] {
   const { mutexes, conds } = namesById(shown);
-  const parked = new Map(allWaiting().map((w) => [w.threadId, w.on]));
-  const ids = new Set([...liveThreadIds(), ...parked.keys()]);
+  const parked = new Map(L.allWaiting().map((w) => [w.threadId, w.on]));
+  const ids = new Set([...L.liveThreadIds(), ...parked.keys()]);
   return [...ids]
     .sort((a, b) => a - b)
     .map((tid) => {
@@ -96,12 +99,12 @@ function threadLines(shown: Map<string, unknown>): string[] {
       if (tid === threadId) {
         state = 'this watchdog';
       } else if (on === undefined) {
-        state = hasEnded(tid)
+        state = L.hasEnded(tid)
           ? 'ended'
           : 'not parked on a mutex or cond (running, or waiting elsewhere: semaphore, event, join, ...)';
       } else if (on > 0) {
         const name = mutexes.get(on);
-        const site = waitSiteOf(tid);
+        const site = L.waitSiteOf(tid);
         state = `parked on mutex #${on}${name ? ` (${name})` : ''}${site ? ` at ${site}` : ''}`;
       } else {
         const name = conds.get(-on);
@@ -115,7 +118,7 @@ const ago = (since: number) => `${Math.round(Date.now() - since)} ms`;
 
 /** What is known about one shown value, on one line. */
 function describe(value: unknown): string {
-  if (value instanceof QemuMutex) {
+  if (value instanceof L.QemuMutex) {
     const holder = value.holder();
     const waiters = value.waiters().map((w) => who(w.threadId));
     return (
@@ -123,17 +126,17 @@ function describe(value: unknown): string {
       `parked on it: ${waiters.length ? waiters.join(', ') : 'none'}`
     );
   }
-  if (value instanceof QemuCond) {
+  if (value instanceof L.QemuCond) {
     const parked = value.parkedThreads().map((w) => `${who(w.threadId)} (asleep ${ago(w.since)})`);
     return `${value}; asleep in it: ${parked.length ? parked.join(', ') : 'none'}`;
   }
-  if (value instanceof QemuThread) return String(value);
+  if (value instanceof L.QemuThread) return String(value);
   if (
-    value instanceof QemuRecMutex ||
-    value instanceof QemuSemaphore ||
-    value instanceof QemuEvent ||
-    value instanceof QemuSpin ||
-    value instanceof QemuLockCnt
+    value instanceof L.QemuRecMutex ||
+    value instanceof L.QemuSemaphore ||
+    value instanceof L.QemuEvent ||
+    value instanceof L.QemuSpin ||
+    value instanceof L.QemuLockCnt
   ) {
     return String(value);
   }
@@ -153,18 +156,21 @@ function shownLines(shown: Map<string, unknown>): string[] {
   return lines.length ? lines : ['  (nothing: the test showed no primitive)'];
 }
 
-function report(armed: Armed): string {
+async function report(armed: Armed): Promise<string> {
+  L ??= await loadLibrary();
+  let revived = new Map<string, unknown>();
   let threads: string[];
   let shown: string[];
   try {
-    threads = threadLines(armed.shown);
-  } catch (error) {
-    threads = [`  (could not read the thread tables: ${String(error)})`];
-  }
-  try {
-    shown = shownLines(armed.shown);
+    revived = new Map([...armed.shown].map(([k, v]) => [k, revive(v)]));
+    shown = shownLines(revived);
   } catch (error) {
     shown = [`  (could not describe what the test showed: ${String(error)})`];
+  }
+  try {
+    threads = threadLines(revived);
+  } catch (error) {
+    threads = [`  (could not read the thread tables: ${String(error)})`];
   }
   return [
     '',
@@ -179,11 +185,15 @@ function report(armed: Armed): string {
   ].join('\n');
 }
 
-function expire(armed: Armed): never {
-  writeSync(2, report(armed));
+async function expire(armed: Armed): Promise<void> {
+  let text: string;
+  try {
+    text = await report(armed);
+  } catch (error) {
+    text = `\nwatchdog: test '${armed.name}' is over its budget of ${armed.ms} ms (no dump: ${String(error)})\n`;
+  }
+  writeSync(2, text);
   process.kill(process.pid, 'SIGKILL');
-  // SIGKILL is not deliverable late; this line is never reached.
-  throw new Error('watchdog: the process survived SIGKILL');
 }
 
 function serve(port: NonNullable<typeof parentPort>): void {
@@ -197,11 +207,11 @@ function serve(port: NonNullable<typeof parentPort>): void {
         shown: new Map(),
         timer: setTimeout(() => expire(entry), Math.max(0, message.since + message.ms - Date.now())),
       };
-      for (const [k, v] of Object.entries(message.show)) entry.shown.set(k, revive(v));
+      for (const [k, v] of Object.entries(message.show)) entry.shown.set(k, v);
       armed.set(message.id, entry);
     } else if (message.op === 'show') {
       const entry = armed.get(message.id);
-      for (const [k, v] of Object.entries(message.show)) entry?.shown.set(k, revive(v));
+      for (const [k, v] of Object.entries(message.show)) entry?.shown.set(k, v);
     } else {
       clearTimeout(armed.get(message.id)?.timer);
       armed.delete(message.id);
