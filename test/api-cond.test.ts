@@ -201,7 +201,7 @@ watched(
     const exited = once(worker, 'exit');
     try {
       while (Atomics.load(flag, 0) === 0) {
-        assert.notEqual(Atomics.wait(flag, 0, 0, 5000), 'timed-out', 'the worker never started');
+        assert.notEqual(Atomics.wait(flag, 0, 0, 30_000), 'timed-out', 'the worker never started');
       }
       // The worker announced under the mutex, and releases it only by waiting: once this thread has it,
       // the worker is counted as a waiter.
