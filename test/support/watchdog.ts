@@ -79,7 +79,7 @@ function post(message: WatchdogMessage): void {
   worker.postMessage(message);
 }
 
-/** Functions and class instances other than primitives cannot cross to the watchdog: say so here. */
+/** A function cannot cross to the watchdog thread: say which one, rather than a bare DataCloneError. */
 function checkShowable(items: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(items)) {
     if (typeof value === 'function') throw new TypeError(`watchdog: show.${name} is a function`);
