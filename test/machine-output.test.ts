@@ -16,6 +16,7 @@ import {
   runCli,
   until,
 } from './machine-support.js';
+import { runReport } from './support/run-report.js';
 import { watched } from './support/watchdog.js';
 
 const T = { ms: 60_000 };
@@ -91,7 +92,7 @@ watched(
     try {
       const file = join(dir, 'out.png');
       const run = runCli(['--png', file, '--png-scale', '2']);
-      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.status, 0, runReport(run));
       assert.equal(run.stderr, '');
       const ref = mandelbrotReference(160, 96);
       assert.ok(

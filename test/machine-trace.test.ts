@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseTraceFile } from 'qemu-thread';
 import { locked, makeMachine, program, runCli, until } from './machine-support.js';
+import { runReport } from './support/run-report.js';
 import { watched } from './support/watchdog.js';
 
 const LOG_LINE = /^\d+@[\d.]+ (main|CPU \d\/TCG): qemu_mutex_lock waiting on mutex #\d+ \(.+:\d+\)$/;
 
 test('--trace logs the matching events from the main thread and every vCPU', { timeout: 60_000 }, () => {
   const run = runCli(['--smp', '2', '--quiet', '--trace', 'qemu_mutex_lock']);
-  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.status, 0, runReport(run));
   const lines = run.stderr.split('\n').filter((l) => l.includes('qemu_mutex_'));
   assert.ok(lines.length > 0);
   for (const line of lines) assert.match(line, LOG_LINE);
@@ -23,7 +24,7 @@ test('--trace logs the matching events from the main thread and every vCPU', { t
 test('--trace-file writes a timeline with a track per thread, and no log lines', { timeout: 60_000 }, () => {
   const file = join(mkdtempSync(join(tmpdir(), 'machine-trace-')), 'run.json');
   const run = runCli(['--smp', '2', '--quiet', '--trace-file', file]);
-  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.status, 0, runReport(run));
   assert.doesNotMatch(run.stderr, /qemu_mutex_/);
   const records = parseTraceFile(readFileSync(file, 'utf8'));
   const names = records.filter((r) => r.ph === 'M').map((r) => String(r.args.name));
@@ -56,14 +57,14 @@ test('the monitor turns events on and off while the machine runs', { timeout: 60
     '--monitor',
     'trace-event qemu_mutex_locked on; sleep 50; trace-event qemu_mutex_locked off; quit',
   ]);
-  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.status, 0, runReport(run));
   assert.match(run.stderr, /qemu_mutex_locked taken mutex #\d+/);
   assert.doesNotMatch(run.stderr, /qemu_mutex_lock waiting/);
 });
 
 test('--sync-profile prints a QSP table with the BQL named as QEMU names it', { timeout: 60_000 }, () => {
   const run = runCli(['--smp', '2', '--quiet', '--sync-profile']);
-  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.status, 0, runReport(run));
   const table = run.stdout.slice(run.stdout.indexOf('Type               Object  Call site'));
   const lines = table.split('\n');
   assert.match(lines[0], /^Type {15}Object {2}Call site +Wait Time \(s\) {9}Count {2}Average \(us\)$/);
@@ -88,7 +89,7 @@ test("the monitor's sync-profile and info sync-profile follow HMP", { timeout: 6
     '--monitor',
     'sync-profile; sync-profile on; sync-profile; cont; sleep 50; stop; info sync-profile -m -n 3; sync-profile reset; sync-profile off; sync-profile; quit',
   ]);
-  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.status, 0, runReport(run));
   const out = run.stdout;
   assert.ok(out.indexOf('sync-profile is off') < out.indexOf('sync-profile is on'), out);
   assert.ok(out.lastIndexOf('sync-profile is off') > out.indexOf('sync-profile is on'));
@@ -140,7 +141,7 @@ test("the monitor's info locks prints the same report", { timeout: 60_000 }, () 
   // halt_cond by the time the monitor looks (most of the time: a CLI script cannot wait for it), so the
   // cond lines are checked only for their form.
   const run = runCli(['--smp', '2', '--quiet', '-S', '--monitor', 'sleep 100; info locks; quit']);
-  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.status, 0, runReport(run));
   assert.match(run.stdout, /^mutex #\d+ bql: held by main$/m, 'the monitor runs with the BQL held');
   assert.match(run.stdout, /^mutex #\d+ qemu_cpu_list_lock: free$/m);
   for (const line of run.stdout.split('\n').filter((l) => l.startsWith('cond '))) {
