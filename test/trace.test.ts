@@ -1,9 +1,11 @@
 // QEMU's trace events: emission points, order and arguments, both backends, and silence when off.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   parseTraceFile,
@@ -15,6 +17,7 @@ import {
   traceSetFile,
   traceSetLog,
 } from 'qemu-thread';
+import { runReport } from './support/run-report.js';
 import { watched } from './support/watchdog.js';
 
 const script = fileURLToPath(new URL('./workers/trace/script.js', import.meta.url));
@@ -138,4 +141,27 @@ watched("lockcnt events: QEMU's names and arguments at the fast path and the unl
     'lockcnt_unlock_attempt: unlock 5->4',
     'lockcnt_unlock_success: unlock 5->4 succeeded',
   ]);
+});
+
+watched('the log backend waits out a full stderr pipe (a slow reader) instead of failing', async () => {
+  const flood = fileURLToPath(new URL('./workers/trace/flood.js', import.meta.url));
+  const child = spawn(process.execPath, [flood], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 50_000 });
+  const exited = once(child, 'exit');
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  // Nobody reads its stderr until it is writing the lines, and then for 200 ms more: time let pass on
+  // purpose, in which the pipe fills up (the lines are 100 times its size) and the writer meets it full.
+  while (!stdout.includes('writing')) await delay(5);
+  await delay(200);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const [status, signal] = await exited;
+  assert.equal(status, 0, runReport({ status, signal, stdout, stderr }));
+  assert.equal(stdout, 'writing\ndone\n');
+  const lines = stderr.split('\n').filter((l) => l.includes(': qemu_mutex_locked taken mutex #'));
+  assert.equal(lines.length, 5_000, 'every line, none lost or cut');
 });
