@@ -185,6 +185,20 @@ async function report(armed: Armed): Promise<string> {
   ].join('\n');
 }
 
+/** Writes all of `text` to stderr, waiting out a full pipe (EAGAIN: Node makes fd 2 non-blocking). */
+function writeStderr(text: string): void {
+  let bytes = Buffer.from(text);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (bytes.length > 0) {
+    try {
+      bytes = bytes.subarray(writeSync(2, bytes));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 async function expire(armed: Armed): Promise<void> {
   let text: string;
   try {
@@ -192,8 +206,11 @@ async function expire(armed: Armed): Promise<void> {
   } catch (error) {
     text = `\nwatchdog: test '${armed.name}' is over its budget of ${armed.ms} ms (no dump: ${String(error)})\n`;
   }
-  writeSync(2, text);
-  process.kill(process.pid, 'SIGKILL');
+  try {
+    writeStderr(text);
+  } finally {
+    process.kill(process.pid, 'SIGKILL');
+  }
 }
 
 function serve(port: NonNullable<typeof parentPort>): void {
