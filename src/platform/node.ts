@@ -21,6 +21,26 @@ const SPAWN_KEY = '__qemuThreadSpawn';
 /** The message a pre-started thread sends its creator once it is loaded and waits for its start data. */
 const READY = '__qemuThreadReady';
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `text` to `fd`, blocking as C's write to a full pipe would. Node makes stdout and stderr
+ * non-blocking once their streams are opened, so on a pipe that its reader empties slowly (a parent
+ * process busy elsewhere) a write can be partial or fail with EAGAIN: then wait a moment and go on, rather
+ * than lose the line or throw from a trace point.
+ */
+function writeAll(fd: number, text: string): void {
+  let bytes = Buffer.from(text);
+  while (bytes.length > 0) {
+    try {
+      bytes = bytes.subarray(writeSync(fd, bytes));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 /**
  * The node options a new thread runs with: this thread's, minus those that only make sense for a main
  * script (`--input-type`, `--eval`, `--print`), which would make the worker fail before it runs a line, and
@@ -109,13 +129,13 @@ export const nodePlatform: Platform = {
     return process.env[name];
   },
   writeStderr(text) {
-    writeSync(2, text);
+    writeAll(2, text);
   },
   writeStdout(text) {
-    writeSync(1, text);
+    writeAll(1, text);
   },
   abort(message) {
-    writeSync(2, message);
+    writeAll(2, message);
     // Node refuses process.abort() in a worker; the signal takes the whole process down just the same.
     if (isMainThread) process.abort();
     process.kill(process.pid, 'SIGABRT');
