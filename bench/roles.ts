@@ -8,7 +8,7 @@
  */
 
 import { QemuMutex, qemu_mutex_lock, qemu_mutex_unlock } from 'qemu-thread';
-import { lockWord, lockWordUntraced, unlockWord, unlockWordUntraced } from 'qemu-thread/internal/mutex';
+import { lockWord, lockWordUntraced, unlockWord, unlockWordUntraced } from '#internal/mutex';
 import { type ClassicMutex, classicLock, classicUnlock } from './classic.js';
 import {
   barrier,

@@ -65,7 +65,7 @@ const me = installModel(control, data.index, data.arena, shared);
 // (cond.ts), so the chain is always checked, and the schedules do not depend on the machine.
 os.availableParallelism = () => 1;
 syncBuiltinESMExports();
-const { setSpinning } = await import('qemu-thread/internal/park');
+const { setSpinning } = await import('#internal/park');
 setSpinning(false);
 const { arenaOn, layoutOf } = await import('./scenario.js');
 type Scenario = import('./scenario.js').Scenario;
