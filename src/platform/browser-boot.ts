@@ -31,6 +31,7 @@ import {
   HELLO,
   type ModuleLoader,
   ownScriptHref,
+  ownWorkerType,
   SPAWN,
 } from './browser-state.js';
 
@@ -78,7 +79,10 @@ export function threadWorker(modules: Record<string, ModuleLoader> = {}): void {
   if (state.phase !== 'none') throw new Error('threadWorker: this worker is already a thread worker');
   state.modules = { ...modules };
   // A thread worker's threads start their own threads in the same kind of worker.
-  if (Object.keys(modules).length > 0) state.threadWorker = href;
+  if (Object.keys(modules).length > 0) {
+    state.threadWorker = href;
+    state.threadWorkerType = ownWorkerType();
+  }
   listen(state).then(async (boot) => {
     if (!boot.spawned) return;
     try {
@@ -94,7 +98,7 @@ export function threadWorker(modules: Record<string, ModuleLoader> = {}): void {
       scope.close();
     }
   });
-  scope.postMessage({ [HELLO]: href });
+  scope.postMessage({ [HELLO]: { href, type: ownWorkerType() } });
 }
 
 /**
@@ -120,7 +124,10 @@ function listen(state: BrowserState): Promise<BootMessage> {
         const boot = message[BOOT] as BootMessage;
         state.boot = { tid: boot.tid, spawned: boot.spawned, start: boot.data, onStart: null };
         Object.assign(state.shared, boot.shared);
-        if (boot.threadWorker !== undefined) state.threadWorker = boot.threadWorker;
+        if (boot.threadWorker !== undefined) {
+          state.threadWorker = boot.threadWorker;
+          state.threadWorkerType = boot.threadWorkerType ?? 'module';
+        }
         state.phase = 'booted';
         // Only a pre-started thread hears from its creator again.
         if (!boot.spawned || boot.data !== undefined) scope.removeEventListener('message', listener);

@@ -7,7 +7,7 @@
  *
  * Messages between a creator and a worker it started (all plain objects or strings, keyed so that they
  * cannot be mistaken for the application's own messages):
- * - worker -> creator `{ [HELLO]: href }`: the worker's first module runs and listens (sent at once).
+ * - worker -> creator `{ [HELLO]: { href, type } }`: the worker's first module runs and listens (at once).
  * - creator -> worker `{ [BOOT]: BootMessage }`: who the worker is; sent right after `new Worker`.
  * - worker -> creator `READY`: the library is loaded and waits for its start data (pre-started worker).
  * - creator -> worker `{ [SPAWN]: data }`: the start data of a thread launched on a pre-started worker.
@@ -37,7 +37,11 @@ export interface BootMessage {
   data: unknown;
   /** The URL of the creator's thread worker, if it knows one, so that this thread starts the same kind. */
   threadWorker?: string;
+  /** How that worker must be created: a bundler may have built it as a classic script (webpack does). */
+  threadWorkerType?: WorkerType;
 }
+
+export type WorkerType = 'module' | 'classic';
 
 /** A thread's worker that has booted: what its creator told it. */
 export interface BootInfo {
@@ -72,8 +76,10 @@ export interface BrowserState {
    * qemu-thread's own worker.
    */
   threadWorker: string | (() => unknown) | undefined;
-  /** The URL of a worker made by a threadWorker function, learned from its HELLO (for workerInit). */
-  threadWorkerHref: string | undefined;
+  /** The type to create a thread worker given by URL with (its own type, for a worker that inherits it). */
+  threadWorkerType: WorkerType;
+  /** The URL and type of a worker made by a threadWorker function, learned from its HELLO (for workerInit). */
+  threadWorkerSeen: { href: string; type: WorkerType } | undefined;
   /** In a thread worker: the modules it registers, by name (threadWorker() in browser-boot.ts). */
   modules: Record<string, ModuleLoader> | undefined;
 }
@@ -94,7 +100,8 @@ export function browserState(): BrowserState {
       finished: false,
       endCallbacks: [],
       threadWorker: undefined,
-      threadWorkerHref: undefined,
+      threadWorkerType: 'module',
+      threadWorkerSeen: undefined,
       modules: undefined,
     };
     g[KEY] = state;
@@ -106,4 +113,19 @@ export function browserState(): BrowserState {
 export function ownScriptHref(): string | undefined {
   const g = globalThis as { WorkerGlobalScope?: unknown; location?: { href?: string } };
   return typeof g.WorkerGlobalScope === 'function' ? g.location?.href : undefined;
+}
+
+/**
+ * Whether the running worker is a module worker. A bundler may build a worker written as `{ type:
+ * 'module' }` into a classic script (webpack does, unless its output is ES modules), and a thread worker
+ * that starts more of itself by URL must create them the same way. Only a classic worker may call
+ * importScripts (with no script, it does nothing).
+ */
+export function ownWorkerType(): WorkerType {
+  try {
+    (globalThis as unknown as { importScripts(): void }).importScripts();
+    return 'classic';
+  } catch {
+    return 'module';
+  }
 }

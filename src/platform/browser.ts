@@ -36,6 +36,7 @@ import {
   ownScriptHref,
   READY,
   SPAWN,
+  type WorkerType,
 } from './browser-state.js';
 import { decodeClone, encodeClone } from './clone-codec.js';
 import { diagnoseUrl, urlInMessage } from './diagnose.js';
@@ -59,7 +60,10 @@ interface WebWorker {
   terminate(): void;
   addEventListener(type: 'message' | 'error', listener: (event: MessageEvent) => void): void;
 }
-type WebWorkerConstructor = new (url: URL | string, options: { type: 'module'; name?: string }) => WebWorker;
+type WebWorkerConstructor = new (
+  url: URL | string,
+  options: { type: WorkerType; name?: string },
+) => WebWorker;
 
 interface WorkerScope {
   postMessage(message: unknown): void;
@@ -138,6 +142,7 @@ export function setThreadWorker(worker: (() => object) | URL | string | null): v
   } else if (typeof worker === 'function') {
     state.threadWorker = worker;
   } else if (worker instanceof URL || typeof worker === 'string') {
+    state.threadWorkerType = 'module';
     state.threadWorker = new URL(
       String(worker),
       (globalThis as { location?: { href: string } }).location?.href,
@@ -147,7 +152,7 @@ export function setThreadWorker(worker: (() => object) | URL | string | null): v
       `setThreadWorker: expected a function that creates the Worker, a URL or null, got ${typeof worker}`,
     );
   }
-  state.threadWorkerHref = undefined;
+  state.threadWorkerSeen = undefined;
 }
 
 /**
@@ -162,7 +167,9 @@ export function workerInit(): unknown {
     spawned: false,
     shared: { ...state.shared },
     data: undefined,
-    threadWorker: typeof state.threadWorker === 'string' ? state.threadWorker : state.threadWorkerHref,
+    threadWorker: typeof state.threadWorker === 'string' ? state.threadWorker : state.threadWorkerSeen?.href,
+    threadWorkerType:
+      typeof state.threadWorker === 'string' ? state.threadWorkerType : state.threadWorkerSeen?.type,
   };
   return { [BOOT]: boot };
 }
@@ -195,8 +202,9 @@ function createWorker(state: BrowserState, name: string | null): NewWorker {
   });
   let worker: unknown;
   try {
-    if (typeof source === 'string') worker = new Worker(source, { name: name ?? undefined, type: 'module' });
-    else if (typeof source === 'function') worker = source();
+    if (typeof source === 'string') {
+      worker = new Worker(source, { name: name ?? undefined, type: state.threadWorkerType });
+    } else if (typeof source === 'function') worker = source();
     // Written out in full, as bundlers recognize it: Vite and webpack build this worker unaided.
     else
       worker = new Worker(new URL('./browser-worker.js', import.meta.url), {
@@ -374,7 +382,8 @@ async function explainImportError(error: unknown, url: string | undefined): Prom
   if (url === undefined || (error instanceof Error && error.name !== 'TypeError')) {
     return error instanceof Error ? error : new Error(why);
   }
-  return new Error(`${url}: ${await diagnoseUrl(url, 'module')} (${why})`);
+  const found = await diagnoseUrl(url, 'module');
+  return new Error(`${found.cause}: ${url}; ${found.found ? found.hint : why}`);
 }
 
 function spawn(state: BrowserState, options: SpawnOptions): SpawnedThread {
@@ -406,14 +415,20 @@ function spawn(state: BrowserState, options: SpawnOptions): SpawnedThread {
     }
     options.onExit(code, error);
   };
-  /** The worker never ran qemu-thread's boot code: says why, as well as a fetch of its script can tell. */
-  const failBoot = async (what: string, fallback: string) => {
+  /**
+   * The worker never ran qemu-thread's boot code: says why, as well as a fetch of its script can tell.
+   * The cause comes first: a report that must fit the QemuThread's window may be cut short.
+   */
+  const failBoot = async (headline: string, otherwise: string) => {
     if (ended) return;
     worker.terminate();
-    const cause = url !== undefined ? await diagnoseUrl(url, 'worker') : fallback;
-    const error = new Error(`qemu-thread: the worker ${what}: ${cause}`);
-    console.error(error.message);
-    end(1, error);
+    const found = url !== undefined ? await diagnoseUrl(url, 'worker') : undefined;
+    const text =
+      found?.found === true
+        ? `worker failed to load, ${found.cause}: ${what}; ${found.hint}`
+        : `${headline}: ${what}; ${otherwise}`;
+    console.error(`qemu-thread: ${text}`);
+    end(1, new Error(text));
   };
   // The boot timer counts the creator's event-loop time only: a creator that blocked for a while (its
   // worker cannot boot meanwhile) gives the worker another full period once it runs again.
@@ -426,7 +441,7 @@ function spawn(state: BrowserState, options: SpawnOptions): SpawnedThread {
       if (booted || ended) return;
       if (Date.now() - armedAt > timeout + 1000) return armBootTimer();
       void failBoot(
-        `${what} did not start qemu-thread within ${timeout} ms`,
+        `worker did not start qemu-thread within ${timeout} ms`,
         "its entry must call threadWorker() from 'qemu-thread/worker' at its top level",
       );
     }, timeout);
@@ -442,7 +457,9 @@ function spawn(state: BrowserState, options: SpawnOptions): SpawnedThread {
       if (HELLO in message) {
         booted = true;
         clearTimeout(bootTimer);
-        if (typeof state.threadWorker === 'function') state.threadWorkerHref ??= String(message[HELLO]);
+        if (typeof state.threadWorker === 'function') {
+          state.threadWorkerSeen ??= message[HELLO] as { href: string; type: WorkerType };
+        }
       } else if (FAILED in message) {
         worker.terminate();
         end(1, new Error(String(message[FAILED])));
@@ -454,8 +471,8 @@ function spawn(state: BrowserState, options: SpawnOptions): SpawnedThread {
     event.preventDefault();
     if (!booted) {
       void failBoot(
-        `${what} failed to load`,
-        'a missing file, a wrong MIME type, no Cross-Origin-Embedder-Policy header, or an error in it',
+        'worker failed to load',
+        'a syntax error, an import that failed, or an error at its top level (see the console)',
       );
       return;
     }
@@ -469,6 +486,7 @@ function spawn(state: BrowserState, options: SpawnOptions): SpawnedThread {
       shared: { ...state.shared },
       data: options.data,
       threadWorker: typeof state.threadWorker === 'string' ? state.threadWorker : undefined,
+      threadWorkerType: state.threadWorkerType,
     };
     worker.postMessage({ [BOOT]: boot });
   } catch (error) {

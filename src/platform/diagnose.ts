@@ -5,40 +5,52 @@
  * has the wrong MIME type or failed to evaluate. A second fetch tells these apart.
  */
 
-/** What a fetch shows about `url`, as the end of a sentence ("... failed to load: <this>"). */
-export async function diagnoseUrl(url: string, kind: 'worker' | 'module'): Promise<string> {
+export interface Diagnosis {
+  /** False when the fetch found nothing wrong (the script is there, as JavaScript). */
+  found: boolean;
+  /** The cause, short: it comes first in an error message that may be cut to fit a QemuThread. */
+  cause: string;
+  /** What to do about it, for the end of the message. */
+  hint: string;
+}
+
+export async function diagnoseUrl(url: string, kind: 'worker' | 'module'): Promise<Diagnosis> {
   let response: Response;
   try {
     response = await fetch(url, { cache: 'no-store', signal: AbortSignal.timeout(3000) } as RequestInit);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    return `it cannot be fetched (${why}): a URL of another origin needs CORS, a blob: URL may be revoked`;
+    return { found: true, cause: `cannot be fetched (${why})`, hint: 'another origin needs CORS' };
   }
   void response.body?.cancel();
   if (!response.ok) {
-    return (
-      `HTTP ${response.status} ${response.statusText}: the file is not there ` +
-      '(did the bundler emit it under this name? see docs/bundlers.md)'
-    );
+    return {
+      found: true,
+      cause: `HTTP ${response.status} ${response.statusText}`,
+      hint: 'is the file emitted under this name? (docs/bundlers.md)',
+    };
   }
   const type = response.headers.get('content-type') ?? '';
   if (!/javascript|ecmascript/i.test(type)) {
-    return (
-      `it is served as '${type || 'no type'}', not JavaScript, so the browser refuses it ` +
-      '(a server that answers unknown paths with index.html does this)'
-    );
+    return {
+      found: true,
+      cause: `served as '${type || 'no type'}', not JavaScript`,
+      hint: 'a server that answers unknown paths with index.html does this',
+    };
   }
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   if (kind === 'worker' && isolated && !response.headers.has('cross-origin-embedder-policy')) {
-    return (
-      "it is served without 'Cross-Origin-Embedder-Policy: require-corp', which the worker of a " +
-      'cross-origin isolated page needs'
-    );
+    return {
+      found: true,
+      cause: 'served without Cross-Origin-Embedder-Policy',
+      hint: "a cross-origin isolated page's workers need 'Cross-Origin-Embedder-Policy: require-corp'",
+    };
   }
-  return (
-    'it is served as JavaScript, so it failed while loading or running: a syntax error, an import ' +
-    'that failed, or an error at its top level (see the console)'
-  );
+  return {
+    found: false,
+    cause: 'fetched as JavaScript, failed while loading or running',
+    hint: 'a syntax error, an import that failed, or an error at its top level (see the console)',
+  };
 }
 
 /** The first URL quoted in an error message (browsers name the module that failed), or undefined. */

@@ -433,8 +433,9 @@ function reportAbnormalExit(
   // Nobody is left to stream further chunks, so the report must fit the first one.
   let bytes = platform.serialize(record);
   if (bytes.length > WINDOW_BYTES) bytes = platform.serialize({ ...record, stack: undefined });
-  if (bytes.length > WINDOW_BYTES) {
-    bytes = platform.serialize({ ...record, stack: undefined, message: record.message.slice(0, 120) });
+  // Then as much of the message as fits (a browser's boot failure names a URL and its cause in it).
+  for (let keep = record.message.length; bytes.length > WINDOW_BYTES && keep > 0; keep -= 8) {
+    bytes = platform.serialize({ ...record, stack: undefined, message: record.message.slice(0, keep) });
   }
   publishOutcome(w, Outcome.Threw, bytes);
 }
