@@ -77,6 +77,15 @@ export function threadWorker(modules: Record<string, ModuleLoader> = {}): void {
   if (href === undefined) throw new Error('threadWorker: call it in a Web Worker, not on the window');
   const state = browserState();
   if (state.phase !== 'none') throw new Error('threadWorker: this worker is already a thread worker');
+  if (state.threadId !== undefined) {
+    // The entry imported qemu-thread (or a module that does) statically: the library is set up as a
+    // worker of nobody's. Say so to the creator, whose joiner would otherwise get a puzzling error.
+    const message =
+      `threadWorker: qemu-thread was loaded in the thread worker ${href} before threadWorker() ran: its ` +
+      "entry must load thread modules with () => import('./x.js'), never import them statically";
+    scope.postMessage({ [FAILED]: message });
+    throw new Error(message);
+  }
   state.modules = { ...modules };
   // A thread worker's threads start their own threads in the same kind of worker.
   if (Object.keys(modules).length > 0) {
