@@ -31,7 +31,7 @@ export function newMachine(increments: number): Machine {
 export interface Report {
   /** The vCPUs in the order the handshake saw them created. */
   createdOrder: number[];
-  /** The cond waits the creator needed per vCPU (>= 1 when it had to wait). */
+  /** What each vCPU's join returned (its qemu_thread_exit value), in vCPU order. */
   joined: unknown[];
   counter: number;
   expectedCounter: number;
