@@ -30,11 +30,20 @@ export function isStorageClone(value: unknown): value is StorageClone {
   );
 }
 
-/** Constructors registered by kind, so that clones nested in a thread's argument can be revived. */
-const registry = new Map<string, (clone: StorageClone) => SharedStorage>();
+/**
+ * Constructors registered by kind, so that clones nested in a thread's argument can be revived. One map per
+ * thread, on `globalThis` under a registered symbol: a second copy of the library in the thread (a
+ * bundler's chunk beside a raw file) finds the kinds the first registered, and the first registration of
+ * a kind stays. Instances of either copy are accepted by both, since every check is on the kind tag and
+ * the fields, never `instanceof` alone.
+ */
+const KINDS = Symbol.for('qemu-thread.kinds');
+const registry: Map<string, (clone: StorageClone) => SharedStorage> = ((
+  globalThis as unknown as Record<symbol, Map<string, (clone: StorageClone) => SharedStorage> | undefined>
+)[KINDS] ??= new Map());
 
 export function registerKind(kind: string, revive: (clone: StorageClone) => SharedStorage): void {
-  registry.set(kind, revive);
+  if (!registry.has(kind)) registry.set(kind, revive);
 }
 
 /** The base of every primitive: a fixed number of Int32 words at a 4-byte aligned offset of a SAB. */

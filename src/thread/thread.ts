@@ -187,7 +187,7 @@ export class QemuThread extends SharedStorage {
     Atomics.store(w, STATE, RUNNING);
     const start: ThreadStart = {
       thread: this,
-      moduleUrl: moduleUrl.href,
+      moduleUrl,
       exportName,
       arg,
       name: name ?? null,
@@ -493,8 +493,28 @@ function isRunningSelf(w: Int32Array): boolean {
   return Atomics.load(w, STATE) === RUNNING && Atomics.load(w, TID) === SELF_THREAD_ID;
 }
 
-/** Splits `URL#export` into the module and the export's name, or fails with EINVAL. */
-function parseThreadFunction(fn: unknown, func: string): { moduleUrl: URL; exportName: string } {
+/**
+ * A module name of a thread worker (browser-boot.ts): letters, digits, `_ $ . - /`, not starting with `.`
+ * or `/` (those are relative paths, which stay an error), with the export after `#`.
+ */
+const MODULE_NAME = /^[A-Za-z_$@][\w$@.\-/]*(#.*)?$/;
+
+/** Splits `URL#export` (or `name#export`) into the module and the export's name, or fails with EINVAL. */
+function parseThreadFunction(fn: unknown, func: string): { moduleUrl: string; exportName: string } {
+  if (typeof fn === 'string' && MODULE_NAME.test(fn) && !URL.canParse(fn)) {
+    if (!platform.namedModules) {
+      fail(
+        'EINVAL',
+        func,
+        `'${fn}' names a module of a thread worker, and this thread has none (in a browser: setThreadWorker ` +
+          "from 'qemu-thread/browser'); else name the function by URL: new URL('./mod.js#fn', import.meta.url)",
+      );
+    }
+    const hash = fn.indexOf('#');
+    return hash < 0
+      ? { moduleUrl: fn, exportName: 'default' }
+      : { moduleUrl: fn.slice(0, hash), exportName: decodeURIComponent(fn.slice(hash + 1)) || 'default' };
+  }
   let url: URL;
   if (fn instanceof URL) {
     url = new URL(fn.href);
@@ -527,7 +547,7 @@ function parseThreadFunction(fn: unknown, func: string): { moduleUrl: URL; expor
     );
   }
   if (platform.moduleMissing(url)) fail('EINVAL', func, `the module ${url.href} does not exist`);
-  return { moduleUrl: url, exportName };
+  return { moduleUrl: url.href, exportName };
 }
 
 /**
@@ -550,8 +570,9 @@ function reportAbnormalExit(
   // Nobody is left to stream further chunks, so the report must fit the first one.
   let bytes = platform.serialize(record);
   if (bytes.length > WINDOW_BYTES) bytes = platform.serialize({ ...record, stack: undefined });
-  if (bytes.length > WINDOW_BYTES) {
-    bytes = platform.serialize({ ...record, stack: undefined, message: record.message.slice(0, 120) });
+  // Then as much of the message as fits (a browser's boot failure names a URL and its cause in it).
+  for (let keep = record.message.length; bytes.length > WINDOW_BYTES && keep > 0; keep -= 8) {
+    bytes = platform.serialize({ ...record, stack: undefined, message: record.message.slice(0, keep) });
   }
   publishOutcome(w, Outcome.Threw, bytes);
 }
@@ -574,7 +595,7 @@ function spawnThread(
   name: string | null,
   onExit: (code: number, error: unknown) => void,
 ): SpawnedThread {
-  return platform.spawn({ entry: new URL('./entry.js', import.meta.url), data: start, name, onExit });
+  return platform.spawn({ data: start, name, onExit });
 }
 
 /** A pre-started worker waiting, in its event loop, for the start data of the thread it will run. */
@@ -646,9 +667,22 @@ export function isDetached(w: Int32Array): boolean {
   return Atomics.load(w, MODE) === QEMU_THREAD_DETACHED;
 }
 
-/** Thrown by qemu_thread_exit and caught by the thread's trampoline; carries the exit value. */
+const THREAD_EXIT = Symbol.for('qemu-thread.thread-exit');
+
+/**
+ * Thrown by qemu_thread_exit and caught by the thread's trampoline; carries the exit value. Recognized by
+ * a registered-symbol brand ({@link isThreadExit}), not `instanceof`: the thread function may have been
+ * given another copy of the library than the trampoline's (a bundler's chunk and a raw file).
+ */
 export class ThreadExit {
+  readonly [THREAD_EXIT] = true;
   constructor(readonly value: unknown) {}
+}
+
+export function isThreadExit(value: unknown): value is ThreadExit {
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[THREAD_EXIT] === true
+  );
 }
 
 /** Ends the calling thread with `retval`, which its joiner receives. Never returns. */
