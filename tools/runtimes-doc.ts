@@ -23,7 +23,7 @@ const matrix = JSON.parse(readFileSync(positionals[0], 'utf8')) as MatrixResult;
 const out = values.out ?? fileURLToPath(new URL('../../docs/runtimes.md', import.meta.url));
 
 const details = matrix.runtimes.flatMap((r) =>
-  (r.slice?.failures ?? []).map(
+  [...(r.suite?.failures ?? []), ...(r.slice?.failures ?? [])].map(
     (f) =>
       `- ${r.label}, "${f.name}"${f.known ? ' (known)' : ''}:\n\n` +
       `  \`\`\`\n${f.detail

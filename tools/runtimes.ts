@@ -21,7 +21,8 @@
  * A slice check that a runtime is known to fail is listed below with the reason; it still runs, and the
  * matrix fails if it starts passing (so the list cannot go stale) or if anything else fails.
  *
- * Usage: node build/tools/runtimes.js [--quick] [--json FILE] [--only id,...] [--cache DIR]
+ * Usage: node build/tools/runtimes.js [--quick] [--json FILE] [--only id,...] [--cache DIR] [--logs DIR]
+ * --logs: where each run's whole output goes (default: <tmpdir>/qemu-thread-runtimes).
  * Progress goes to stderr; stdout gets the table (tools/runtimes-table.ts renders it from the same data
  * that --json writes).
  */
@@ -36,7 +37,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { availableParallelism, cpus, homedir, loadavg } from 'node:os';
+import { availableParallelism, cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -157,9 +158,12 @@ export interface SuiteResult {
   cancelled: number;
   skipped: number;
   todo: number;
-  failures: string[];
+  /** The failed tests, each with the start of its TAP diagnostic (error, location). */
+  failures: CheckFailure[];
   /** Why the run did not finish, if it did not. */
   aborted: string | null;
+  /** Where the whole TAP output went (on the machine that ran it). */
+  log: string;
   seconds: number;
 }
 
@@ -191,8 +195,16 @@ export interface MatrixResult {
 
 // ---- the command line -----------------------------------------------------------------------------------
 
-const usage = 'usage: node build/tools/runtimes.js [--quick] [--json FILE] [--only id,...] [--cache DIR]';
-let values: { quick?: boolean; json?: string; only?: string; cache?: string; help?: boolean };
+const usage =
+  'usage: node build/tools/runtimes.js [--quick] [--json FILE] [--only id,...] [--cache DIR] [--logs DIR]';
+let values: {
+  quick?: boolean;
+  json?: string;
+  only?: string;
+  cache?: string;
+  logs?: string;
+  help?: boolean;
+};
 try {
   ({ values } = parseArgs({
     options: {
@@ -200,6 +212,7 @@ try {
       json: { type: 'string' },
       only: { type: 'string' },
       cache: { type: 'string' },
+      logs: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }));
@@ -229,6 +242,13 @@ function progress(text: string): void {
   process.stderr.write(
     `[runtimes ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${text}\n`,
   );
+}
+
+/** Where each child's whole output is kept, for a failure's details beyond what the table shows. */
+function logDir(): string {
+  const dir = values.logs ?? join(tmpdir(), 'qemu-thread-runtimes');
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 // ---- installing the pinned runtimes ---------------------------------------------------------------------
@@ -376,6 +396,7 @@ async function runSlice(
     } else if ((m = /^# pass (\d+)$/.exec(line))) summary = { pass: Number(m[1]), fail: 0 };
     else if ((m = /^# fail (\d+)$/.exec(line)) && summary !== null) summary.fail = Number(m[1]);
   });
+  writeFileSync(join(logDir(), `${def.id}-slice.tap`), `${run.stdout}\n# stderr:\n${run.stderr}`);
   const hung = run.killed !== null ? (current ?? '(between checks)') : null;
   if (hung !== null) failures.push({ name: hung, detail: `killed: ${run.killed}` });
   else if (summary === null) {
@@ -407,7 +428,7 @@ async function runSlice(
 
 // ---- the whole suite (Node) -----------------------------------------------------------------------------
 
-async function runSuite(bin: string): Promise<SuiteResult> {
+async function runSuite(id: string, bin: string): Promise<SuiteResult> {
   const t0 = performance.now();
   const dir = join(ROOT, 'build/test');
   const files = readdirSync(dir)
@@ -416,10 +437,10 @@ async function runSuite(bin: string): Promise<SuiteResult> {
     .map((f) => join('build/test', f));
   const args = ['--test', '--test-concurrency=2', '--test-reporter=tap', ...files];
   const run = await runChild(bin, args, childEnv(bin), SUITE_SILENCE_MS);
+  const log = join(logDir(), `${id}-suite.tap`);
+  writeFileSync(log, `${run.stdout}\n# stderr:\n${run.stderr}`);
   const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(run.stdout)?.[1] ?? -1);
-  const failures = [
-    ...new Set([...run.stdout.matchAll(/^\s*not ok \d+ - (.*?)(?: # .*)?$/gm)].map((m) => m[1])),
-  ].slice(0, 30);
+  const failures = tapFailures(run.stdout).slice(0, 30);
   const tests = count('tests');
   let aborted: string | null = run.killed;
   if (aborted === null && tests < 0)
@@ -433,8 +454,31 @@ async function runSuite(bin: string): Promise<SuiteResult> {
     todo: count('todo'),
     failures,
     aborted,
+    log,
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
+}
+
+/**
+ * The failed tests of node:test's TAP output, with the start of each one's diagnostic block (the YAML
+ * between `---` and `...`: error, expected, actual, location, stack). A failed file reports itself too,
+ * under its path.
+ */
+function tapFailures(tap: string): CheckFailure[] {
+  const lines = tap.split('\n');
+  const failures: CheckFailure[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\s*)not ok \d+ - (.*?)(?: # .*)?$/.exec(lines[i]);
+    if (m === null) continue;
+    const detail: string[] = [];
+    if (lines[i + 1]?.trim() === '---') {
+      for (let j = i + 2; j < lines.length && lines[j].trim() !== '...' && detail.length < 15; j++) {
+        detail.push(lines[j].trim());
+      }
+    }
+    failures.push({ name: m[2], detail: detail.join('\n') });
+  }
+  return failures;
 }
 
 // ---- the matrix -----------------------------------------------------------------------------------------
@@ -464,9 +508,13 @@ async function runRuntime(def: RuntimeDef, installDir: string | null): Promise<R
   if (def.suite && !quick) {
     progress(`${def.label}: the whole suite (node --test)`);
     result.ran.push('suite');
-    result.suite = await runSuite(bin);
+    result.suite = await runSuite(def.id, bin);
     const s = result.suite;
     progress(`${def.label}: suite: ${s.pass}/${s.tests} passed, ${s.fail} failed (${s.seconds} s)`);
+    for (const f of s.failures) {
+      process.stderr.write(`  not ok: ${f.name}\n${f.detail.replace(/^/gm, '    ')}\n`);
+    }
+    if (s.failures.length > 0) progress(`${def.label}: the whole TAP output is in ${s.log}`);
     if (s.aborted) result.problems.push(`the suite did not finish: ${s.aborted}`);
     if (s.fail !== 0 || s.cancelled !== 0)
       result.problems.push(`suite: ${s.fail} failed, ${s.cancelled} cancelled`);
