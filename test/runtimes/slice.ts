@@ -670,8 +670,8 @@ check('QSP rows name the callers: this file and the thread function, with exact 
   assert.deepEqual([bySite.get(main), bySite.get(thread)], [3, 5]);
   note(
     main.endsWith('.ts', main.lastIndexOf(':'))
-      ? `call sites name the TypeScript sources, through the source maps (${main})`
-      : `call sites name the JavaScript files that ran (${main})`,
+      ? `call sites name the TypeScript source, through its source map (${main})`
+      : `call sites name the file that ran (${main})`,
   );
 });
 
