@@ -46,6 +46,8 @@ import {
   park,
   parkAsync,
   refuseToBlock,
+  relax,
+  SPIN_STEP,
   signalOf,
   spinPaidOff,
   spinWasted,
@@ -176,7 +178,7 @@ function lockWordBlocking(w: Int32Array, func: string): void {
  */
 function spinForLock(w: Int32Array): boolean {
   const budget = nextSpinBudget();
-  for (let i = 0; i < budget; i++) {
+  for (let i = 0; i < budget; i += SPIN_STEP) {
     const v = Atomics.load(w, LOCK);
     if (v === FREE) {
       if (Atomics.compareExchange(w, LOCK, FREE, SELF) === FREE) {
@@ -186,6 +188,7 @@ function spinForLock(w: Int32Array): boolean {
     } else if (v < HELD_MIN || (v & ~OWNER_FLAGS) === SELF) {
       return false;
     }
+    relax();
   }
   spinWasted();
   return false;

@@ -6,21 +6,22 @@
  * holder (which would spin forever) into EDEADLK and an unlock by someone else into EPERM.
  *
  * lock: compareExchange FREE -> SELF; on failure re-read the word until it looks FREE, then try again.
- * There is no `cpu_relax` in JS, so after a bounded burst of reads the waiter sleeps on the word for up
- * to 1 ms at a time; unlock is a compareExchange SELF -> FREE (for the owner check) with no notify, as in
- * QEMU, so a holder never pays for waiters. A spinlock is for short critical sections: use QemuMutex for anything that may block.
+ * Between reads the waiter relaxes (park.ts relax(): `Atomics.pause`, QEMU's `cpu_relax`, where the
+ * engine has it), and after a bounded burst of reads it sleeps on the word for up to 1 ms at a time;
+ * unlock is a compareExchange SELF -> FREE (for the owner check) with no notify, as in QEMU, so a holder
+ * never pays for waiters. A spinlock is for short critical sections: use QemuMutex for anything that may block.
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { DESTROYED, describeUnusable, FREE, HELD_MIN, ownerThread, SELF } from '../owner.js';
-import { park, refuseToBlock } from '../park.js';
+import { park, refuseToBlock, relax, SPIN_STEP } from '../park.js';
 import { hasEnded } from '../thread/liveness.js';
 import { describeThread } from '../thread/names.js';
 import { describeWord, MutexGuard, notHeldBySelf } from './mutex.js';
 
 const WORD = 0;
 const KIND = 'QemuSpin';
-/** How many reads a waiter makes between naps. */
+/** How many reads a waiter makes between naps (in plain reads: see park.ts SPIN_STEP). */
 const SPIN_READS = 1000;
 /** How long a waiter sleeps between bursts of reads, in milliseconds. */
 const NAP_MS = 1;
@@ -102,7 +103,10 @@ export class QemuSpin extends SharedStorage {
       let v = Atomics.load(w, WORD);
       if (v < HELD_MIN && v !== FREE) fail('EINVAL', 'qemu_spin_lock', describeUnusable(v));
       if (v === SELF) fail('EDEADLK', 'qemu_spin_lock', 'the calling thread already holds this spinlock');
-      for (let i = 0; i < SPIN_READS && v !== FREE; i++) v = Atomics.load(w, WORD);
+      for (let i = 0; i < SPIN_READS && v !== FREE; i += SPIN_STEP) {
+        relax();
+        v = Atomics.load(w, WORD);
+      }
       if (v === FREE) {
         if (Atomics.compareExchange(w, WORD, FREE, SELF) === FREE) return;
         continue;
