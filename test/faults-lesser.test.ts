@@ -194,3 +194,15 @@ test("control characters in a thread's name are escaped in other threads' messag
   );
   await t.terminate();
 });
+
+test('more async waits pending in one thread than the waits table records still keep destroy busy', async () => {
+  // Four pending waits on other semaphores take every record the thread has; the fifth is not recorded.
+  const others = [0, 1, 2, 3].map(() => QemuSemaphore.create(0));
+  const s = QemuSemaphore.create(0);
+  const pending = [...others, s].map((x) => x.waitAsync());
+  await until(() => String(s).includes('waiters: 1'), 'the fifth wait counted');
+  assert.throws(() => s.destroy(), isCode('EBUSY', 'qemu_sem_destroy'));
+  for (const x of [...others, s]) x.post();
+  await settles(Promise.all(pending), 'the waits taking their units');
+  s.destroy();
+});
