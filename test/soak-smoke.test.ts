@@ -82,6 +82,7 @@ const KNOWN_DEFECTS = [
   'sem-terminate',
   'cond-terminate',
   'join-transfer',
+  'join-reader',
   'spin',
   'lockcnt',
   'async-wait',

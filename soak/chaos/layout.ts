@@ -77,7 +77,9 @@ export const S = Object.fromEntries(STATES.map((s, i) => [s, i])) as { [K in Sta
 export const CLASSES = {
   'sem-terminate': ['sem-wait', 'sem-woken'],
   'cond-terminate': ['cond-wait', 'cond-woken', 'gate-wait', 'gate-woken'],
-  'join-transfer': ['join-large', 'joinee-streaming'],
+  'join-transfer': ['joinee-streaming'],
+  /** The joiner terminated while it reads a streamed result; another thread then joins in its place. */
+  'join-reader': ['join-large'],
   // The wait states too: a thread there may already hold the lock (it publishes 'held' only after).
   spin: ['spin-wait', 'spin-held'],
   lockcnt: ['lockcnt-held', 'lockcnt-wait'],

@@ -4,7 +4,7 @@
  * terminated it, an error (or its outcome, if it had ended first).
  */
 import { QemuThreadError } from 'qemu-thread';
-import { G, J, JOIN_OUTCOMES, type JoinOutcome, joineeWord, resultByte } from './layout.js';
+import { G, isStreamed, J, JOIN_OUTCOMES, type JoinOutcome, joineeWord, resultByte } from './layout.js';
 import { violation } from './shared.js';
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -29,9 +29,13 @@ export function checkJoinOutcome(
     const error = outcome.error;
     const message = error instanceof Error ? error.message : String(error);
     if (mode === 1 && message === `joinee ${seed} failed`) result = killed ? 'terminated-late' : 'threw';
-    else if (killed && error instanceof Error && !(error instanceof QemuThreadError)) result = 'terminated';
+    // Its first joiner died: after the join had completed (EINVAL, already joined), or while it read a
+    // streamed result (whatever error says the result was cut off).
     else if (orphaned && error instanceof QemuThreadError && /already joined/.test(message))
       result = 'orphan';
+    else if (orphaned && isStreamed(size, mode) && error instanceof Error) result = 'orphan';
+    // Terminated: "was terminated by", or (streaming) whatever error says the result was cut off.
+    else if (killed && error instanceof Error) result = 'terminated';
     else violation(w, 'join-result', `${what} threw ${error instanceof Error ? error.stack : message}`);
   } else if (mode === 1) {
     violation(w, 'join-result', `${what} returned although the joinee throws`);

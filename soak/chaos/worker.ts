@@ -61,22 +61,12 @@ import {
   leaveGauge,
   moveTickets,
   ownerDead,
+  prng,
   repairBank,
   transfer,
   violation,
 } from './shared.js';
 import { checkJoinOutcome, type Outcome } from './verify.js';
-
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const nap = new Int32Array(new SharedArrayBuffer(4));
 /** Sleeps `ms` on a private word (nobody notifies it). */
@@ -225,8 +215,7 @@ class Worker {
   async activity(kind: Activity): Promise<void> {
     switch (kind) {
       case 'bank':
-        await this.bank();
-        return;
+        return this.bank();
       case 'rec-bank':
         await this.recBank();
         return;
@@ -300,17 +289,12 @@ class Worker {
 
   // --- Activities ---------------------------------------------------------------------------------
 
-  async bank(): Promise<boolean> {
-    const { w } = this;
-    let recovered = false;
+  async bank(): Promise<void> {
     for (let i = 0; i < 8; i++) {
-      // (Not `recovered ||= await ...`, which would skip the lock once recovered.)
-      const took = await this.lockRobust(this.bankLock);
-      recovered = recovered || took;
-      transfer(w, G.BANK_M, this.random, 'mutex bank', () => this.armPoint());
+      await this.lockRobust(this.bankLock);
+      transfer(this.w, G.BANK_M, this.random, 'mutex bank', () => this.armPoint());
       this.unlockRobust(this.bankLock);
     }
-    return recovered;
   }
 
   /** Nested twice: the section stays exclusive after the inner unlock; EOWNERDEAD comes at depth 1. */
