@@ -1,7 +1,8 @@
 /**
  * One cell of the table (one workload for one JS contender), in a process of its own, started by main.ts:
  *   node [--harmony-struct] build/bench/cell.js --workload ID --contender ID [--quick]
- * Prints one line, `RESULT <json Cell>`, then exits.
+ * Runs the control loop first (workloads.ts, controlSamples), then the cell. Prints one line,
+ * `RESULT <json CellResult>`, then exits.
  *
  * Why a process per cell: each contender gets a fresh engine, a hang or crash costs one cell, and
  * `--harmony-struct` is given to the V8 contender's cells only. With that flag Node 20 puts every isolate
@@ -17,9 +18,16 @@ import {
   CONTENDER_IDS,
   type ContenderId,
   type Context,
+  controlSamples,
   notApplicable,
   WORKLOADS,
 } from './workloads.js';
+
+/** What a cell's process prints: its cell and its control loop's samples. */
+export interface CellResult {
+  cell: Cell;
+  control: number[];
+}
 
 const { values } = parseArgs({
   options: {
@@ -42,8 +50,9 @@ const ctx: Context = {
   timeoutMs: quick ? 30_000 : 180_000,
 };
 const runner = def.runners[contender];
-const cell: Cell = runner ? await runner(ctx) : notApplicable(def, contender);
-writeSync(1, `RESULT ${JSON.stringify(cell)}\n`);
+const control = controlSamples(quick);
+const result: CellResult = { cell: runner ? await runner(ctx) : notApplicable(def, contender), control };
+writeSync(1, `RESULT ${JSON.stringify(result)}\n`);
 // Exit at once: workers that hung (and V8 workers kept alive on purpose) are not waited for; main.ts kills
 // this process if even the exit hangs.
 process.exit(0);

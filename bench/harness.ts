@@ -9,6 +9,12 @@ export function nowNs(): number {
   return Number(process.hrtime.bigint());
 }
 
+/** Nanoseconds of CPU time the whole process has used, all its threads (getrusage(RUSAGE_SELF)). */
+export function cpuNs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) * 1e3;
+}
+
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -66,15 +72,15 @@ export interface TaskData {
 
 /** What a worker reports back. Every field is optional; each workload uses what it needs. */
 export interface WorkerResult {
-  /** Finished measurements, in the workload's unit. */
-  samples?: number[];
+  /** Measurements by metric key (finished, in the metric's unit, or raw nanoseconds: see the workload). */
+  metrics?: Record<string, number[]>;
+  /** Counts that the main thread adds up over all workers (futex operations, ...). */
+  sums?: Record<string, number>;
   /** Per repetition: when this worker started and ended the timed part (nowNs). */
   starts?: number[];
   ends?: number[];
   /** Per repetition: how many operations this worker did. */
   counts?: number[];
-  /** Side figures (one value per key). */
-  extra?: Record<string, number>;
   /** Correctness failures found by this worker. */
   failures?: string[];
 }

@@ -112,7 +112,8 @@ export const classicKit: Kit<ClassicMutex, ClassicCond, ClassicSem, ClassicEvent
 };
 
 export function kitFor(contender: string): AnyKit {
-  if (contender === 'qemu-thread') return qemuKit;
+  // The no-spin control is qemu-thread itself, its workers having turned their spinning off (roles.ts).
+  if (contender === 'qemu-thread' || contender === 'qemu-nospin') return qemuKit;
   if (contender === 'classic') return classicKit;
   throw new Error(`no lock kit for contender '${contender}'`);
 }

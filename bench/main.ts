@@ -1,8 +1,10 @@
 /**
- * `npm run bench`: issue 5's workloads for qemu-thread, native pthreads, V8's Atomics.Mutex and a classic
- * JS baseline, in one run on one machine. Prints a Markdown table (medians, and each contender's cost
- * relative to qemu-thread) with the machine's cores, Node and gcc versions; `--json FILE` writes the same
- * data. Exit status 1 when a correctness check failed or a contender hung or crashed.
+ * `npm run bench`: the workloads of issues 5 and 15 for qemu-thread (with and without spinning), native
+ * pthreads, V8's Atomics.Mutex and a classic JS baseline, in one run on one machine. Prints Markdown tables
+ * (every figure's median, min and max, and each contender's cost relative to qemu-thread), issue 15's
+ * targets and the machine's cores, load, Node and gcc versions; `--json FILE` writes the same document,
+ * from which to-markdown.ts regenerates the tables of docs/performance.md. Exit status 1 when a
+ * correctness check failed or a contender of ours hung or crashed.
  *
  * Usage: node build/bench/main.js [--quick] [--json FILE] [--only id,id,...]
  * Progress goes to stderr; stdout holds only the report.
@@ -15,8 +17,9 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { CellResult } from './cell.js';
 import { buildNative } from './native.js';
-import { type Meta, type Row, renderMeta, renderNotes, renderTable, toJson } from './report.js';
+import { buildReport, type Meta, type Row, renderReport, reportJson } from './report.js';
 import {
   type Cell,
   CONTENDER_IDS,
@@ -24,7 +27,10 @@ import {
   type Context,
   mergeCells,
   notApplicable,
+  ok,
+  RUN_ORDER,
   runNativeCell,
+  stat,
   WORKLOADS,
   type WorkloadDef,
 } from './workloads.js';
@@ -47,17 +53,23 @@ try {
 }
 if (values.help) {
   process.stdout.write(
-    `${usage}\nworkloads: ${WORKLOADS.map((w) => w.id).join(', ')}\n` +
+    `${usage}\nworkloads: ${WORKLOADS.filter((w) => !w.control)
+      .map((w) => w.id)
+      .join(', ')}\n` +
       '--quick: a smoke run of a few seconds; --json FILE: also write the results as JSON\n',
   );
   process.exit(0);
 }
 const only = values.only?.split(',').map((s) => s.trim());
-const unknown = only?.filter((id) => !WORKLOADS.some((w) => w.id === id)) ?? [];
+const unknown = only?.filter((id) => !WORKLOADS.some((w) => w.id === id && !w.control)) ?? [];
 if (unknown.length > 0) {
   process.stderr.write(`unknown workload(s): ${unknown.join(', ')}\n${usage}\n`);
   process.exit(2);
 }
+/** What runs: --only's workloads and those their derived figures need (contended-N: contended-1). */
+const selected = only
+  ? new Set([...only, ...WORKLOADS.filter((w) => only.includes(w.id)).flatMap((w) => w.needs ?? [])])
+  : undefined;
 
 const started = performance.now();
 const quick = values.quick ?? false;
@@ -80,7 +92,7 @@ const ctx: Context = {
 };
 
 interface CellRun {
-  cell?: Cell;
+  result?: CellResult;
   /** How the process ended when it gave no result. */
   crash?: string;
   timedOut?: boolean;
@@ -111,7 +123,7 @@ function spawnCell(def: WorkloadDef, contender: ContenderId): Promise<CellRun> {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    let cell: Cell | undefined;
+    let result: CellResult | undefined;
     let timedOut = false;
     let linger: NodeJS.Timeout | undefined;
     // The cell's own watchdog fires first; this one catches a process that hangs even in exiting.
@@ -124,8 +136,8 @@ function spawnCell(def: WorkloadDef, contender: ContenderId): Promise<CellRun> {
     child.stdout.on('data', (chunk: string) => {
       stdout += chunk;
       const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (line && cell === undefined && stdout.includes('\n', stdout.indexOf('RESULT '))) {
-        cell = JSON.parse(line.slice('RESULT '.length)) as Cell;
+      if (line && result === undefined && stdout.includes('\n', stdout.indexOf('RESULT '))) {
+        result = JSON.parse(line.slice('RESULT '.length)) as CellResult;
         // Have the result: a process stuck in its exit (unkillable V8 waiters) is ended here.
         linger = setTimeout(() => child.kill('SIGKILL'), 3_000);
       }
@@ -136,7 +148,7 @@ function spawnCell(def: WorkloadDef, contender: ContenderId): Promise<CellRun> {
     child.on('close', (code, signal) => {
       clearTimeout(hard);
       clearTimeout(linger);
-      if (cell) return resolve({ cell });
+      if (result) return resolve({ result });
       if (timedOut) return resolve({ timedOut });
       const why = stderr
         .split('\n')
@@ -149,31 +161,35 @@ function spawnCell(def: WorkloadDef, contender: ContenderId): Promise<CellRun> {
   });
 }
 
-async function runCell(def: WorkloadDef, contender: ContenderId): Promise<Cell> {
+/** One cell, and the control loop's samples from its process (none when it had no process). */
+async function runCell(def: WorkloadDef, contender: ContenderId): Promise<CellResult> {
   if (contender === 'pthreads') return runNativeCell(def, ctx);
-  if (!def.runners[contender]) return notApplicable(def, contender);
+  if (!def.runners[contender]) return { cell: notApplicable(def, contender), control: [] };
   let crash = '';
   for (let attempt = 1; attempt <= 2; attempt++) {
     const run = await spawnCell(def, contender);
-    if (run.cell) {
-      if (attempt === 1 || run.cell.status !== 'ok') return run.cell;
-      return { ...run.cell, note: `measured on a second try; the first process crashed (${crash})` };
+    if (run.result) {
+      const { cell, control } = run.result;
+      if (attempt === 1 || cell.status !== 'ok') return run.result;
+      return {
+        cell: { ...cell, note: `measured on a second try; the first process crashed (${crash})` },
+        control,
+      };
     }
     if (run.timedOut) {
-      return {
-        status: 'failed',
-        reason: `its process hung for ${hardLimitMs(contender) / 1000} s and was killed`,
-      };
+      const reason = `its process hung for ${hardLimitMs(contender) / 1000} s and was killed`;
+      return { cell: { status: 'failed', reason }, control: [] };
     }
     crash = run.crash ?? 'unknown';
     progress(`${def.id}: ${contender}: the process crashed (${crash})${attempt === 1 ? ', retrying' : ''}`);
   }
-  return { status: 'failed', reason: `its process crashed twice (${crash})` };
+  return { cell: { status: 'failed', reason: `its process crashed twice (${crash})` }, control: [] };
 }
 
 const meta: Meta = {
   date: new Date().toISOString(),
   mode: quick ? 'quick' : 'full',
+  ...(only ? { only } : {}),
   cores: availableParallelism(),
   cpu: cpus()[0]?.model.trim() ?? 'unknown',
   platform: `${process.platform} ${process.arch}`,
@@ -184,18 +200,24 @@ const meta: Meta = {
 };
 
 const rows: Row[] = [];
+const controls = Object.fromEntries(CONTENDER_IDS.map((id) => [id, [] as number[]])) as Record<
+  ContenderId,
+  number[]
+>;
 for (const def of WORKLOADS) {
-  if (only && !only.includes(def.id)) continue;
+  if (def.control || (selected && !selected.has(def.id))) continue;
   const runs = Object.fromEntries(CONTENDER_IDS.map((id) => [id, [] as Cell[]])) as Record<
     ContenderId,
     Cell[]
   >;
   for (let round = 1; round <= rounds; round++) {
-    for (const contender of ['pthreads', 'qemu-thread', 'v8', 'classic', 'reference'] as const) {
+    for (const contender of RUN_ORDER) {
       const measured = contender === 'pthreads' || def.runners[contender] !== undefined;
       if (!measured && round > 1) continue;
       if (measured) progress(`${def.id}: ${contender}${rounds > 1 ? ` (round ${round}/${rounds})` : ''}`);
-      runs[contender].push(await runCell(def, contender));
+      const { cell, control } = await runCell(def, contender);
+      runs[contender].push(cell);
+      controls[contender].push(...control);
     }
   }
   const cells = Object.fromEntries(CONTENDER_IDS.map((id) => [id, mergeCells(runs[id])])) as Record<
@@ -204,17 +226,51 @@ for (const def of WORKLOADS) {
   >;
   rows.push({ def, cells });
 }
+deriveShares(rows);
+const controlDef = WORKLOADS.find((w) => w.control)!;
+rows.unshift({
+  def: controlDef,
+  cells: Object.fromEntries(
+    CONTENDER_IDS.map((id) => [
+      id,
+      controls[id].length > 0
+        ? ok('time', { time: controls[id] })
+        : { status: 'n/a', reason: 'no process of this column ran' },
+    ]),
+  ) as Record<ContenderId, Cell>,
+});
 meta.seconds = Math.round((performance.now() - started) / 100) / 10;
+meta.loadavgEnd = loadavg();
 
-process.stdout.write(`${renderMeta(meta)}\n\n${renderTable(rows)}\n\n${renderNotes(rows)}\n`);
+/**
+ * The contended rows' "share": each sample of a contender's rate over the median of its own 1-thread rate
+ * (contended-1) in this run.
+ */
+function deriveShares(all: Row[]): void {
+  const single = all.find((r) => r.def.id === 'contended-1');
+  if (!single) return;
+  for (const row of all) {
+    if (row.def.section !== 'contended' || row === single) continue;
+    for (const id of CONTENDER_IDS) {
+      const cell = row.cells[id];
+      // Nothing spins with one thread: the no-spin column's own 1-thread rate is qemu-thread's.
+      const alone = single.cells[id === 'qemu-nospin' ? 'qemu-thread' : id];
+      if (cell.status !== 'ok' || alone.status !== 'ok' || !cell.metrics.rate || !alone.metrics.rate)
+        continue;
+      const base = alone.metrics.rate.median;
+      cell.metrics.share = stat(cell.metrics.rate.samples.map((x) => x / base));
+    }
+  }
+}
+
+const report = buildReport(meta, rows);
+process.stdout.write(`${renderReport(report)}\n`);
 if (values.json) {
-  writeFileSync(values.json, `${JSON.stringify(toJson(meta, rows), null, 2)}\n`);
+  writeFileSync(values.json, reportJson(report));
   progress(`wrote ${values.json}`);
 }
 // A failure of code in this repository (qemu-thread, the classic baseline, the C program) fails the run; one
 // of the engine's experimental locks is reported in the table and notes, but is not ours to fail on.
-const failed = rows.some((row) =>
-  CONTENDER_IDS.some((id) => id !== 'v8' && row.cells[id].status === 'failed'),
-);
+const failed = report.failures.some((f) => f.contender !== 'v8');
 progress(failed ? 'FAILED: see the notes' : `done in ${meta.seconds} s`);
 process.exit(failed ? 1 : 0);

@@ -1,7 +1,7 @@
 /**
  * The pthreads contender: builds bench/native/pthread-bench.c with the machine's gcc (into build/native/,
  * only when the source is newer than the binary) and runs it one workload at a time, parsing its
- * `sample` / `extra` / `fail` lines.
+ * `metric` / `control` / `fail` lines.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
@@ -24,9 +24,10 @@ export interface Native {
 }
 
 export interface NativeResult {
-  samples: Map<string, number[]>;
-  /** Per workload id: key -> one value per repetition. */
-  extra: Map<string, Map<string, number[]>>;
+  /** Per workload id: metric key -> its samples. */
+  metrics: Map<string, Map<string, number[]>>;
+  /** The control loop's samples (ns per CAS + exchange). */
+  control: number[];
   failures: string[];
 }
 
@@ -58,19 +59,17 @@ export async function runNative(
 ): Promise<NativeResult> {
   const args = ['--only', workload, ...(quick ? ['--quick'] : [])];
   const { stdout } = await run(program, args, { timeout: timeoutMs, maxBuffer: 16 << 20 });
-  const result: NativeResult = { samples: new Map(), extra: new Map(), failures: [] };
+  const result: NativeResult = { metrics: new Map(), control: [], failures: [] };
   for (const line of stdout.split('\n')) {
     const [kind, id, ...rest] = line.trim().split(/\s+/);
-    if (kind === 'sample') {
-      const list = result.samples.get(id) ?? [];
-      list.push(Number(rest[0]));
-      result.samples.set(id, list);
-    } else if (kind === 'extra') {
-      const byKey = result.extra.get(id) ?? new Map<string, number[]>();
+    if (kind === 'metric') {
+      const byKey = result.metrics.get(id) ?? new Map<string, number[]>();
       const list = byKey.get(rest[0]) ?? [];
       list.push(Number(rest[1]));
       byKey.set(rest[0], list);
-      result.extra.set(id, byKey);
+      result.metrics.set(id, byKey);
+    } else if (kind === 'control') {
+      result.control.push(Number(id));
     } else if (kind === 'fail') {
       result.failures.push(`${id}: ${rest.join(' ')}`);
     }

@@ -8,19 +8,27 @@
  */
 
 import { QemuMutex, qemu_mutex_lock, qemu_mutex_unlock } from 'qemu-thread';
-import { lockWord, lockWordUntraced, unlockWord, unlockWordUntraced } from 'qemu-thread/internal/mutex';
 import { type ClassicMutex, classicLock, classicUnlock } from './classic.js';
 import {
   barrier,
   CTL_ARRIVED,
   CTL_GENERATION,
   CTL_STOP,
+  cpuNs,
   nowNs,
   rawNotify,
   rawWait,
   type TaskData,
   type WorkerResult,
 } from './harness.js';
+import {
+  lockWord,
+  lockWordUntraced,
+  parkStats,
+  setSpinning,
+  unlockWord,
+  unlockWordUntraced,
+} from './internal.js';
 import { type AnyKit, kitFor } from './kits.js';
 import { type V8Shared, v8Condition, v8Mutex } from './v8.js';
 
@@ -46,6 +54,9 @@ function sync(d: TaskData): void {
 }
 
 export function runRole(d: TaskData): WorkerResult {
+  // The no-spin control: qemu-thread with every wait of this worker parking at once (spinning is per thread,
+  // and every thread of such a task is one of these workers).
+  if (d.contender === 'qemu-nospin') setSpinning(false);
   switch (d.workload) {
     case 'lock':
       return lockRole(d);
@@ -64,6 +75,36 @@ export function runRole(d: TaskData): WorkerResult {
     default:
       throw new Error(`unknown workload '${d.workload}'`);
   }
+}
+
+/**
+ * Runs `body` for `warm` + `reps` repetitions on every worker of the task, timed as a whole: all workers
+ * meet, worker 0 reads the wall clock and the process's CPU clock (every thread's time: the workers', the
+ * idle main thread's), releases the others, and reads both again once every worker is through. Returns, on
+ * worker 0, the nanoseconds of each measured repetition (warm-ups dropped); `body` gets the repetition's
+ * index from 0, warm-ups included.
+ */
+function timedReps(d: TaskData, body: (rep: number) => void): { wall: number[]; cpu: number[] } {
+  const { reps, warm } = d.params;
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  sync(d);
+  for (let r = -warm; r < reps; r++) {
+    let t0 = 0;
+    let c0 = 0;
+    if (d.index === 0) {
+      t0 = nowNs();
+      c0 = cpuNs();
+    }
+    sync(d);
+    body(r + warm);
+    sync(d);
+    if (d.index === 0 && r >= 0) {
+      wall.push(nowNs() - t0);
+      cpu.push(cpuNs() - c0);
+    }
+  }
+  return { wall, cpu };
 }
 
 // 1. Uncontended lock + unlock ---------------------------------------------------------------------------
@@ -150,57 +191,55 @@ function lockRole(d: TaskData): WorkerResult {
     loop(iters);
     samples.push((nowNs() - t0) / iters);
   }
-  return { samples };
+  return { metrics: { time: samples } };
 }
 
-// 2. Cond ping-pong: two threads alternate through one mutex and one cond -----------------------------
+// 2. Cond ping-pong: P pairs, each alternating through its own mutex and cond ----------------------------
+
+/** Words between two pairs' `turn` words (64 bytes), so that the pairs share no cache line. */
+export const PAIR_STRIDE = 16;
 
 function pingpongKit(k: AnyKit, d: TaskData): WorkerResult {
-  const m = k.reviveMutex(d.state.m);
-  const c = k.reviveCond(d.state.c);
-  const turn = d.state.turn as Int32Array;
-  const { reps, iters, warm } = d.params;
-  const role = d.index;
+  const pair = d.index >> 1;
+  const role = d.index & 1;
   const other = 1 - role;
-  const samples: number[] = [];
-  sync(d);
-  k.lock(m);
-  for (let r = -warm; r < reps; r++) {
-    const t0 = nowNs();
-    for (let i = 0; i < iters; i++) {
-      while (turn[0] !== role) k.wait(c, m);
-      turn[0] = other;
-      k.signal(c);
-    }
-    if (role === 0 && r >= 0) samples.push((nowNs() - t0) / (2 * iters));
-  }
-  k.unlock(m);
-  return { samples };
+  const m = k.reviveMutex((d.state.m as unknown[])[pair]);
+  const c = k.reviveCond((d.state.c as unknown[])[pair]);
+  const turn = d.state.turn as Int32Array;
+  const at = pair * PAIR_STRIDE;
+  const { iters } = d.params;
+  return {
+    metrics: timedReps(d, () => {
+      k.lock(m);
+      for (let i = 0; i < iters; i++) {
+        while (turn[at] !== role) k.wait(c, m);
+        turn[at] = other;
+        k.signal(c);
+      }
+      k.unlock(m);
+    }),
+  };
 }
 
 function pingpongV8(d: TaskData): WorkerResult {
   const Mutex = v8Mutex();
   const Condition = v8Condition();
-  const m = d.state.m as V8Shared;
-  const c = d.state.c as V8Shared;
-  const turn = d.state.turn as Int32Array;
-  const { reps, iters, warm } = d.params;
-  const role = d.index;
+  const pair = d.index >> 1;
+  const role = d.index & 1;
   const other = 1 - role;
-  const samples: number[] = [];
-  sync(d);
-  Mutex.lock(m, () => {
-    for (let r = -warm; r < reps; r++) {
-      const t0 = nowNs();
-      for (let i = 0; i < iters; i++) {
-        while (turn[0] !== role) Condition.wait(c, m);
-        turn[0] = other;
-        Condition.notify(c, 1);
-      }
-      if (role === 0 && r >= 0) samples.push((nowNs() - t0) / (2 * iters));
+  const m = (d.state.m as V8Shared[])[pair];
+  const c = (d.state.c as V8Shared[])[pair];
+  const turn = d.state.turn as Int32Array;
+  const at = pair * PAIR_STRIDE;
+  const { iters } = d.params;
+  const loop = () => {
+    for (let i = 0; i < iters; i++) {
+      while (turn[at] !== role) Condition.wait(c, m);
+      turn[at] = other;
+      Condition.notify(c, 1);
     }
-  });
-  return { samples };
+  };
+  return { metrics: timedReps(d, () => Mutex.lock(m, loop)) };
 }
 
 // 3. Bounded buffer, capacity 64 --------------------------------------------------------------------------
@@ -220,13 +259,10 @@ function boundedBufferKit(k: AnyKit, d: TaskData): WorkerResult {
   const ring = d.state.ring as Int32Array;
   const meta = d.state.meta as Int32Array;
   const seen = d.state.seen as Uint8Array;
-  const { producers, items, reps } = d.params;
-  const starts: number[] = [];
-  const ends: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    sync(d);
+  const { producers, items } = d.params;
+  // Repetition r moves the items r * items ... (r + 1) * items - 1, so that each is checked exactly once.
+  const metrics = timedReps(d, (r) => {
     const base = r * items;
-    const t0 = nowNs();
     if (d.index < producers) {
       for (let i = d.index; i < items; i += producers) {
         k.lock(m);
@@ -255,10 +291,8 @@ function boundedBufferKit(k: AnyKit, d: TaskData): WorkerResult {
         Atomics.add(seen, item, 1);
       }
     }
-    starts.push(t0);
-    ends.push(nowNs());
-  }
-  return { starts, ends };
+  });
+  return { metrics };
 }
 
 function boundedBufferV8(d: TaskData): WorkerResult {
@@ -270,7 +304,7 @@ function boundedBufferV8(d: TaskData): WorkerResult {
   const ring = d.state.ring as Int32Array;
   const meta = d.state.meta as Int32Array;
   const seen = d.state.seen as Uint8Array;
-  const { producers, items, reps } = d.params;
+  const { producers, items } = d.params;
   let item = 0;
   let target = 0;
   const put = () => {
@@ -290,12 +324,8 @@ function boundedBufferV8(d: TaskData): WorkerResult {
     Condition.notify(notFull, 1);
     return taken;
   };
-  const starts: number[] = [];
-  const ends: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    sync(d);
+  const metrics = timedReps(d, (r) => {
     const base = r * items;
-    const t0 = nowNs();
     if (d.index < producers) {
       for (let i = d.index; i < items; i += producers) {
         item = base + i;
@@ -309,10 +339,8 @@ function boundedBufferV8(d: TaskData): WorkerResult {
         Atomics.add(seen, got, 1);
       }
     }
-    starts.push(t0);
-    ends.push(nowNs());
-  }
-  return { starts, ends };
+  });
+  return { metrics };
 }
 
 // 4. Broadcast: W threads wait on one cond; time until all have re-acquired the mutex and acknowledged ----
@@ -321,97 +349,106 @@ const ROUND = 0;
 const ACKS = 1;
 const READY = 2;
 export const BROADCAST_META_WORDS = 3;
-/** Futex counters (broadcast counting phase): Atomics.wait calls, of them not slept, notify calls, woken. */
-const F_WAITS = 0;
-const F_NOT_SLEPT = 1;
-const F_NOTIFIES = 2;
-const F_WOKEN = 3;
-export const FUTEX_COUNTER_WORDS = 4;
+
+interface FutexCounts {
+  waits: number;
+  notifies: number;
+  woken: number;
+}
 
 type WaitFn = typeof Atomics.wait;
 type NotifyFn = typeof Atomics.notify;
 
-/** Wraps Atomics.wait / notify in this worker so that every call the primitives make is counted. */
-function countFutexOps(counters: Int32Array): void {
-  const counted = Atomics as unknown as { wait: WaitFn; notify: NotifyFn };
-  counted.wait = ((array: Int32Array, index: number, value: number, timeout?: number) => {
-    Atomics.add(counters, F_WAITS, 1);
-    const result = rawWait(array, index, value, timeout);
-    if (result !== 'ok') Atomics.add(counters, F_NOT_SLEPT, 1);
-    return result;
+/**
+ * This thread's futex operations so far, for the contenders that park in Atomics.wait: qemu-thread counts
+ * them itself (parkStats, per thread); for the classic baseline, Atomics.wait / notify are wrapped in this
+ * worker (the classic primitives look them up at each call) and counted in plain per-thread variables, so
+ * the count costs a few nanoseconds a call and can run during the timed rounds. V8 parks in its own queue:
+ * nothing to count (undefined).
+ */
+function futexCounter(contender: string): (() => FutexCounts) | undefined {
+  if (contender === 'qemu-thread' || contender === 'qemu-nospin') {
+    return () => {
+      const s = parkStats();
+      return { waits: s.parks, notifies: s.wakes, woken: s.woken };
+    };
+  }
+  if (contender !== 'classic') return undefined;
+  const counts: FutexCounts = { waits: 0, notifies: 0, woken: 0 };
+  const wrapped = Atomics as unknown as { wait: WaitFn; notify: NotifyFn };
+  wrapped.wait = ((array: Int32Array, index: number, value: number, timeout?: number) => {
+    counts.waits++;
+    return rawWait(array, index, value, timeout);
   }) as WaitFn;
-  counted.notify = ((array: Int32Array, index: number, count?: number) => {
-    Atomics.add(counters, F_NOTIFIES, 1);
+  wrapped.notify = ((array: Int32Array, index: number, count?: number) => {
+    counts.notifies++;
     const woken = rawNotify(array, index, count);
-    Atomics.add(counters, F_WOKEN, woken);
+    counts.woken += woken;
     return woken;
   }) as NotifyFn;
+  return () => ({ ...counts });
 }
 
-function stopCountingFutexOps(): void {
-  const counted = Atomics as unknown as { wait: WaitFn; notify: NotifyFn };
-  counted.wait = rawWait;
-  counted.notify = rawNotify;
-}
-
-function futexPerRound(before: Int32Array, after: Int32Array, rounds: number): Record<string, number> {
-  const per = (i: number) => (after[i] - before[i]) / rounds;
+function futexSums(before: FutexCounts | undefined, after: FutexCounts | undefined): Record<string, number> {
+  if (!before || !after) return {};
   return {
-    futexWaits: per(F_WAITS),
-    futexSlept: per(F_WAITS) - per(F_NOT_SLEPT),
-    futexNotifies: per(F_NOTIFIES),
-    futexWoken: per(F_WOKEN),
+    waits: after.waits - before.waits,
+    notifies: after.notifies - before.notifies,
+    woken: after.woken - before.woken,
   };
 }
 
+/**
+ * The broadcaster (worker 0) times each round from its broadcast to the last waiter's acknowledgement, and
+ * reads the process's CPU clock every `block` rounds, holding the mutex (the waiters are parked or on
+ * their way to park). Every worker counts its futex operations over the timed rounds: from its first
+ * timed round until its last acknowledgement (the broadcaster's: until the last round's acks are in).
+ */
 function broadcastKit(k: AnyKit, d: TaskData): WorkerResult {
   const m = k.reviveMutex(d.state.m);
   const c = k.reviveCond(d.state.c);
   const ack = k.reviveCond(d.state.ack);
   const meta = d.state.meta as Int32Array;
   const lastAck = d.state.lastAck as Float64Array;
-  const counters = d.state.counters as Int32Array;
-  const { waiters, rounds, warm, countRounds } = d.params;
-  const samples: number[] = [];
-  let extra: Record<string, number> | undefined;
-  const phases = countRounds > 0 ? 2 : 1;
-  for (let phase = 0; phase < phases; phase++) {
-    const counting = phase === 1;
-    const total = counting ? countRounds : warm + rounds;
-    sync(d);
-    if (counting) countFutexOps(counters);
-    try {
-      k.lock(m);
-      if (d.index === 0) {
-        while (meta[READY] < waiters * (phase + 1)) k.wait(ack, m);
-        const before = counters.slice();
-        for (let r = 0; r < total; r++) {
-          meta[ACKS] = 0;
-          meta[ROUND]++;
-          const t0 = nowNs();
-          k.broadcast(c);
-          while (meta[ACKS] < waiters) k.wait(ack, m);
-          if (!counting && r >= warm) samples.push((lastAck[0] - t0) / 1e3);
-        }
-        if (counting) extra = futexPerRound(before, counters.slice(), total);
-      } else {
-        let seen = meta[ROUND];
-        if (++meta[READY] === waiters * (phase + 1)) k.signal(ack);
-        for (let r = 0; r < total; r++) {
-          while (meta[ROUND] === seen) k.wait(c, m);
-          seen = meta[ROUND];
-          if (++meta[ACKS] === waiters) {
-            lastAck[0] = nowNs();
-            k.signal(ack);
-          }
-        }
+  const { waiters, rounds, warm, block } = d.params;
+  const count = futexCounter(d.contender);
+  const total = warm + rounds;
+  const latency: number[] = [];
+  const cpu: number[] = [];
+  let before: FutexCounts | undefined;
+  sync(d);
+  k.lock(m);
+  if (d.index === 0) {
+    while (meta[READY] < waiters) k.wait(ack, m);
+    let c0 = 0;
+    for (let r = 0; r < total; r++) {
+      const timed = r - warm;
+      if (timed === 0) before = count?.();
+      if (timed >= 0 && timed % block === 0) c0 = cpuNs();
+      meta[ACKS] = 0;
+      meta[ROUND]++;
+      const t0 = nowNs();
+      k.broadcast(c);
+      while (meta[ACKS] < waiters) k.wait(ack, m);
+      if (timed >= 0) latency.push((lastAck[0] - t0) / 1e3);
+      if (timed >= 0 && timed % block === block - 1) cpu.push((cpuNs() - c0) / block / 1e3);
+    }
+  } else {
+    let seen = meta[ROUND];
+    if (++meta[READY] === waiters) k.signal(ack);
+    for (let r = 0; r < total; r++) {
+      if (r === warm) before = count?.();
+      while (meta[ROUND] === seen) k.wait(c, m);
+      seen = meta[ROUND];
+      if (++meta[ACKS] === waiters) {
+        lastAck[0] = nowNs();
+        k.signal(ack);
       }
-      k.unlock(m);
-    } finally {
-      if (counting) stopCountingFutexOps();
     }
   }
-  return { samples, ...(extra ? { extra } : {}) };
+  const sums = futexSums(before, count?.());
+  k.unlock(m);
+  return { metrics: d.index === 0 ? { latency, cpu } : {}, sums };
 }
 
 function broadcastV8(d: TaskData): WorkerResult {
@@ -422,20 +459,25 @@ function broadcastV8(d: TaskData): WorkerResult {
   const ack = d.state.ack as V8Shared;
   const meta = d.state.meta as Int32Array;
   const lastAck = d.state.lastAck as Float64Array;
-  const { waiters, rounds, warm } = d.params;
+  const { waiters, rounds, warm, block } = d.params;
   const total = warm + rounds;
-  const samples: number[] = [];
+  const latency: number[] = [];
+  const cpu: number[] = [];
   sync(d);
   Mutex.lock(m, () => {
     if (d.index === 0) {
       while (meta[READY] < waiters) Condition.wait(ack, m);
+      let c0 = 0;
       for (let r = 0; r < total; r++) {
+        const timed = r - warm;
+        if (timed >= 0 && timed % block === 0) c0 = cpuNs();
         meta[ACKS] = 0;
         meta[ROUND]++;
         const t0 = nowNs();
         Condition.notify(c);
         while (meta[ACKS] < waiters) Condition.wait(ack, m);
-        if (r >= warm) samples.push((lastAck[0] - t0) / 1e3);
+        if (timed >= 0) latency.push((lastAck[0] - t0) / 1e3);
+        if (timed >= 0 && timed % block === block - 1) cpu.push((cpuNs() - c0) / block / 1e3);
       }
     } else {
       let seen = meta[ROUND];
@@ -450,7 +492,7 @@ function broadcastV8(d: TaskData): WorkerResult {
       }
     }
   });
-  return { samples };
+  return { metrics: d.index === 0 ? { latency, cpu } : {} };
 }
 
 // 5. Contended mutex: threads increment one counter under one mutex for a fixed time -------------------
@@ -523,49 +565,43 @@ function contendedV8(d: TaskData): WorkerResult {
 function semKit(k: AnyKit, d: TaskData): WorkerResult {
   const a = k.reviveSem(d.state.a);
   const b = k.reviveSem(d.state.b);
-  const { reps, iters, warm } = d.params;
-  const samples: number[] = [];
-  sync(d);
-  for (let r = -warm; r < reps; r++) {
-    const t0 = nowNs();
-    if (d.index === 0) {
-      for (let i = 0; i < iters; i++) {
-        k.post(a);
-        k.semWait(b);
+  const { iters } = d.params;
+  return {
+    metrics: timedReps(d, () => {
+      if (d.index === 0) {
+        for (let i = 0; i < iters; i++) {
+          k.post(a);
+          k.semWait(b);
+        }
+      } else {
+        for (let i = 0; i < iters; i++) {
+          k.semWait(a);
+          k.post(b);
+        }
       }
-      if (r >= 0) samples.push((nowNs() - t0) / (2 * iters));
-    } else {
-      for (let i = 0; i < iters; i++) {
-        k.semWait(a);
-        k.post(b);
-      }
-    }
-  }
-  return { samples };
+    }),
+  };
 }
 
 function eventKit(k: AnyKit, d: TaskData): WorkerResult {
   const a = k.reviveEvent(d.state.a);
   const b = k.reviveEvent(d.state.b);
-  const { reps, iters, warm } = d.params;
-  const samples: number[] = [];
-  sync(d);
-  for (let r = -warm; r < reps; r++) {
-    const t0 = nowNs();
-    if (d.index === 0) {
-      for (let i = 0; i < iters; i++) {
-        k.set(a);
-        k.eventWait(b);
-        k.reset(b);
+  const { iters } = d.params;
+  return {
+    metrics: timedReps(d, () => {
+      if (d.index === 0) {
+        for (let i = 0; i < iters; i++) {
+          k.set(a);
+          k.eventWait(b);
+          k.reset(b);
+        }
+      } else {
+        for (let i = 0; i < iters; i++) {
+          k.eventWait(a);
+          k.reset(a);
+          k.set(b);
+        }
       }
-      if (r >= 0) samples.push((nowNs() - t0) / (2 * iters));
-    } else {
-      for (let i = 0; i < iters; i++) {
-        k.eventWait(a);
-        k.reset(a);
-        k.set(b);
-      }
-    }
-  }
-  return { samples };
+    }),
+  };
 }

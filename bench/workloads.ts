@@ -1,38 +1,65 @@
 /**
- * The workloads of issue 5, main-thread side: for each one, its parameters (quick and full), the shared
- * state each JS contender gets, how many workers run it, and how their reports become samples. The
- * workers' side is roles.ts; the pthreads side is native/pthread-bench.c, whose sizes match these.
+ * The workloads of issues 5 and 15, main-thread side: for each one, its metrics, its parameters (quick and
+ * full), the shared state each JS contender gets, how many workers run it, and how their reports become
+ * samples. The workers' side is roles.ts; the pthreads side is native/pthread-bench.c, whose sizes match
+ * these.
  *
  * Sizes are per round: a full run measures every cell in 3 rounds, contenders taking turns within each
  * round, and pools the samples, so that a load change on this shared machine hits every contender alike.
+ * Every metric keeps all its samples: the report prints each one's median with the min and max.
  */
 import { Worker } from 'node:worker_threads';
 import { median, newControl, type TaskData, type WorkerMessage, type WorkerResult } from './harness.js';
 import { classicKit, qemuKit } from './kits.js';
 import { type Native, runNative } from './native.js';
-import { BB_CAPACITY, BB_META_WORDS, BROADCAST_META_WORDS, FUTEX_COUNTER_WORDS } from './roles.js';
+import { BB_CAPACITY, BB_META_WORDS, BROADCAST_META_WORDS, PAIR_STRIDE } from './roles.js';
 import { v8Condition, v8Mutex } from './v8.js';
-import { bareWorkerStart, bareWorkerStartBlocked, prestartFunction, vcpuClassic, vcpuQemu } from './vcpu.js';
+import {
+  bareWorkerStart,
+  bareWorkerStartBlocked,
+  prestartFunction,
+  type StartSamples,
+  vcpuClassic,
+  vcpuQemu,
+} from './vcpu.js';
 
-export type ContenderId = 'qemu-thread' | 'pthreads' | 'v8' | 'classic' | 'reference';
+/**
+ * The columns. `qemu-nospin` is qemu-thread with spinning turned off in every thread of the cell (the
+ * library's per-thread switch, park.ts): the control that shows what spinning buys and what it costs.
+ */
+export type ContenderId = 'qemu-thread' | 'qemu-nospin' | 'pthreads' | 'v8' | 'classic' | 'reference';
 export const CONTENDER_IDS: readonly ContenderId[] = [
   'qemu-thread',
+  'qemu-nospin',
   'pthreads',
   'v8',
   'classic',
   'reference',
 ];
+/** The order in which a round measures a row's contenders. */
+export const RUN_ORDER: readonly ContenderId[] = [
+  'pthreads',
+  'qemu-thread',
+  'qemu-nospin',
+  'v8',
+  'classic',
+  'reference',
+];
+
+/** One metric of one cell: every sample (pooled over the rounds), their median, min and max. */
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
 
 export type Cell =
   | {
       status: 'ok';
-      median: number;
-      min: number;
-      max: number;
-      samples: number[];
-      /** Side figures, each the median over repetitions. */
-      extra?: Record<string, number>;
-      /** Something worth knowing about how the figure was obtained (a retry, ...). */
+      /** By metric key (WorkloadDef.metrics); a metric the contender does not report is absent. */
+      metrics: Record<string, Stat>;
+      /** Something worth knowing about how the figures were obtained (a retry, ...). */
       note?: string;
     }
   | { status: 'n/a' | 'skipped' | 'failed'; reason: string };
@@ -49,35 +76,71 @@ export interface Context {
 
 type Runner = (ctx: Context) => Promise<Cell>;
 
+export type SectionId = 'uncontended' | 'handoff' | 'broadcast' | 'contended' | 'start';
+
+export const SECTIONS: readonly { id: SectionId; title: string }[] = [
+  { id: 'uncontended', title: 'Uncontended lock, and the control' },
+  { id: 'handoff', title: 'Hand-offs: wall and process CPU time' },
+  { id: 'broadcast', title: 'Broadcast' },
+  { id: 'contended', title: 'Contended mutex' },
+  { id: 'start', title: 'Thread start' },
+];
+
+export interface MetricDef {
+  key: string;
+  /** Shown after the workload's title for every metric but the first. */
+  label: string;
+  unit: string;
+  better: 'lower' | 'higher';
+}
+
 export interface WorkloadDef {
   id: string;
   title: string;
-  unit: string;
-  better: 'lower' | 'higher';
+  section: SectionId;
+  /** The first is the workload's headline figure; every cell that is ok has it. */
+  metrics: readonly MetricDef[];
   /** What the reference column holds in this row, if anything. */
   reference?: string;
   /** The JS contenders' cells, each run in a process of its own (cell.ts); pthreads: runNativeCell. */
   runners: Partial<Record<Exclude<ContenderId, 'pthreads'>, Runner>>;
   /** Why a contender without a runner is n/a here. */
   notApplicable?: Partial<Record<ContenderId, string>>;
+  /** Workloads this one's derived figures need, run with it even when --only leaves them out. */
+  needs?: readonly string[];
+  /** Not run on its own: its cells are built from what every cell's process measured first (main.ts). */
+  control?: boolean;
 }
 
 // Helpers ---------------------------------------------------------------------------------------------------
 
 const shared = (n: number) => new Int32Array(new SharedArrayBuffer(4 * n));
 
-export function ok(samples: number[], extra?: Record<string, number>): Cell {
-  if (samples.length === 0 || samples.some((x) => !Number.isFinite(x) || x <= 0)) {
-    return { status: 'failed', reason: `bad samples: ${samples.join(', ') || 'none'}` };
+/** Statistics of samples kept to 6 significant digits (more than any of these timings can resolve). */
+export function stat(samples: readonly number[]): Stat {
+  const kept = samples.map((x) => Number(x.toPrecision(6)));
+  return { median: median(kept), min: Math.min(...kept), max: Math.max(...kept), samples: kept };
+}
+
+/**
+ * An ok cell from samples by metric key, or a failed one if the headline metric (`primary`) has no
+ * samples or any sample is not a finite number (the headline must also be positive). Empty metrics are
+ * left out.
+ */
+export function ok(primary: string, values: Record<string, number[] | undefined>): Cell {
+  const head = values[primary] ?? [];
+  if (head.length === 0 || head.some((x) => !Number.isFinite(x) || x <= 0)) {
+    return { status: 'failed', reason: `bad ${primary} samples: ${head.join(', ') || 'none'}` };
   }
-  return {
-    status: 'ok',
-    median: median(samples),
-    min: Math.min(...samples),
-    max: Math.max(...samples),
-    samples,
-    ...(extra && Object.keys(extra).length > 0 ? { extra } : {}),
-  };
+  const metrics: Record<string, Stat> = {};
+  for (const [key, xs] of Object.entries(values)) {
+    if (!xs || xs.length === 0) continue;
+    if (xs.some((x) => !Number.isFinite(x) || x < 0)) {
+      return { status: 'failed', reason: `bad ${key} samples: ${xs.join(', ')}` };
+    }
+    metrics[key] = stat(xs);
+  }
+  return { status: 'ok', metrics };
 }
 
 export class CorrectnessError extends Error {}
@@ -140,6 +203,9 @@ async function guarded(run: () => Promise<Cell>): Promise<Cell> {
   }
 }
 
+/** The contenders that run the lock-shaped workloads in workers. */
+type LockContender = 'qemu-thread' | 'qemu-nospin' | 'classic' | 'v8';
+
 interface Factory {
   mutex(): unknown;
   cond(): unknown;
@@ -147,37 +213,72 @@ interface Factory {
   event(): unknown;
 }
 
-function factoryFor(contender: string): Factory {
-  if (contender === 'qemu-thread') return qemuKit;
+function factoryFor(contender: LockContender): Factory {
+  if (contender === 'qemu-thread' || contender === 'qemu-nospin') return qemuKit;
   if (contender === 'classic') return classicKit;
-  if (contender === 'v8') {
-    const Mutex = v8Mutex();
-    const Condition = v8Condition();
-    const none = () => {
-      throw new Error('V8 has no semaphore or event');
-    };
-    return { mutex: () => new Mutex(), cond: () => new Condition(), sem: none, event: none };
-  }
-  throw new Error(`no factory for '${contender}'`);
+  const Mutex = v8Mutex();
+  const Condition = v8Condition();
+  const none = () => {
+    throw new Error('V8 has no semaphore or event');
+  };
+  return { mutex: () => new Mutex(), cond: () => new Condition(), sem: none, event: none };
+}
+
+/** The result of the C program for one workload, and its control loop's samples. */
+export interface NativeCell {
+  cell: Cell;
+  control: number[];
 }
 
 /** The pthreads cell of one workload, from the C program (run by the supervisor, not in a cell process). */
-export async function runNativeCell(def: WorkloadDef, ctx: Context): Promise<Cell> {
-  return guarded(async () => {
+export async function runNativeCell(def: WorkloadDef, ctx: Context): Promise<NativeCell> {
+  let control: number[] = [];
+  const cell = await guarded(async () => {
     if (!ctx.native.binary) return { status: 'skipped', reason: ctx.native.reason ?? 'not built' };
     const r = await runNative(ctx.native.binary, def.id, ctx.quick, ctx.timeoutMs);
+    control = r.control;
     if (r.failures.length > 0) throw new CorrectnessError(r.failures.join('; '));
-    const extra: Record<string, number> = {};
-    for (const [key, values] of r.extra.get(def.id) ?? []) extra[key] = median(values);
-    const errorcheck = r.samples.get('lock-errorcheck');
-    if (def.id === 'lock' && errorcheck) extra.errorcheckNsPerPair = median(errorcheck);
-    return ok(r.samples.get(def.id) ?? [], extra);
+    return ok(def.metrics[0].key, Object.fromEntries(r.metrics.get(def.id) ?? []));
   });
+  return { cell, control };
 }
 
 /** The skipped cell for the V8 contender when this node lacks Atomics.Mutex; null otherwise. */
 function v8Guard(ctx: Context, contender: string): Cell | null {
   return contender === 'v8' && ctx.v8Unavailable ? { status: 'skipped', reason: ctx.v8Unavailable } : null;
+}
+
+/** Wraps a lock-shaped runner: the V8 guard, then the run, any error a failed cell. */
+const lockShaped =
+  (contender: LockContender, run: (ctx: Context) => Promise<Cell>): Runner =>
+  (ctx) =>
+    guarded(async () => v8Guard(ctx, contender) ?? run(ctx));
+
+/** Nanoseconds per repetition (from timedReps) to one metric's unit: divided by `per` operations. */
+const per = (ns: number[] | undefined, ops: number, unitNs: number) =>
+  (ns ?? []).map((x) => x / ops / unitNs);
+
+// 0. Control ------------------------------------------------------------------------------------------------
+
+/**
+ * The control loop every cell's process runs first (cell.ts; the C program likewise): a bare
+ * compareExchange + exchange on one thread, the lock row's engine floor. The work is the same in every JS
+ * column, so the row's spread (min to max over every cell's process in the run) is how much the machine's
+ * speed moved during the run: a difference between contenders smaller than that is noise.
+ */
+export function controlSamples(quick: boolean): number[] {
+  const w = shared(1);
+  const iters = quick ? 200_000 : 1_000_000;
+  const samples: number[] = [];
+  for (let r = -1; r < 2; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iters; i++) {
+      Atomics.compareExchange(w, 0, 0, 1);
+      Atomics.exchange(w, 0, 0);
+    }
+    if (r >= 0) samples.push(Number(process.hrtime.bigint() - t0) / iters);
+  }
+  return samples;
 }
 
 // 1. Uncontended lock + unlock ---------------------------------------------------------------------------
@@ -192,299 +293,318 @@ async function lockSamples(
   state: Record<string, unknown>,
 ): Promise<number[]> {
   const [r] = await runWorkers(ctx, { workload: 'lock', contender, params: lockParams(ctx), state }, 1);
-  return r.samples ?? [];
+  return r.metrics?.time ?? [];
 }
 
-const lockRunner =
-  (contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
-  (ctx) =>
-    guarded(async () => {
-      const skip = v8Guard(ctx, contender);
-      if (skip) return skip;
-      const samples = await lockSamples(ctx, contender, { m: factoryFor(contender).mutex() });
-      if (contender !== 'qemu-thread') return ok(samples);
-      const methods = await lockSamples(ctx, 'qemu-thread-methods', { m: qemuKit.mutex() });
-      // The cost of tracing and QSP while they are off: the same lock word, through the entry points that
-      // carry the "is instrumentation on?" branch and through the ones without it (issue 4).
-      const checked = await lockSamples(ctx, 'qemu-thread-checked', { m: qemuKit.mutex() });
-      const bare = await lockSamples(ctx, 'qemu-thread-uninstrumented', { m: qemuKit.mutex() });
-      return ok(samples, {
-        methodsNsPerPair: median(methods),
-        instrumentedOffNsPerPair: median(checked),
-        uninstrumentedNsPerPair: median(bare),
-      });
+const lockRunner = (contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
+  lockShaped(contender, async (ctx) => {
+    const time = await lockSamples(ctx, contender, { m: factoryFor(contender).mutex() });
+    if (contender !== 'qemu-thread') return ok('time', { time });
+    // The cost of tracing and QSP while they are off: the same lock word, through the entry points that
+    // carry the "is instrumentation on?" branch and through the ones without it (issue 4).
+    return ok('time', {
+      time,
+      methods: await lockSamples(ctx, 'qemu-thread-methods', { m: qemuKit.mutex() }),
+      instrumentedOff: await lockSamples(ctx, 'qemu-thread-checked', { m: qemuKit.mutex() }),
+      uninstrumented: await lockSamples(ctx, 'qemu-thread-uninstrumented', { m: qemuKit.mutex() }),
     });
+  });
 
-// 2. / 7. Two-thread hand-offs --------------------------------------------------------------------------
+// 2. Cond ping-pong, P pairs; 7. semaphore and event hand-offs --------------------------------------
 
-function handoffParams(ctx: Context) {
-  return ctx.quick ? { reps: 3, iters: 300, warm: 1 } : { reps: 2, iters: 4000, warm: 1 };
+/** Round trips per pair and repetition; the C program uses the same (main()). */
+function pingpongParams(ctx: Context, pairs: number) {
+  const iters = pairs === 1 ? (ctx.quick ? 300 : 4000) : ctx.quick ? 200 : 2000;
+  return { iters, reps: ctx.quick ? 2 : 3, warm: 1 };
 }
 
-const handoffRunner =
-  (workload: 'pingpong' | 'sem' | 'event', contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
-  (ctx) =>
-    guarded(async () => {
-      const skip = v8Guard(ctx, contender);
-      if (skip) return skip;
-      const f = factoryFor(contender);
-      const state: Record<string, unknown> =
-        workload === 'pingpong'
-          ? { m: f.mutex(), c: f.cond(), turn: shared(1) }
-          : workload === 'sem'
-            ? { a: f.sem(), b: f.sem() }
-            : { a: f.event(), b: f.event() };
-      const [first] = await runWorkers(ctx, { workload, contender, params: handoffParams(ctx), state }, 2);
-      return ok(first.samples ?? []);
-    });
+/** Wall and CPU per one-way hand-off, from worker 0's timed repetitions. */
+function handoffCell(first: WorkerResult, handoffs: number): Cell {
+  return ok('wall', {
+    wall: per(first.metrics?.wall, handoffs, 1e3),
+    cpu: per(first.metrics?.cpu, handoffs, 1e3),
+  });
+}
+
+const pingpongRunner = (pairs: number, contender: LockContender): Runner =>
+  lockShaped(contender, async (ctx) => {
+    const f = factoryFor(contender);
+    const state = {
+      m: Array.from({ length: pairs }, () => f.mutex()),
+      c: Array.from({ length: pairs }, () => f.cond()),
+      turn: shared(pairs * PAIR_STRIDE),
+    };
+    const params = pingpongParams(ctx, pairs);
+    const [first] = await runWorkers(ctx, { workload: 'pingpong', contender, params, state }, 2 * pairs);
+    return handoffCell(first, 2 * params.iters * pairs);
+  });
+
+const handoffRunner = (workload: 'sem' | 'event', contender: LockContender): Runner =>
+  lockShaped(contender, async (ctx) => {
+    const f = factoryFor(contender);
+    const state = workload === 'sem' ? { a: f.sem(), b: f.sem() } : { a: f.event(), b: f.event() };
+    const params = pingpongParams(ctx, 1);
+    const [first] = await runWorkers(ctx, { workload, contender, params, state }, 2);
+    return handoffCell(first, 2 * params.iters);
+  });
 
 // 3. Bounded buffer ---------------------------------------------------------------------------------------
 
-/** Per repetition (warm-up dropped): the span from the first worker's start to the last one's end. */
-function spans(results: WorkerResult[], warm: number): number[] {
-  const reps = results[0].starts?.length ?? 0;
-  const out: number[] = [];
-  for (let r = warm; r < reps; r++) {
-    const start = Math.min(...results.map((x) => x.starts![r]));
-    const end = Math.max(...results.map((x) => x.ends![r]));
-    out.push(end - start);
-  }
-  return out;
-}
-
-const bbRunner =
-  (producers: number, consumers: number, contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
-  (ctx) =>
-    guarded(async () => {
-      const skip = v8Guard(ctx, contender);
-      if (skip) return skip;
-      const f = factoryFor(contender);
-      const items = ctx.quick ? 20_000 : 200_000;
-      const reps = 2 + 1;
-      const seen = new Uint8Array(new SharedArrayBuffer(items * reps));
-      const state = {
-        m: f.mutex(),
-        notFull: f.cond(),
-        notEmpty: f.cond(),
-        ring: shared(BB_CAPACITY),
-        meta: shared(BB_META_WORDS),
-        seen,
-      };
-      const params = { producers, items, reps };
-      const results = await runWorkers(
-        ctx,
-        { workload: 'bb', contender, params, state },
-        producers + consumers,
-      );
-      let wrong = 0;
-      for (let i = 0; i < seen.length; i++) if (seen[i] !== 1) wrong++;
-      if (wrong > 0) {
-        throw new CorrectnessError(`${wrong} of ${seen.length} items were not consumed exactly once`);
-      }
-      return ok(spans(results, 1).map((ns) => items / (ns / 1e9)));
+const bbRunner = (producers: number, consumers: number, contender: LockContender): Runner =>
+  lockShaped(contender, async (ctx) => {
+    const f = factoryFor(contender);
+    const items = ctx.quick ? 20_000 : 200_000;
+    const params = { producers, items, reps: 2, warm: 1 };
+    const seen = new Uint8Array(new SharedArrayBuffer(items * (params.reps + params.warm)));
+    const state = {
+      m: f.mutex(),
+      notFull: f.cond(),
+      notEmpty: f.cond(),
+      ring: shared(BB_CAPACITY),
+      meta: shared(BB_META_WORDS),
+      seen,
+    };
+    const [first] = await runWorkers(
+      ctx,
+      { workload: 'bb', contender, params, state },
+      producers + consumers,
+    );
+    let wrong = 0;
+    for (let i = 0; i < seen.length; i++) if (seen[i] !== 1) wrong++;
+    if (wrong > 0) {
+      throw new CorrectnessError(`${wrong} of ${seen.length} items were not consumed exactly once`);
+    }
+    return ok('rate', {
+      rate: (first.metrics?.wall ?? []).map((ns) => items / (ns / 1e9)),
+      cpu: per(first.metrics?.cpu, items, 1),
     });
+  });
 
 // 4. Broadcast ----------------------------------------------------------------------------------------------
 
-export const BROADCAST_WAITERS = 8;
-
-const broadcastRunner =
-  (contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
-  (ctx) =>
-    guarded(async () => {
-      const skip = v8Guard(ctx, contender);
-      if (skip) return skip;
-      const f = factoryFor(contender);
-      const state = {
-        m: f.mutex(),
-        c: f.cond(),
-        ack: f.cond(),
-        meta: shared(BROADCAST_META_WORDS),
-        lastAck: new Float64Array(new SharedArrayBuffer(8)),
-        counters: shared(FUTEX_COUNTER_WORDS),
-      };
-      const params = {
-        waiters: BROADCAST_WAITERS,
-        rounds: ctx.quick ? 20 : 100,
-        warm: ctx.quick ? 3 : 20,
-        // V8 parks in its own queue, not in Atomics.wait: nothing to count.
-        countRounds: contender === 'v8' ? 0 : ctx.quick ? 10 : 40,
-      };
-      const [first] = await runWorkers(
-        ctx,
-        { workload: 'broadcast', contender, params, state },
-        BROADCAST_WAITERS + 1,
-      );
-      return ok(first.samples ?? [], first.extra);
+const broadcastRunner = (waiters: number, contender: LockContender): Runner =>
+  lockShaped(contender, async (ctx) => {
+    const f = factoryFor(contender);
+    const state = {
+      m: f.mutex(),
+      c: f.cond(),
+      ack: f.cond(),
+      meta: shared(BROADCAST_META_WORDS),
+      lastAck: new Float64Array(new SharedArrayBuffer(8)),
+    };
+    const rounds = ctx.quick ? 20 : 100;
+    // CPU time is read every `block` rounds (5 readings); the C program does the same.
+    const params = { waiters, rounds, warm: ctx.quick ? 3 : 20, block: rounds / 5 };
+    const results = await runWorkers(ctx, { workload: 'broadcast', contender, params, state }, waiters + 1);
+    // Futex operations of all threads, per round (qemu-thread: parkStats; classic: counted Atomics calls).
+    const futex = (key: string) => {
+      const counted = results.filter((r) => r.sums?.[key] !== undefined);
+      if (counted.length === 0) return undefined;
+      return [counted.reduce((sum, r) => sum + r.sums![key], 0) / rounds];
+    };
+    return ok('latency', {
+      latency: results[0].metrics?.latency,
+      cpu: results[0].metrics?.cpu,
+      waits: futex('waits'),
+      notifies: futex('notifies'),
+      woken: futex('woken'),
     });
+  });
 
 // 5. Contended mutex ----------------------------------------------------------------------------------------
 
-const contendedRunner =
-  (threads: number, contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
-  (ctx) =>
-    guarded(async () => {
-      const skip = v8Guard(ctx, contender);
-      if (skip) return skip;
-      const f = factoryFor(contender);
-      const state = { m: f.mutex(), counter: shared(1), atomicCounter: shared(1) };
-      const params = ctx.quick ? { ms: 60, reps: 3 } : { ms: 250, reps: 3 };
-      const results = await runWorkers(ctx, { workload: 'contended', contender, params, state }, threads);
-      const failures = results.flatMap((r) => r.failures ?? []);
-      if (failures.length > 0) throw new CorrectnessError(failures.join('; '));
-      const rates: number[] = [];
-      const mins: number[] = [];
-      const maxes: number[] = [];
-      const durations = spans(results, 1);
-      for (let r = 1; r < params.reps; r++) {
-        const counts = results.map((x) => x.counts![r]);
-        rates.push(counts.reduce((a, b) => a + b, 0) / (durations[r - 1] / 1e9));
-        mins.push(Math.min(...counts));
-        maxes.push(Math.max(...counts));
-      }
-      return ok(rates, { minPerThread: median(mins), maxPerThread: median(maxes) });
-    });
+const contendedRunner = (threads: number, contender: LockContender): Runner =>
+  lockShaped(contender, async (ctx) => {
+    const f = factoryFor(contender);
+    const state = { m: f.mutex(), counter: shared(1), atomicCounter: shared(1) };
+    const params = ctx.quick ? { ms: 60, reps: 3 } : { ms: 250, reps: 3 };
+    const results = await runWorkers(ctx, { workload: 'contended', contender, params, state }, threads);
+    const failures = results.flatMap((r) => r.failures ?? []);
+    if (failures.length > 0) throw new CorrectnessError(failures.join('; '));
+    const rate: number[] = [];
+    const slowest: number[] = [];
+    const fastest: number[] = [];
+    // Repetition 0 warms up. A repetition's span: from the first worker's start to the last one's end.
+    for (let r = 1; r < params.reps; r++) {
+      const seconds =
+        (Math.max(...results.map((x) => x.ends![r])) - Math.min(...results.map((x) => x.starts![r]))) / 1e9;
+      const counts = results.map((x) => x.counts![r]);
+      rate.push(counts.reduce((a, b) => a + b, 0) / seconds);
+      slowest.push(Math.min(...counts) / seconds);
+      fastest.push(Math.max(...counts) / seconds);
+    }
+    return ok('rate', threads === 1 ? { rate } : { rate, slowest, fastest });
+  });
 
 // 6. vCPU start -------------------------------------------------------------------------------------------
 
-function vcpuShape(ctx: Context) {
-  return ctx.quick ? { runs: 1, threads: 2 } : { runs: 1, threads: 4 };
+function vcpuThreads(ctx: Context): number {
+  return ctx.quick ? 2 : 4;
 }
 
 const vcpuRunner =
   (which: 'qemu-thread' | 'classic' | 'reference'): Runner =>
   (ctx) =>
     guarded(async () => {
-      const { runs, threads } = vcpuShape(ctx);
-      const samples: number[] = [];
-      for (let run = 0; run < runs; run++) {
-        if (which === 'qemu-thread') samples.push(...vcpuQemu(threads));
-        else if (which === 'classic') samples.push(...(await vcpuClassic(threads)));
-        else samples.push(...(await bareWorkerStart(threads)));
+      const n = vcpuThreads(ctx);
+      if (which === 'classic') {
+        const { wall, cpu } = await vcpuClassic(n);
+        return ok('wall', { wall, cpu });
       }
       if (which === 'reference') {
-        const blocked: number[] = [];
-        for (let run = 0; run < runs; run++) blocked.push(...(await bareWorkerStartBlocked(threads)));
-        return ok(samples, { blockedCreatorMsPerThread: median(blocked) });
+        const { wall, cpu } = await bareWorkerStart(n);
+        const blocked = await bareWorkerStartBlocked(n);
+        return ok('wall', { wall, cpu, blocked: blocked.wall });
       }
-      if (which !== 'qemu-thread') return ok(samples);
-      // The same with the library's pre-started pool, booted beforehand (the boot is not timed).
+      const { wall, cpu } = vcpuQemu(n);
       const prestart = prestartFunction();
-      if (!prestart) return ok(samples);
-      const pooled: number[] = [];
-      for (let run = 0; run < runs; run++) {
-        prestart(threads);
-        await new Promise((resolve) => setTimeout(resolve, ctx.quick ? 500 : 1000));
-        pooled.push(...vcpuQemu(threads));
-      }
-      return ok(samples, { prestartedMsPerThread: median(pooled) });
+      if (!prestart) return ok('wall', { wall, cpu });
+      // The pool, prestart not awaited: the workers boot while the creator already creates and waits. The
+      // first create waits for the pool's boot and the others hardly at all, so a per-thread median would
+      // hide the boot: the sample is the run's mean per thread (its total / n).
+      void prestart(n);
+      const unawaited: StartSamples = vcpuQemu(n);
+      const mean = (xs: number[]) => [xs.reduce((a, b) => a + b, 0) / xs.length];
+      // The pool, booted beforehand (the boot is not timed).
+      await prestart(n);
+      const pooled = vcpuQemu(n);
+      return ok('wall', {
+        wall,
+        cpu,
+        unawaited: mean(unawaited.wall),
+        unawaitedCpu: mean(unawaited.cpu),
+        pooled: pooled.wall,
+      });
     });
 
 // The table --------------------------------------------------------------------------------------------------
 
 const V8_SCOPE =
   "outside the V8 contender's scope (issue 5: lock, ping-pong, bounded buffer, broadcast, contended)";
+const ONE_THREAD = 'one thread: nothing waits, so nothing spins';
+const PAIRS_SCOPE = 'the oversubscribed ping-pong compares qemu-thread with pthreads (issue 15)';
+
+const handoffMetrics: readonly MetricDef[] = [
+  { key: 'wall', label: 'wall', unit: 'us/hand-off', better: 'lower' },
+  { key: 'cpu', label: 'process CPU', unit: 'us/hand-off', better: 'lower' },
+];
+
+/** Every lock-shaped contender's runner of one workload. */
+function allLockShaped(make: (contender: LockContender) => Runner): WorkloadDef['runners'] {
+  return {
+    'qemu-thread': make('qemu-thread'),
+    'qemu-nospin': make('qemu-nospin'),
+    v8: make('v8'),
+    classic: make('classic'),
+  };
+}
+
+function pingpongDef(pairs: number): WorkloadDef {
+  const one = pairs === 1;
+  return {
+    id: one ? 'pingpong' : `pingpong-${pairs}`,
+    title: `2. cond ping-pong, ${pairs} pair${one ? '' : 's'}`,
+    section: 'handoff',
+    metrics: handoffMetrics,
+    runners: one
+      ? allLockShaped((c) => pingpongRunner(1, c))
+      : {
+          'qemu-thread': pingpongRunner(pairs, 'qemu-thread'),
+          'qemu-nospin': pingpongRunner(pairs, 'qemu-nospin'),
+        },
+    ...(one ? {} : { notApplicable: { v8: PAIRS_SCOPE, classic: PAIRS_SCOPE } }),
+  };
+}
+
+function broadcastDef(waiters: number): WorkloadDef {
+  return {
+    id: waiters === 8 ? 'broadcast' : `broadcast-${waiters}`,
+    title: `4. broadcast to ${waiters} waiters`,
+    section: 'broadcast',
+    metrics: [
+      { key: 'latency', label: 'latency', unit: 'us/round', better: 'lower' },
+      { key: 'cpu', label: 'process CPU', unit: 'us/round', better: 'lower' },
+      { key: 'waits', label: 'Atomics.wait calls', unit: 'per round', better: 'lower' },
+      { key: 'notifies', label: 'Atomics.notify calls', unit: 'per round', better: 'lower' },
+      { key: 'woken', label: 'threads woken', unit: 'per round', better: 'lower' },
+    ],
+    runners: allLockShaped((c) => broadcastRunner(waiters, c)),
+  };
+}
+
+function contendedDef(threads: number): WorkloadDef {
+  const one = threads === 1;
+  return {
+    id: `contended-${threads}`,
+    title: one ? '5. contended loop, 1 thread (uncontended rate)' : `5. contended mutex, ${threads} threads`,
+    section: 'contended',
+    metrics: one
+      ? [{ key: 'rate', label: 'rate', unit: 'incr/s', better: 'higher' }]
+      : [
+          { key: 'rate', label: 'rate', unit: 'incr/s', better: 'higher' },
+          // Derived in main.ts: rate / the same contender's median rate in contended-1.
+          { key: 'share', label: 'share of own 1-thread rate', unit: 'ratio', better: 'higher' },
+          { key: 'slowest', label: 'slowest thread', unit: 'incr/s', better: 'higher' },
+          { key: 'fastest', label: 'fastest thread', unit: 'incr/s', better: 'higher' },
+        ],
+    runners: one
+      ? {
+          'qemu-thread': contendedRunner(1, 'qemu-thread'),
+          v8: contendedRunner(1, 'v8'),
+          classic: contendedRunner(1, 'classic'),
+        }
+      : allLockShaped((c) => contendedRunner(threads, c)),
+    ...(one ? { notApplicable: { 'qemu-nospin': ONE_THREAD } } : { needs: ['contended-1'] }),
+  };
+}
 
 export const WORKLOADS: readonly WorkloadDef[] = [
   {
+    id: 'control',
+    title: "0. control: CAS+exchange in each cell's process",
+    section: 'uncontended',
+    metrics: [{ key: 'time', label: 'time', unit: 'ns/pair', better: 'lower' }],
+    runners: {},
+    control: true,
+  },
+  {
     id: 'lock',
     title: '1. uncontended lock+unlock',
-    unit: 'ns/pair',
-    better: 'lower',
+    section: 'uncontended',
+    metrics: [
+      { key: 'time', label: 'time', unit: 'ns/pair', better: 'lower' },
+      { key: 'methods', label: 'through methods (m.lock()/m.unlock())', unit: 'ns/pair', better: 'lower' },
+      {
+        key: 'instrumentedOff',
+        label: 'lock word, tracing/QSP branch, off',
+        unit: 'ns/pair',
+        better: 'lower',
+      },
+      { key: 'uninstrumented', label: 'lock word without that branch', unit: 'ns/pair', better: 'lower' },
+      { key: 'errorcheck', label: 'PTHREAD_MUTEX_ERRORCHECK', unit: 'ns/pair', better: 'lower' },
+    ],
     reference: 'engine floor: a bare Atomics.compareExchange + Atomics.exchange on a shared Int32Array',
     runners: {
       'qemu-thread': lockRunner('qemu-thread'),
       v8: lockRunner('v8'),
       classic: lockRunner('classic'),
-      reference: (ctx) => guarded(async () => ok(await lockSamples(ctx, 'floor', { w: shared(1) }))),
+      reference: (ctx) =>
+        guarded(async () => ok('time', { time: await lockSamples(ctx, 'floor', { w: shared(1) }) })),
     },
+    notApplicable: { 'qemu-nospin': ONE_THREAD },
   },
-  {
-    id: 'pingpong',
-    title: '2. cond ping-pong',
-    unit: 'ns/hand-off',
-    better: 'lower',
-    runners: {
-      'qemu-thread': handoffRunner('pingpong', 'qemu-thread'),
-      v8: handoffRunner('pingpong', 'v8'),
-      classic: handoffRunner('pingpong', 'classic'),
-    },
-  },
-  {
-    id: 'bb-1x1',
-    title: '3. bounded buffer(64) 1+1',
-    unit: 'items/s',
-    better: 'higher',
-    runners: {
-      'qemu-thread': bbRunner(1, 1, 'qemu-thread'),
-      v8: bbRunner(1, 1, 'v8'),
-      classic: bbRunner(1, 1, 'classic'),
-    },
-  },
-  {
-    id: 'bb-2x2',
-    title: '3. bounded buffer(64) 2+2',
-    unit: 'items/s',
-    better: 'higher',
-    runners: {
-      'qemu-thread': bbRunner(2, 2, 'qemu-thread'),
-      v8: bbRunner(2, 2, 'v8'),
-      classic: bbRunner(2, 2, 'classic'),
-    },
-  },
-  {
-    id: 'broadcast',
-    title: '4. broadcast to 8 waiters',
-    unit: 'us/round',
-    better: 'lower',
-    runners: {
-      'qemu-thread': broadcastRunner('qemu-thread'),
-      v8: broadcastRunner('v8'),
-      classic: broadcastRunner('classic'),
-    },
-  },
-  {
-    id: 'contended-2',
-    title: '5. contended mutex, 2 threads',
-    unit: 'incr/s',
-    better: 'higher',
-    runners: {
-      'qemu-thread': contendedRunner(2, 'qemu-thread'),
-      v8: contendedRunner(2, 'v8'),
-      classic: contendedRunner(2, 'classic'),
-    },
-  },
-  {
-    id: 'contended-4',
-    title: '5. contended mutex, 4 threads',
-    unit: 'incr/s',
-    better: 'higher',
-    runners: {
-      'qemu-thread': contendedRunner(4, 'qemu-thread'),
-      v8: contendedRunner(4, 'v8'),
-      classic: contendedRunner(4, 'classic'),
-    },
-  },
-  {
-    id: 'vcpu',
-    title: '6. vCPU start (create+handshake)',
-    unit: 'ms/thread',
-    better: 'lower',
-    reference: 'a bare `new Worker` until its first message (no library, no handshake)',
-    runners: {
-      'qemu-thread': vcpuRunner('qemu-thread'),
-      classic: vcpuRunner('classic'),
-      reference: vcpuRunner('reference'),
-    },
-    notApplicable: { v8: V8_SCOPE },
-  },
+  pingpongDef(1),
+  pingpongDef(4),
+  pingpongDef(8),
+  pingpongDef(16),
   {
     id: 'sem',
     title: '7. semaphore post/wait hand-off',
-    unit: 'ns/hand-off',
-    better: 'lower',
+    section: 'handoff',
+    metrics: handoffMetrics,
     runners: {
       'qemu-thread': handoffRunner('sem', 'qemu-thread'),
+      'qemu-nospin': handoffRunner('sem', 'qemu-nospin'),
       classic: handoffRunner('sem', 'classic'),
     },
     notApplicable: { v8: `${V8_SCOPE}; V8 has no semaphore` },
@@ -492,31 +612,84 @@ export const WORKLOADS: readonly WorkloadDef[] = [
   {
     id: 'event',
     title: '7. event set/wait hand-off',
-    unit: 'ns/hand-off',
-    better: 'lower',
+    section: 'handoff',
+    metrics: handoffMetrics,
     runners: {
       'qemu-thread': handoffRunner('event', 'qemu-thread'),
+      'qemu-nospin': handoffRunner('event', 'qemu-nospin'),
       classic: handoffRunner('event', 'classic'),
     },
     notApplicable: { v8: `${V8_SCOPE}; V8 has no event` },
   },
+  ...(
+    [
+      [1, 1],
+      [2, 2],
+    ] as const
+  ).map(
+    ([p, c]): WorkloadDef => ({
+      id: `bb-${p}x${c}`,
+      title: `3. bounded buffer(64) ${p}+${c}`,
+      section: 'handoff',
+      metrics: [
+        { key: 'rate', label: 'rate', unit: 'items/s', better: 'higher' },
+        { key: 'cpu', label: 'process CPU', unit: 'ns/item', better: 'lower' },
+      ],
+      runners: allLockShaped((x) => bbRunner(p, c, x)),
+    }),
+  ),
+  broadcastDef(8),
+  broadcastDef(32),
+  contendedDef(1),
+  contendedDef(2),
+  contendedDef(4),
+  contendedDef(16),
+  {
+    id: 'vcpu',
+    title: '6. vCPU start (create+handshake)',
+    section: 'start',
+    metrics: [
+      { key: 'wall', label: 'wall', unit: 'ms/thread', better: 'lower' },
+      { key: 'cpu', label: 'process CPU', unit: 'ms/thread', better: 'lower' },
+      {
+        key: 'unawaited',
+        label: 'from QemuThread.prestart(n), not awaited',
+        unit: 'ms/thread',
+        better: 'lower',
+      },
+      { key: 'unawaitedCpu', label: 'the same, process CPU', unit: 'ms/thread', better: 'lower' },
+      { key: 'pooled', label: 'from a pool booted beforehand', unit: 'ms/thread', better: 'lower' },
+      {
+        key: 'blocked',
+        label: 'bare worker, creator blocked in Atomics.wait',
+        unit: 'ms/thread',
+        better: 'lower',
+      },
+    ],
+    reference: 'a bare `new Worker` until its first message (no library, no handshake)',
+    runners: {
+      'qemu-thread': vcpuRunner('qemu-thread'),
+      classic: vcpuRunner('classic'),
+      reference: vcpuRunner('reference'),
+    },
+    notApplicable: {
+      v8: V8_SCOPE,
+      'qemu-nospin': 'the creator waits once per thread, for tens of milliseconds: spinning plays no part',
+    },
+  },
 ];
 
-/** One cell from the cells of several rounds: samples pooled, side figures the median of the rounds'. */
+/** One cell from the cells of several rounds: every metric's samples pooled. */
 export function mergeCells(cells: readonly Cell[]): Cell {
   const notOk = cells.find((c) => c.status !== 'ok');
   if (notOk || cells.length === 1) return notOk ?? cells[0];
   const oks = cells as Extract<Cell, { status: 'ok' }>[];
-  const keys = [...new Set(oks.flatMap((c) => Object.keys(c.extra ?? {})))];
-  const extra = Object.fromEntries(
-    keys.map((k) => [k, median(oks.flatMap((c) => (c.extra?.[k] === undefined ? [] : [c.extra[k]])))]),
-  );
-  const merged = ok(
-    oks.flatMap((c) => c.samples),
-    extra,
+  const keys = [...new Set(oks.flatMap((c) => Object.keys(c.metrics)))];
+  const metrics = Object.fromEntries(
+    keys.map((k) => [k, stat(oks.flatMap((c) => c.metrics[k]?.samples ?? []))]),
   );
   const notes = [...new Set(oks.flatMap((c) => (c.note ? [c.note] : [])))];
-  return merged.status === 'ok' && notes.length > 0 ? { ...merged, note: notes.join('; ') } : merged;
+  return { status: 'ok', metrics, ...(notes.length > 0 ? { note: notes.join('; ') } : {}) };
 }
 
 /** The cell of a contender that does not take part in a workload. */

@@ -1,4 +1,4 @@
-// The README's example, main side: node build/examples/handshake-main.js
+// QEMU's vCPU creation handshake, main side (docs/machine.md): node build/examples/handshake-main.js
 import {
   QEMU_THREAD_JOINABLE,
   QemuCond,

@@ -1,4 +1,4 @@
-// The README's example, thread side: runs in each vCPU thread.
+// QEMU's vCPU creation handshake, thread side: runs in each vCPU thread (docs/machine.md).
 import {
   type QemuCond,
   type QemuMutex,

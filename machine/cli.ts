@@ -33,7 +33,7 @@ created, run, paused, resumed and unplugged with QEMU's own protocol around the 
 Options:
   --smp N            number of vCPUs, 1..64 (default 4)
   --program FILE     guest program, in the machine's assembly language
-                     (default machine/programs/mandelbrot.s; see README "The demo machine")
+                     (default machine/programs/mandelbrot.s; see docs/machine.md)
   --monitor "CMDS"   monitor commands to run once the machine has started, separated by ';'
                      (e.g. "stop; info cpus; cont"); an unknown command is an error
   -S                 do not start the vCPUs (like QEMU's -S); use 'cont' in the monitor

@@ -8,7 +8,7 @@
  *   word 1: the immediate (a constant, an address, a branch target, a port number)
  *
  * Opcode 0 is invalid on purpose, so a guest that runs into zeroed memory faults at once. The assembler
- * text format is documented in README.md ("The demo machine") and by the programs in machine/programs/.
+ * text format is documented in docs/machine.md and by the programs in machine/programs/.
  */
 
 export enum Op {
@@ -107,7 +107,7 @@ const BRANCH2: Record<string, Op> = {
 };
 const NOARG: Record<string, Op> = { nop: Op.NOP, hlt: Op.HLT, ret: Op.RET, end: Op.END };
 
-/** Mnemonics, for error messages and the README. */
+/** Mnemonics, for error messages and the docs. */
 export const MNEMONICS = [
   'nop',
   'li',

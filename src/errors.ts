@@ -15,16 +15,25 @@ import { platform } from './platform/index.js';
 
 /** The error codes the library reports, with the positive Linux errno of each. */
 export const ERRNO = {
+  /** Operation not permitted: the caller does not hold the lock, or may not block here. */
   EPERM: 1,
+  /** No such process: a thread handle that was never started. */
   ESRCH: 3,
+  /** Resource temporarily unavailable (in the table for QEMU's sake; no call of the library reports it). */
   EAGAIN: 11,
+  /** Device or resource busy: destroying or re-initializing something in use. */
   EBUSY: 16,
+  /** Invalid argument: a bad value, or an object not initialized or destroyed. */
   EINVAL: 22,
+  /** Resource deadlock avoided: the call would wait forever (on itself, or in a cycle). */
   EDEADLK: 35,
+  /** Owner died: the mutex's holder ended while holding it; the caller now holds it. */
   EOWNERDEAD: 130,
+  /** State not recoverable: a mutex unlocked after EOWNERDEAD without being made consistent. */
   ENOTRECOVERABLE: 131,
 } as const;
 
+/** The symbolic code of a {@link QemuThreadError}, e.g. `'EPERM'`. */
 export type QemuErrorCode = keyof typeof ERRNO;
 
 /** glibc's strerror text for each code, so messages read as QEMU's do. */
@@ -45,17 +54,26 @@ export function strerror(code: QemuErrorCode): string {
 }
 
 /**
- * A misuse or failure reported by qemu-thread.
+ * A misuse or failure reported by qemu-thread. Its message starts as QEMU's do, `<func>: <strerror text>`,
+ * and goes on with what was wrong. It keeps {@link code}, {@link errno} and {@link func} when
+ * {@link qemu_thread_join} rethrows it in another thread. docs/errors.md lists every error.
  *
  * @example
  * ```ts
- * try { qemu_mutex_unlock(m); } catch (e) {
- *   if (e instanceof QemuThreadError && e.code === 'EPERM') console.error(e.message);
- *   // "qemu_mutex_unlock: Operation not permitted (the caller, thread 0, does not hold it)"
+ * import { QemuMutex, QemuThreadError, qemu_mutex_unlock } from 'qemu-thread';
+ *
+ * const m = QemuMutex.create();
+ * try {
+ *   qemu_mutex_unlock(m); // not locked
+ * } catch (e) {
+ *   if (!(e instanceof QemuThreadError)) throw e;
+ *   console.log(e.code, e.errno, e.func); // EPERM 1 qemu_mutex_unlock
+ *   console.log(e.message); // qemu_mutex_unlock: Operation not permitted (it is not locked)
  * }
  * ```
  */
 export class QemuThreadError extends Error {
+  /** Always `'QemuThreadError'`. */
   override name = 'QemuThreadError';
   /** Symbolic code, e.g. `'EPERM'`. */
   readonly code: QemuErrorCode;
@@ -75,6 +93,7 @@ export class QemuThreadError extends Error {
   }
 }
 
+/** What a failure does: throw a {@link QemuThreadError}, or print and abort as QEMU does. */
 export type ErrorMode = 'throw' | 'abort';
 
 let mode: ErrorMode = platform.env('QEMU_THREAD_ERRORS') === 'abort' ? 'abort' : 'throw';

@@ -2,7 +2,9 @@
 
 /** Anything with lock and unlock: QemuMutex, QemuRecMutex, QemuSpin, QemuLockCnt. */
 export interface Lockable {
+  /** Takes the lock. */
   lock(): void;
+  /** Releases the lock. */
   unlock(): void;
 }
 
@@ -11,7 +13,12 @@ export interface Lockable {
  *
  * @example
  * ```ts
- * const total = withLock(m, () => counter[0]++);
+ * import { QemuMutex, withLock } from 'qemu-thread';
+ *
+ * const m = QemuMutex.create();
+ * const counter = new Int32Array(new SharedArrayBuffer(4));
+ * const before = withLock(m, () => counter[0]++);
+ * console.log(before, counter[0], m.isHeldBySelf()); // 0 1 false
  * ```
  */
 export function withLock<T>(lock: Lockable, fn: () => T): T {

@@ -1,6 +1,12 @@
 /**
  * qemu-thread: QEMU's thread layer (QemuMutex, QemuRecMutex, QemuCond, QemuSemaphore, QemuEvent, QemuSpin,
  * QemuLockCnt, QemuThread) for JavaScript threads, on SharedArrayBuffer and Atomics.
+ *
+ * Every operation exists twice: as QEMU's function (`qemu_mutex_lock(m)`), with QEMU's names, argument
+ * order and results, and as a method (`m.lock()`). Start with {@link qemu_thread_create} and
+ * {@link QemuMutex}; the README has a five-minute start.
+ *
+ * @module qemu-thread
  */
 export {
   ERRNO,

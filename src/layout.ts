@@ -38,6 +38,10 @@ export function registerKind(kind: string, revive: (clone: StorageClone) => Shar
 
 /** The base of every primitive: a fixed number of Int32 words at a 4-byte aligned offset of a SAB. */
 export abstract class SharedStorage {
+  /**
+   * The primitive's kind, e.g. `'QemuMutex'`. A structured clone keeps it, which is how `from` and the
+   * `qemu_*` functions recognize one.
+   */
   readonly [KIND_TAG]: string;
   /** The SharedArrayBuffer holding this primitive's state. */
   readonly buffer: SharedArrayBuffer;

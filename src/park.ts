@@ -14,10 +14,30 @@ import { platform } from './platform/index.js';
 
 export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
 
-/** Sleeps while `words[index] === expected`, for at most `timeoutMs` (Infinity: no limit). */
+/**
+ * The longest a thread sleeps in one `Atomics.wait` before it compares its word again. A single wake-up
+ * (`notify(..., 1)`) can reach a thread that is then terminated before it acts on it: woken, it has left
+ * the queue, and nobody will notify the others for it. Comparing again every RECHECK_MS bounds that loss:
+ * a sleeper whose word changed while it slept (the post's count, the signal's sequence number) returns
+ * within RECHECK_MS whether or not the notify reached it, and every primitive treats such a return as the
+ * wake-up it is (or as a spurious one, which all of them tolerate). A sleeper whose word did not change
+ * sleeps on. The cost is one futex round trip per sleeper per RECHECK_MS, nothing on any hand-off.
+ */
+export const RECHECK_MS = 250;
+
+/**
+ * Sleeps while `words[index] === expected`, for at most `timeoutMs` (Infinity: no limit), comparing the
+ * word again at least every {@link RECHECK_MS}. Returns 'timed-out' only once `timeoutMs` has passed.
+ */
 export function park(words: Int32Array, index: number, expected: number, timeoutMs = Infinity): ParkResult {
   stats.parks++;
-  return Atomics.wait(words, index, expected, timeoutMs);
+  if (timeoutMs <= RECHECK_MS) return Atomics.wait(words, index, expected, timeoutMs);
+  const deadline = deadlineAfter(timeoutMs);
+  for (;;) {
+    const left = remainingUntil(deadline);
+    const result = Atomics.wait(words, index, expected, Math.min(left, RECHECK_MS));
+    if (result !== 'timed-out' || left <= RECHECK_MS) return result;
+  }
 }
 
 /** This thread's count of futex operations since it started (or since {@link resetParkStats}). */
@@ -37,6 +57,7 @@ export function parkStats(): ParkStats {
   return { ...stats };
 }
 
+/** Sets the calling thread's futex operation counts back to zero. */
 export function resetParkStats(): void {
   stats.parks = 0;
   stats.wakes = 0;
@@ -94,6 +115,7 @@ export function spinUntilChanged(words: Int32Array, index: number, expected: num
 /** How many reads the calling thread's next spin may make (see {@link spinUntilChanged}). */
 export function nextSpinBudget(): number {
   if (!spinning) return 0;
+  if (fixedSpin > 0) return fixedSpin;
   if (spinBudget < PROBE_BELOW && ++spinsSinceProbe >= PROBE_EVERY) {
     spinsSinceProbe = 0;
     return SPIN_MAX;
@@ -103,14 +125,18 @@ export function nextSpinBudget(): number {
 
 /** False while spinning is off for the calling thread (see {@link setSpinning}). */
 let spinning = true;
+/** While not 0, every spin of the calling thread makes exactly this many reads (see {@link setSpinning}). */
+let fixedSpin = 0;
 
 /**
- * Turns the calling thread's spinning off (every wait parks at once) or back on. For the model checker
- * (test/model), where each spin read would be one more scheduling point; spinning never changes what a
- * primitive does, only how soon it sleeps.
+ * Turns the calling thread's spinning off (every wait parks at once) or back on; with `reads` > 0, each
+ * spin then makes exactly that many reads instead of the adaptive budget. For the model checker
+ * (test/model), where each spin read is one more scheduling point: it needs spins that are short and the
+ * same in every run. Spinning never changes what a primitive does, only how soon it sleeps.
  */
-export function setSpinning(enabled: boolean): void {
+export function setSpinning(enabled: boolean, reads = 0): void {
   spinning = enabled;
+  fixedSpin = reads;
 }
 
 /** Records that a spin saw the awaited change after `used` reads: spin at least twice that next time. */
@@ -198,16 +224,34 @@ export type AsyncParkResult = ParkResult | 'aborted';
  * As {@link park}, without blocking the calling thread: resolves once `words[index]` no longer holds
  * `expected` (or a notify came, or the time-out passed, or `signal` aborted). Never rejects.
  */
-export function parkAsync(
+export async function parkAsync(
   words: Int32Array,
   index: number,
   expected: number,
   timeoutMs = Number.POSITIVE_INFINITY,
   signal?: AbortSignal,
 ): Promise<AsyncParkResult> {
-  if (signal?.aborted) return Promise.resolve('aborted');
+  if (signal?.aborted) return 'aborted';
   stats.parks++;
   if (!hasWaitAsync) return pollWhileEqual(words, index, expected, timeoutMs, signal);
+  // In slices of RECHECK_MS, as park() sleeps, for the same reason.
+  const deadline = deadlineAfter(timeoutMs);
+  for (;;) {
+    const left = remainingUntil(deadline);
+    const result = await waitAsyncOnce(words, index, expected, Math.min(left, RECHECK_MS), signal);
+    if (result !== 'timed-out' || left <= RECHECK_MS) return result;
+  }
+}
+
+/** One `Atomics.waitAsync`, counted process-wide and holding the thread open while it is pending. */
+function waitAsyncOnce(
+  words: Int32Array,
+  index: number,
+  expected: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<AsyncParkResult> {
+  if (signal?.aborted) return Promise.resolve('aborted');
   Atomics.add(asyncWaits, 0, 1);
   let pending: ReturnType<NonNullable<AtomicsWithWaitAsync['waitAsync']>>;
   try {
@@ -224,7 +268,7 @@ export function parkAsync(
   let aborted = false;
   const onAbort = () => {
     aborted = true;
-    Atomics.notify(words, index, Number.POSITIVE_INFINITY);
+    wake(words, index, Number.POSITIVE_INFINITY);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   return pending.value.then((result) => {
@@ -300,13 +344,15 @@ export interface ParkRequest {
   expected: number;
   /** Whether an AbortSignal may cancel this park (false once cancelling would break a protocol). */
   abortable: boolean;
+  /** How long to sleep at most (default: no limit); the generator receives 'timed-out' after it. */
+  timeoutMs?: number;
 }
 
 export function runBlocking<T>(steps: Generator<ParkRequest, T, ParkResult>): T {
   let next = steps.next();
   while (!next.done) {
-    const { words, index, expected } = next.value;
-    next = steps.next(park(words, index, expected));
+    const { words, index, expected, timeoutMs } = next.value;
+    next = steps.next(park(words, index, expected, timeoutMs));
   }
   return next.value;
 }
@@ -318,14 +364,8 @@ export async function runAsync<T>(
 ): Promise<T> {
   let next = steps.next();
   while (!next.done) {
-    const { words, index, expected, abortable } = next.value;
-    const result = await parkAsync(
-      words,
-      index,
-      expected,
-      Number.POSITIVE_INFINITY,
-      abortable ? signal : undefined,
-    );
+    const { words, index, expected, abortable, timeoutMs } = next.value;
+    const result = await parkAsync(words, index, expected, timeoutMs, abortable ? signal : undefined);
     if (result === 'aborted') {
       steps.return(undefined as T);
       throw abortReason(signal);

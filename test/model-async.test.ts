@@ -6,26 +6,20 @@
 // nobody resolves is reported, whether its thread awaits it or has ended. Each test prints its schedules.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { catalog, isAsync, moduleOf } from './model/catalog.js';
+import { catalog, entryNamed, isAsync, moduleOf } from './model/catalog.js';
 import { check, ModelChecker, summary } from './model/checker.js';
+import { runEntry } from './model/run-entry.js';
 
 const asyncEntries = catalog.filter(isAsync);
-const entry = (name: string) => {
-  const e = catalog.find((c) => c.name === name);
-  assert.ok(e, `${name} is in the catalog`);
-  return e;
-};
+const entry = entryNamed;
 
 for (const e of asyncEntries.filter((c) => c.expect === 'pass')) {
-  test(`model: ${e.name} passes every schedule within ${e.test} preemption(s)`, async (t) => {
-    const r = await check(moduleOf(e), e.name, { preemptions: e.test });
-    t.diagnostic(summary(r));
-    assert.equal(r.failure, null, r.failure ? `${r.failure.trace}\nschedule: ${r.failure.schedule}` : '');
-    assert.ok(r.complete, 'the search must finish within the schedule limit');
-    assert.ok(r.schedules > 1, `${r.schedules} schedules`);
-    // A cancelled waiter always ends aborted (its abort comes before it can take up a wake-up), and the
-    // one unit then always goes to the blocked waiter.
-    if (e.name.startsWith('asyncCancelled')) assert.deepEqual(r.outcomes, ['T1 aborted, T2 took the unit']);
+  test(`model: ${e.name} passes every schedule within ${e.test} preemption(s), with the expected outcomes`, async (t) => {
+    const run = await runEntry(e, 'test');
+    t.diagnostic(summary(run.result));
+    t.diagnostic(`outcomes: ${run.result.outcomes.join(' | ')}`);
+    assert.ok(run.ok, run.verdict);
+    assert.ok(run.result.schedules > 1, `${run.result.schedules} schedules`);
   });
 }
 

@@ -5,9 +5,15 @@
  * Built by bench/native.ts with `gcc -O2 -pthread`. Usage: pthread-bench [--quick] [--only id,id,...]
  * Sizes match bench/workloads.ts (one round of a full run, or a quick run).
  * Output, one fact a line, parsed by the harness:
- *   sample <workload> <value>          one measurement (units as in bench/workloads.ts)
- *   extra <workload> <key> <value>     a side figure, one per repetition (per-thread counts, ...)
+ *   metric <workload> <key> <value>    one measurement of one of the workload's metrics (keys and units as
+ *                                      in bench/workloads.ts)
+ *   control <value>                    the control loop, run once at start (ns per CAS + exchange pair)
  *   fail <workload> <reason...>        a correctness check failed (the harness fails the run)
+ *
+ * Multi-thread workloads are timed as the JS ones are (bench/roles.ts, timedReps): all threads meet at a
+ * barrier, thread 0 reads the wall clock and the process CPU clock (every thread's time), releases the
+ * others through a second barrier, and reads both clocks again after a third barrier that every thread
+ * reaches when its part is done.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -21,11 +27,18 @@
 static int quick;
 static const char *only;
 
-static double now_ns(void) {
+static double clock_ns(clockid_t id) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
+
+static double now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+
+/* CPU time of the whole process (all its threads), as Node's process.cpuUsage() reports it for JS. */
+static double cpu_ns(void) { return clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
+
+static void metric(const char *id, const char *key, double value) { printf("metric %s %s %.4f\n", id, key, value); }
 
 static int wanted(const char *id) {
   if (!only) return 1;
@@ -43,12 +56,63 @@ static void start_thread(pthread_t *t, void *(*fn)(void *), void *arg) {
   }
 }
 
-/* A reusable barrier for the harness's own phases (outside every timed region). */
-static pthread_barrier_t phase;
+static void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n, size);
+  if (!p) {
+    perror("calloc");
+    exit(2);
+  }
+  return p;
+}
+
+/* Timed repetitions (see the top of the file) ---------------------------------------------------- */
+
+#define MAX_REPS 8
+static struct {
+  pthread_barrier_t barrier;
+  double t0, c0;
+  double wall[MAX_REPS], cpu[MAX_REPS];
+} timed;
+
+static void timed_init(int threads) { pthread_barrier_init(&timed.barrier, NULL, (unsigned)threads); }
+static void timed_destroy(void) { pthread_barrier_destroy(&timed.barrier); }
+
+/* Repetition r starts (r < 0: a warm-up, not recorded). */
+static void timed_begin(int index) {
+  if (index == 0) {
+    timed.t0 = now_ns();
+    timed.c0 = cpu_ns();
+  }
+  pthread_barrier_wait(&timed.barrier);
+}
+
+static void timed_end(int index, int r) {
+  pthread_barrier_wait(&timed.barrier);
+  if (index == 0 && r >= 0) {
+    timed.wall[r] = now_ns() - timed.t0;
+    timed.cpu[r] = cpu_ns() - timed.c0;
+  }
+}
+
+/* 0. control: the floor of a lock + unlock pair, a CAS and an exchange, on one thread ----------------- */
+
+static void control(void) {
+  static int word;
+  long iters = quick ? 200000 : 1000000;
+  for (int r = -1; r < 2; r++) {
+    double t0 = now_ns();
+    for (long i = 0; i < iters; i++) {
+      int expected = 0;
+      __atomic_compare_exchange_n(&word, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+      __atomic_exchange_n(&word, 0, __ATOMIC_SEQ_CST);
+    }
+    if (r >= 0) printf("control %.4f\n", (now_ns() - t0) / iters);
+  }
+}
 
 /* 1. uncontended lock + unlock ------------------------------------------------------------------- */
 
-static void bench_lock(const char *id, int type) {
+static void bench_lock(const char *key, int type) {
   pthread_mutexattr_t attr;
   pthread_mutex_t m;
   pthread_mutexattr_init(&attr);
@@ -63,44 +127,66 @@ static void bench_lock(const char *id, int type) {
       pthread_mutex_unlock(&m);
     }
     double t1 = now_ns();
-    if (r >= 0) printf("sample %s %.3f\n", id, (t1 - t0) / iters);
+    if (r >= 0) metric("lock", key, (t1 - t0) / iters);
   }
   pthread_mutex_destroy(&m);
 }
 
-/* 2. cond ping-pong ------------------------------------------------------------------------------ */
+/* 2. cond ping-pong, P pairs: each pair alternates through its own mutex and cond ---------------------- */
 
-static struct {
+typedef struct {
   pthread_mutex_t m;
   pthread_cond_t c;
   int turn;
+} __attribute__((aligned(64))) pair_t;
+
+static struct {
+  pair_t *pairs;
   int reps, iters;
-} pp = {.m = PTHREAD_MUTEX_INITIALIZER, .c = PTHREAD_COND_INITIALIZER};
+} pp;
 
 static void *pingpong_thread(void *arg) {
-  int role = (int)(intptr_t)arg;
-  pthread_mutex_lock(&pp.m);
+  int index = (int)(intptr_t)arg;
+  pair_t *p = &pp.pairs[index >> 1];
+  int role = index & 1;
+  pthread_barrier_wait(&timed.barrier);
   for (int r = -1; r < pp.reps; r++) {
-    double t0 = now_ns();
+    timed_begin(index);
+    pthread_mutex_lock(&p->m);
     for (int i = 0; i < pp.iters; i++) {
-      while (pp.turn != role) pthread_cond_wait(&pp.c, &pp.m);
-      pp.turn = 1 - role;
-      pthread_cond_signal(&pp.c);
+      while (p->turn != role) pthread_cond_wait(&p->c, &p->m);
+      p->turn = 1 - role;
+      pthread_cond_signal(&p->c);
     }
-    double t1 = now_ns();
-    if (role == 0 && r >= 0) printf("sample pingpong %.3f\n", (t1 - t0) / (2.0 * pp.iters));
+    pthread_mutex_unlock(&p->m);
+    timed_end(index, r);
   }
-  pthread_mutex_unlock(&pp.m);
   return NULL;
 }
 
-static void bench_pingpong(void) {
-  pthread_t t[2];
-  pp.turn = 0;
-  pp.reps = quick ? 3 : 2;
-  pp.iters = quick ? 300 : 4000;
-  for (int i = 0; i < 2; i++) start_thread(&t[i], pingpong_thread, (void *)(intptr_t)i);
-  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+static void bench_pingpong(const char *id, int pairs, int iters) {
+  int n = 2 * pairs;
+  pp.pairs = aligned_alloc(64, sizeof(pair_t) * (size_t)pairs);
+  if (!pp.pairs) exit(2);
+  for (int i = 0; i < pairs; i++) {
+    pthread_mutex_init(&pp.pairs[i].m, NULL);
+    pthread_cond_init(&pp.pairs[i].c, NULL);
+    pp.pairs[i].turn = 0;
+  }
+  pp.reps = quick ? 2 : 3;
+  pp.iters = iters;
+  pthread_t *t = xcalloc((size_t)n, sizeof(pthread_t));
+  timed_init(n);
+  for (int i = 0; i < n; i++) start_thread(&t[i], pingpong_thread, (void *)(intptr_t)i);
+  for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
+  timed_destroy();
+  double handoffs = 2.0 * iters * pairs;
+  for (int r = 0; r < pp.reps; r++) {
+    metric(id, "wall", timed.wall[r] / handoffs / 1e3);
+    metric(id, "cpu", timed.cpu[r] / handoffs / 1e3);
+  }
+  free(t);
+  free(pp.pairs);
 }
 
 /* 3. bounded buffer ------------------------------------------------------------------------------ */
@@ -111,24 +197,23 @@ static struct {
   pthread_cond_t not_full, not_empty;
   int ring[CAP];
   int head, tail, count;
-  long taken, target;
+  long taken;
   int producers, consumers, items, reps;
   unsigned char *seen;
-  double *starts, *ends;
 } bb = {.m = PTHREAD_MUTEX_INITIALIZER, .not_full = PTHREAD_COND_INITIALIZER, .not_empty = PTHREAD_COND_INITIALIZER};
 
 static void *bb_thread(void *arg) {
   int index = (int)(intptr_t)arg;
-  int nthreads = bb.producers + bb.consumers;
-  for (int r = 0; r < bb.reps; r++) {
-    pthread_barrier_wait(&phase);
-    long base = (long)r * bb.items;
-    double t0 = now_ns();
+  pthread_barrier_wait(&timed.barrier);
+  /* Repetition 0 warms up; the items of repetition k are k * items ... (k + 1) * items - 1. */
+  for (int k = 0; k < bb.reps; k++) {
+    timed_begin(index);
+    long base = (long)k * bb.items;
     if (index < bb.producers) {
-      for (int k = index; k < bb.items; k += bb.producers) {
+      for (int i = index; i < bb.items; i += bb.producers) {
         pthread_mutex_lock(&bb.m);
         while (bb.count == CAP) pthread_cond_wait(&bb.not_full, &bb.m);
-        bb.ring[bb.tail] = (int)(base + k);
+        bb.ring[bb.tail] = (int)(base + i);
         bb.tail = (bb.tail + 1) % CAP;
         bb.count++;
         pthread_cond_signal(&bb.not_empty);
@@ -152,9 +237,7 @@ static void *bb_thread(void *arg) {
         __atomic_fetch_add(&bb.seen[item], 1, __ATOMIC_RELAXED);
       }
     }
-    double t1 = now_ns();
-    bb.starts[r * nthreads + index] = t0;
-    bb.ends[r * nthreads + index] = t1;
+    timed_end(index, k - 1);
   }
   return NULL;
 }
@@ -167,37 +250,31 @@ static void bench_bb(const char *id, int producers, int consumers) {
   bb.reps = 2 + 1;
   bb.head = bb.tail = bb.count = 0;
   bb.taken = 0;
-  bb.seen = calloc((size_t)bb.items * bb.reps, 1);
-  bb.starts = calloc((size_t)bb.reps * n, sizeof(double));
-  bb.ends = calloc((size_t)bb.reps * n, sizeof(double));
+  bb.seen = xcalloc((size_t)bb.items * bb.reps, 1);
   pthread_t t[8];
-  pthread_barrier_init(&phase, NULL, (unsigned)n);
+  timed_init(n);
   for (int i = 0; i < n; i++) start_thread(&t[i], bb_thread, (void *)(intptr_t)i);
   for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
-  pthread_barrier_destroy(&phase);
+  timed_destroy();
   long bad = 0;
   for (long i = 0; i < (long)bb.items * bb.reps; i++) bad += bb.seen[i] != 1;
   if (bad) printf("fail %s %ld of %ld items were not consumed exactly once\n", id, bad, (long)bb.items * bb.reps);
-  for (int r = 1; r < bb.reps; r++) {
-    double lo = bb.starts[r * n], hi = bb.ends[r * n];
-    for (int i = 1; i < n; i++) {
-      if (bb.starts[r * n + i] < lo) lo = bb.starts[r * n + i];
-      if (bb.ends[r * n + i] > hi) hi = bb.ends[r * n + i];
-    }
-    printf("sample %s %.1f\n", id, bb.items / ((hi - lo) / 1e9));
+  for (int r = 0; r < bb.reps - 1; r++) {
+    metric(id, "rate", bb.items / (timed.wall[r] / 1e9));
+    metric(id, "cpu", timed.cpu[r] / bb.items);
   }
   free(bb.seen);
-  free(bb.starts);
-  free(bb.ends);
 }
 
 /* 4. broadcast ----------------------------------------------------------------------------------- */
 
-#define WAITERS 8
+#define MAX_WAITERS 32
+/* The timed rounds are read in this many blocks for the CPU time per round. */
+#define CPU_BLOCKS 5
 static struct {
   pthread_mutex_t m;
   pthread_cond_t c, ack_cond;
-  int round, acks, ready, rounds;
+  int waiters, round, acks, ready, rounds;
   double last_ack;
 } bc = {.m = PTHREAD_MUTEX_INITIALIZER, .c = PTHREAD_COND_INITIALIZER, .ack_cond = PTHREAD_COND_INITIALIZER};
 
@@ -205,11 +282,11 @@ static void *bc_waiter(void *arg) {
   (void)arg;
   pthread_mutex_lock(&bc.m);
   int seen = bc.round;
-  if (++bc.ready == WAITERS) pthread_cond_signal(&bc.ack_cond);
+  if (++bc.ready == bc.waiters) pthread_cond_signal(&bc.ack_cond);
   for (int r = 0; r < bc.rounds; r++) {
     while (bc.round == seen) pthread_cond_wait(&bc.c, &bc.m);
     seen = bc.round;
-    if (++bc.acks == WAITERS) {
+    if (++bc.acks == bc.waiters) {
       bc.last_ack = now_ns();
       pthread_cond_signal(&bc.ack_cond);
     }
@@ -218,41 +295,48 @@ static void *bc_waiter(void *arg) {
   return NULL;
 }
 
-static void bench_broadcast(void) {
+static void bench_broadcast(const char *id, int waiters) {
   int warm = quick ? 3 : 20;
-  bc.rounds = warm + (quick ? 20 : 100);
+  int timed_rounds = quick ? 20 : 100;
+  int block = timed_rounds / CPU_BLOCKS;
+  bc.waiters = waiters;
+  bc.rounds = warm + timed_rounds;
   bc.round = bc.acks = bc.ready = 0;
-  pthread_t t[WAITERS];
-  for (int i = 0; i < WAITERS; i++) start_thread(&t[i], bc_waiter, NULL);
+  pthread_t t[MAX_WAITERS];
+  for (int i = 0; i < waiters; i++) start_thread(&t[i], bc_waiter, NULL);
   pthread_mutex_lock(&bc.m);
-  while (bc.ready < WAITERS) pthread_cond_wait(&bc.ack_cond, &bc.m);
+  while (bc.ready < waiters) pthread_cond_wait(&bc.ack_cond, &bc.m);
+  double c0 = 0;
   for (int r = 0; r < bc.rounds; r++) {
+    if (r >= warm && (r - warm) % block == 0) c0 = cpu_ns();
     bc.acks = 0;
     bc.round++;
     double t0 = now_ns();
     pthread_cond_broadcast(&bc.c);
-    while (bc.acks < WAITERS) pthread_cond_wait(&bc.ack_cond, &bc.m);
-    if (r >= warm) printf("sample broadcast %.1f\n", (bc.last_ack - t0) / 1e3);
+    while (bc.acks < waiters) pthread_cond_wait(&bc.ack_cond, &bc.m);
+    if (r >= warm) metric(id, "latency", (bc.last_ack - t0) / 1e3);
+    if (r >= warm && (r - warm) % block == block - 1) metric(id, "cpu", (cpu_ns() - c0) / block / 1e3);
   }
   pthread_mutex_unlock(&bc.m);
-  for (int i = 0; i < WAITERS; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < waiters; i++) pthread_join(t[i], NULL);
 }
 
 /* 5. contended mutex ----------------------------------------------------------------------------- */
 
+#define MAX_CONTENDERS 16
 static struct {
   pthread_mutex_t m;
   long counter, atomic_counter;
   int stop, threads, reps;
   double ms;
-  long counts[8];
-  double starts[8], ends[8];
+  long counts[MAX_CONTENDERS];
+  double starts[MAX_CONTENDERS], ends[MAX_CONTENDERS];
 } ct = {.m = PTHREAD_MUTEX_INITIALIZER};
 
 static void *contended_thread(void *arg) {
   int index = (int)(intptr_t)arg;
   long local = 0;
-  pthread_barrier_wait(&phase);
+  pthread_barrier_wait(&timed.barrier);
   double t0 = now_ns();
   for (;;) {
     for (int k = 0; k < 64; k++) {
@@ -277,11 +361,11 @@ static void bench_contended(const char *id, int threads) {
   for (int r = 0; r < reps; r++) {
     ct.counter = ct.atomic_counter = 0;
     ct.stop = 0;
-    pthread_t t[8];
-    pthread_barrier_init(&phase, NULL, (unsigned)threads);
+    pthread_t t[MAX_CONTENDERS];
+    timed_init(threads);
     for (int i = 0; i < threads; i++) start_thread(&t[i], contended_thread, (void *)(intptr_t)i);
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
-    pthread_barrier_destroy(&phase);
+    timed_destroy();
     if (ct.counter != ct.atomic_counter) {
       printf("fail %s lost updates: locked counter %ld != atomic counter %ld\n", id, ct.counter,
              ct.atomic_counter);
@@ -296,9 +380,12 @@ static void bench_contended(const char *id, int threads) {
       total += ct.counts[i];
     }
     if (r == 0) continue;
-    printf("sample %s %.1f\n", id, total / ((hi - lo) / 1e9));
-    printf("extra %s minPerThread %ld\n", id, mn);
-    printf("extra %s maxPerThread %ld\n", id, mx);
+    double seconds = (hi - lo) / 1e9;
+    metric(id, "rate", total / seconds);
+    if (threads > 1) {
+      metric(id, "slowest", mn / seconds);
+      metric(id, "fastest", mx / seconds);
+    }
   }
 }
 
@@ -322,23 +409,22 @@ static void *vcpu_thread(void *arg) {
 }
 
 static void bench_vcpu(void) {
-  int runs = 1, n = 4;
-  for (int r = 0; r < runs; r++) {
-    pthread_t t[16];
-    memset(vc.created, 0, sizeof vc.created);
-    vc.quit = 0;
-    pthread_mutex_lock(&vc.bql);
-    for (int i = 0; i < n; i++) {
-      double t0 = now_ns();
-      start_thread(&t[i], vcpu_thread, (void *)(intptr_t)i);
-      while (!vc.created[i]) pthread_cond_wait(&vc.cpu_cond, &vc.bql);
-      printf("sample vcpu %.4f\n", (now_ns() - t0) / 1e6);
-    }
-    vc.quit = 1;
-    pthread_cond_broadcast(&vc.halt_cond);
-    pthread_mutex_unlock(&vc.bql);
-    for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
+  int n = quick ? 2 : 4;
+  pthread_t t[16];
+  memset(vc.created, 0, sizeof vc.created);
+  vc.quit = 0;
+  pthread_mutex_lock(&vc.bql);
+  for (int i = 0; i < n; i++) {
+    double t0 = now_ns(), c0 = cpu_ns();
+    start_thread(&t[i], vcpu_thread, (void *)(intptr_t)i);
+    while (!vc.created[i]) pthread_cond_wait(&vc.cpu_cond, &vc.bql);
+    metric("vcpu", "wall", (now_ns() - t0) / 1e6);
+    metric("vcpu", "cpu", (cpu_ns() - c0) / 1e6);
   }
+  vc.quit = 1;
+  pthread_cond_broadcast(&vc.halt_cond);
+  pthread_mutex_unlock(&vc.bql);
+  for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
 }
 
 /* 7. semaphore and event hand-offs --------------------------------------------------------------- */
@@ -377,8 +463,9 @@ static struct {
 
 static void *sem_thread(void *arg) {
   int role = (int)(intptr_t)arg;
+  pthread_barrier_wait(&timed.barrier);
   for (int r = -1; r < ho.reps; r++) {
-    double t0 = now_ns();
+    timed_begin(role);
     for (int i = 0; i < ho.iters; i++) {
       if (role == 0) {
         sem_post(&ho.a);
@@ -388,16 +475,16 @@ static void *sem_thread(void *arg) {
         sem_post(&ho.b);
       }
     }
-    double t1 = now_ns();
-    if (role == 0 && r >= 0) printf("sample sem %.3f\n", (t1 - t0) / (2.0 * ho.iters));
+    timed_end(role, r);
   }
   return NULL;
 }
 
 static void *event_thread(void *arg) {
   int role = (int)(intptr_t)arg;
+  pthread_barrier_wait(&timed.barrier);
   for (int r = -1; r < ho.reps; r++) {
-    double t0 = now_ns();
+    timed_begin(role);
     for (int i = 0; i < ho.iters; i++) {
       if (role == 0) {
         event_set(&ho.ea);
@@ -409,20 +496,25 @@ static void *event_thread(void *arg) {
         event_set(&ho.eb);
       }
     }
-    double t1 = now_ns();
-    if (role == 0 && r >= 0) printf("sample event %.3f\n", (t1 - t0) / (2.0 * ho.iters));
+    timed_end(role, r);
   }
   return NULL;
 }
 
-static void bench_handoff(void *(*fn)(void *)) {
-  ho.reps = quick ? 3 : 2;
+static void bench_handoff(const char *id, void *(*fn)(void *)) {
+  ho.reps = quick ? 2 : 3;
   ho.iters = quick ? 300 : 4000;
   sem_init(&ho.a, 0, 0);
   sem_init(&ho.b, 0, 0);
   pthread_t t[2];
+  timed_init(2);
   for (int i = 0; i < 2; i++) start_thread(&t[i], fn, (void *)(intptr_t)i);
   for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  timed_destroy();
+  for (int r = 0; r < ho.reps; r++) {
+    metric(id, "wall", timed.wall[r] / (2.0 * ho.iters) / 1e3);
+    metric(id, "cpu", timed.cpu[r] / (2.0 * ho.iters) / 1e3);
+  }
   sem_destroy(&ho.a);
   sem_destroy(&ho.b);
 }
@@ -439,18 +531,26 @@ int main(int argc, char **argv) {
     }
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
+  control();
   if (wanted("lock")) {
-    bench_lock("lock", PTHREAD_MUTEX_DEFAULT);
-    bench_lock("lock-errorcheck", PTHREAD_MUTEX_ERRORCHECK);
+    bench_lock("time", PTHREAD_MUTEX_DEFAULT);
+    bench_lock("errorcheck", PTHREAD_MUTEX_ERRORCHECK);
   }
-  if (wanted("pingpong")) bench_pingpong();
+  /* Round trips per pair and repetition, as in bench/workloads.ts (pingpongParams). */
+  if (wanted("pingpong")) bench_pingpong("pingpong", 1, quick ? 300 : 4000);
+  if (wanted("pingpong-4")) bench_pingpong("pingpong-4", 4, quick ? 200 : 2000);
+  if (wanted("pingpong-8")) bench_pingpong("pingpong-8", 8, quick ? 200 : 2000);
+  if (wanted("pingpong-16")) bench_pingpong("pingpong-16", 16, quick ? 200 : 2000);
   if (wanted("bb-1x1")) bench_bb("bb-1x1", 1, 1);
   if (wanted("bb-2x2")) bench_bb("bb-2x2", 2, 2);
-  if (wanted("broadcast")) bench_broadcast();
+  if (wanted("broadcast")) bench_broadcast("broadcast", 8);
+  if (wanted("broadcast-32")) bench_broadcast("broadcast-32", 32);
+  if (wanted("contended-1")) bench_contended("contended-1", 1);
   if (wanted("contended-2")) bench_contended("contended-2", 2);
   if (wanted("contended-4")) bench_contended("contended-4", 4);
+  if (wanted("contended-16")) bench_contended("contended-16", 16);
   if (wanted("vcpu")) bench_vcpu();
-  if (wanted("sem")) bench_handoff(sem_thread);
-  if (wanted("event")) bench_handoff(event_thread);
+  if (wanted("sem")) bench_handoff("sem", sem_thread);
+  if (wanted("event")) bench_handoff("event", event_thread);
   return 0;
 }

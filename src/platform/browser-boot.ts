@@ -12,9 +12,11 @@
  * pre-started worker), then, for a pre-started one, SPAWN `{ data }` when a thread is launched on it.
  *
  * Workers that the page creates itself can use the same hand-over: see {@link receiveWorkerInit}.
+ *
+ * @module qemu-thread/browser-boot
  */
 
-/** What a worker knows from its creator; shared with browser.ts through globalThis. */
+/** What a worker knows from its creator; shared with browser.ts through globalThis. @internal */
 export interface BootState {
   /** This thread's id, allocated by the creator from the process-wide counter. */
   tid: number;
@@ -28,8 +30,11 @@ export interface BootState {
   onStart: ((data: unknown) => void) | null;
 }
 
+/** The key of the creator's first message to a worker. @internal */
 export const BOOT = '__qemuThreadBoot';
+/** The key of the message that launches a thread on a pre-started worker. @internal */
 export const SPAWN = '__qemuThreadSpawn';
+/** Where a worker keeps its {@link BootState} on `globalThis`. @internal */
 export const BOOT_STATE = Symbol.for('qemu-thread.browser-boot');
 
 type Scope = {

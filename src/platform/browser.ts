@@ -16,6 +16,11 @@
  *   uncaught error reaches the creator as the Worker's `error` event and is reported to a joiner, and so
  *   is QemuThread.terminate. A worker killed from outside the library (`worker.terminate()` on a worker the
  *   page holds, a crash, the page closing), and the threads of a terminated thread, are not detected.
+ *
+ * As the package's `qemu-thread/browser` entry point it exports {@link workerInit}, for Web Workers a page
+ * creates itself.
+ *
+ * @module qemu-thread/browser
  */
 
 import { BOOT, BOOT_STATE, type BootState, SPAWN } from './browser-boot.js';
@@ -117,6 +122,7 @@ export function workerInit(): unknown {
   return { [BOOT]: { tid: allocateThreadId(), shared: { ...registry }, data: undefined } };
 }
 
+/** The library's platform layer for browsers (platform/index.ts picks it). @internal */
 export const browserPlatform: Platform = {
   threadId,
   cores: Math.max(
@@ -164,6 +170,12 @@ export const browserPlatform: Platform = {
   deserialize(bytes) {
     return decodeClone(bytes);
   },
+  moduleUrlTrusted(url) {
+    if (url.protocol === 'blob:') return true;
+    const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === origin;
+  },
+  trustedModules: "a URL of the page's own origin (http: or https:) or a blob: URL",
   moduleMissing() {
     // Finding out would need a fetch; a missing module is reported by the thread (EINVAL at join).
     return false;
@@ -187,6 +199,14 @@ export const browserPlatform: Platform = {
   },
   pid: 0,
   processShared,
+  madeShared() {
+    // Every worker receives its creator's blocks at boot (or through workerInit): none is private.
+    return false;
+  },
+  announceEnded() {},
+  takeAnnouncedEnds() {
+    return [];
+  },
   appendFile(path) {
     throw new Error(
       `qemu-thread: cannot write '${path}': trace files need Node.js; in a browser use the log backend (console)`,

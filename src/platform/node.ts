@@ -4,9 +4,11 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import {
+  BroadcastChannel,
   getEnvironmentData,
   isMainThread,
   parentPort,
+  receiveMessageOnPort,
   setEnvironmentData,
   threadId,
   Worker,
@@ -16,8 +18,6 @@ import type { Platform, SpawnedThread, SpawnOptions } from './types.js';
 
 /** The marker by which a worker recognizes the data of a thread that qemu-thread started. */
 const SPAWN_KEY = '__qemuThreadSpawn';
-/** The message a spawned thread sends its creator when its function has finished. */
-const FINISHED = '__qemuThreadFinished';
 /** The message a pre-started thread sends its creator once it is loaded and waits for its start data. */
 const READY = '__qemuThreadReady';
 
@@ -49,6 +49,36 @@ function workerExecArgv(): string[] | undefined {
   const nodeOnly = kept.filter((arg) => allowed.has(arg.split('=')[0]));
   cachedExecArgv = changed ? nodeOnly : undefined;
   return cachedExecArgv;
+}
+
+/** The keys of the process-shared blocks this thread made itself (see Platform.madeShared). */
+const madeHere = new Set<string>();
+
+/**
+ * The channel on which threads announce their end to threads that do not share their liveness table. Two
+ * readers feed one list: a listener, for ends announced while this thread's event loop runs (Node
+ * dispatches, and so drops unless someone listens, every message that arrives then), and
+ * receiveMessageOnPort, for ends announced while this thread is blocked in a wait. Unref'd, so it keeps
+ * nobody alive. Made at first use (liveness.ts uses it as it loads, so every thread listens from then on).
+ */
+let endsChannel: BroadcastChannel | null | undefined;
+const announcedEnds: number[] = [];
+
+function endsOnChannel(): BroadcastChannel | null {
+  if (endsChannel === undefined) {
+    try {
+      endsChannel = new BroadcastChannel('qemu-thread.ended');
+      endsChannel.onmessage = (event) => {
+        if (typeof (event as MessageEvent).data === 'number')
+          announcedEnds.push((event as MessageEvent).data);
+      };
+      endsChannel.unref();
+    } catch {
+      // A runtime that poses as Node without this channel: tables still work for threads that share them.
+      endsChannel = null;
+    }
+  }
+  return endsChannel;
 }
 
 export const nodePlatform: Platform = {
@@ -100,8 +130,13 @@ export const nodePlatform: Platform = {
   moduleMissing(url) {
     return url.protocol === 'file:' && !existsSync(fileURLToPath(url));
   },
+  moduleUrlTrusted(url) {
+    return url.protocol === 'file:';
+  },
+  trustedModules: 'a file: URL',
   announceFinished() {
-    parentPort?.postMessage(FINISHED);
+    // Nothing to do: the main thread holds no thread (see spawn), and a worker must keep holding its threads
+    // even once their functions are over, for a large result may still be on its way to a joiner.
   },
   watchForDeath(report) {
     process.on('uncaughtException', (error) => {
@@ -111,6 +146,29 @@ export const nodePlatform: Platform = {
     process.on('exit', (code) => report(new Error(`the thread's runtime exited (process.exit(${code}))`)));
   },
   pid: process.pid,
+  madeShared(key) {
+    return madeHere.has(key);
+  },
+  announceEnded(tid) {
+    endsOnChannel()?.postMessage(tid);
+  },
+  takeAnnouncedEnds() {
+    const channel = endsOnChannel();
+    if (channel !== null) {
+      try {
+        for (
+          let m = receiveMessageOnPort(channel as never);
+          m !== undefined;
+          m = receiveMessageOnPort(channel as never)
+        ) {
+          if (typeof m.message === 'number') announcedEnds.push(m.message);
+        }
+      } catch {
+        // This runtime cannot read a broadcast channel synchronously: the listener still hears the ends.
+      }
+    }
+    return announcedEnds.splice(0);
+  },
   processShared(key, bytes) {
     // Node clones a thread's environment data into every worker it creates, so the buffer made by the
     // first thread reaches every later one, whoever creates it.
@@ -118,6 +176,7 @@ export const nodePlatform: Platform = {
     if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < bytes) {
       buffer = new SharedArrayBuffer(bytes);
       setEnvironmentData(key, buffer);
+      madeHere.add(key);
     }
     return buffer as SharedArrayBuffer;
   },
@@ -136,9 +195,14 @@ export const nodePlatform: Platform = {
     let lastError: unknown;
     let markReady: () => void = () => {};
     let isReady = false;
+    // A thread never keeps the process alive past its main thread, as in C, where returning from main ends
+    // the process whatever its threads are doing: the main thread lets go of every thread it starts (the
+    // process then lives as long as the main thread's event loop has work, a pending join included). A
+    // worker instead must outlive the threads it starts, since Node ends a worker's workers with it: it
+    // holds them until they finish their function.
     // An unref asked for before the thread is ready waits for it: whoever awaits `ready` must not see the
     // process end first.
-    let unrefWhenReady = false;
+    let unrefWhenReady = isMainThread;
     const ready = new Promise<void>((resolve) => {
       markReady = () => {
         isReady = true;
@@ -155,9 +219,6 @@ export const nodePlatform: Platform = {
     });
     worker.on('message', (message) => {
       if (message === READY) markReady();
-      // Only the main thread lets go of a finished thread. A worker that did would end before the thread,
-      // and Node ends a worker's workers with it: a large result still waiting for its joiner would be lost.
-      if (message === FINISHED && isMainThread) worker.unref();
     });
     if (options.data !== undefined) markReady();
     return {
@@ -173,6 +234,7 @@ export const nodePlatform: Platform = {
       },
       launch(data) {
         worker.postMessage({ [SPAWN_KEY]: data });
+        if (isMainThread) return;
         unrefWhenReady = false;
         worker.ref();
       },

@@ -73,6 +73,14 @@ export interface Platform {
   deserialize(bytes: Uint8Array): unknown;
   /** Whether a module URL can be seen to be missing without loading it (false when unsure). */
   moduleMissing(url: URL): boolean;
+  /**
+   * Whether a thread function may be loaded from `url` without the caller's explicit consent: the
+   * platform's own kind of module (a file on Node; the page's origin or a blob: in a browser), never code
+   * carried in the URL itself (data:) nor a built-in module (node:).
+   */
+  moduleUrlTrusted(url: URL): boolean;
+  /** Words that describe the trusted kind of module, for the error message when another is refused. */
+  readonly trustedModules: string;
   spawn(options: SpawnOptions): SpawnedThread;
   /**
    * Called in a spawned thread once its function has finished: the creator then stops keeping the process
@@ -89,6 +97,19 @@ export interface Platform {
    * thread to ask creates it, and threads started afterwards (by this library or not) receive the same one.
    */
   processShared(key: string, bytes: number): SharedArrayBuffer;
+  /**
+   * Whether this thread made the block under `key` itself (it found none to inherit) rather than
+   * receiving its creator's. A worker that did so loaded the library before the thread that created it:
+   * its blocks are its own, not the process's.
+   */
+  madeShared(key: string): boolean;
+  /**
+   * Tells the other threads of the process that thread `tid` has ended, for those that do not share this
+   * thread's liveness table (thread/liveness.ts). A no-op where no such channel exists.
+   */
+  announceEnded(tid: number): void;
+  /** The thread ids announced ended (by any thread) since the last call. */
+  takeAnnouncedEnds(): number[];
   /** The process id, for trace output. */
   readonly pid: number;
   /** Appends text to a file at once (one write call, so lines from several threads do not interleave). */

@@ -128,34 +128,69 @@ function relocked(w: Int32Array, mw: Int32Array, site: string, start: number): v
 const KIND = 'QemuCond';
 
 /**
- * A QEMU condition variable. Waits happen under a {@link QemuMutex}; signal and broadcast may be called
- * with or without it.
+ * A QEMU condition variable (`QemuCond`). A thread waits on it holding a {@link QemuMutex}, which the wait
+ * releases while it sleeps and takes again before it returns; {@link QemuCond.signal} and
+ * {@link QemuCond.broadcast} may be called with or without the mutex.
+ *
+ * No wake-up is lost: a waiter sleeps on a sequence number that every signal changes, so a signal that comes
+ * between its unlock and its sleep still wakes it. Wake-ups may be spurious, as in POSIX: always wait in a
+ * loop on the condition (or use {@link QemuCond.waitFor}).
  *
  * @example
  * ```ts
- * m.lock();
- * while (!cpu.created) cond.wait(m);   // always loop: wake-ups may be spurious
- * m.unlock();
+ * // announce.ts: the thread's module
+ * import type { QemuCond, QemuMutex } from 'qemu-thread';
+ *
+ * export function announce(s: { m: QemuMutex; c: QemuCond; ready: Int32Array }): void {
+ *   s.m.lock();
+ *   s.ready[0] = 1; // under the mutex, so the waiter's loop cannot miss it
+ *   s.c.signal();
+ *   s.m.unlock();
+ * }
+ * ```
+ * ```ts
+ * import { QemuCond, QemuMutex, QemuThread } from 'qemu-thread';
+ *
+ * const s = { m: QemuMutex.create(), c: QemuCond.create(), ready: new Int32Array(new SharedArrayBuffer(4)) };
+ * const t = QemuThread.create('announcer', new URL('./announce.js#announce', import.meta.url), s);
+ * s.m.lock();
+ * while (!s.ready[0]) s.c.wait(s.m); // always loop: wake-ups may be spurious
+ * s.m.unlock();
+ * t.join();
+ * console.log('ready'); // ready
  * ```
  */
 export class QemuCond extends SharedStorage {
+  /** Bytes of shared memory one QemuCond occupies: what to reserve when placing it in your own buffer. */
   static readonly BYTES = 20;
 
+  /**
+   * Allocates its own zeroed shared storage, or places it at `byteOffset` (a multiple of 4) of `buffer`,
+   * using `BYTES` bytes there. Initialize it before use: `init`, or {@link QemuCond.create}
+   * instead. A buffer that is not shared is a `TypeError`; a misaligned offset or a buffer too small, a
+   * `RangeError`.
+   */
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuCond.BYTES, buffer, byteOffset);
   }
 
+  /** A new, initialized QemuCond: the constructor followed by `init`. */
   static create(buffer?: SharedArrayBuffer, byteOffset = 0): QemuCond {
     const c = new QemuCond(buffer, byteOffset);
     c.init();
     return c;
   }
 
+  /**
+   * The full instance for a structured clone of one (what `postMessage` or `workerData` deliver), or the
+   * instance itself. Anything else is a `TypeError` naming `func`.
+   */
   static from(value: unknown, func = 'QemuCond.from'): QemuCond {
     if (value instanceof QemuCond) return value;
     return reviveAs(value, KIND, (c) => new QemuCond(c.buffer, c.byteOffset), func);
   }
 
+  /** Makes the condition variable usable (`qemu_cond_init`). `EBUSY` while threads wait on it. */
   init(): void {
     const w = this.words;
     const waiters = Atomics.load(w, COUNTS) & WAITER_MASK;
@@ -169,6 +204,10 @@ export class QemuCond extends SharedStorage {
     markReady(w);
   }
 
+  /**
+   * Ends its use (`qemu_cond_destroy`): any later call is `EINVAL` until `init`. `EBUSY` while threads
+   * wait on it.
+   */
   destroy(): void {
     const waiters = this.waiters();
     if (waiters > 0 && Atomics.load(this.words, STATE) === READY) {

@@ -59,25 +59,54 @@ function announceWait(w: Int32Array, func: string, deadline: number): number {
   return left > 0 ? left : TIMED_OUT;
 }
 
+/**
+ * A QEMU event (`QemuEvent`): a manual-reset flag that threads wait on. {@link QemuEvent.set} wakes every
+ * waiter and the event stays set until {@link QemuEvent.reset}. QEMU's idiom is that only the waiter
+ * resets: reset, check the condition, then wait.
+ *
+ * @example
+ * ```ts
+ * import { QemuEvent } from 'qemu-thread';
+ *
+ * const done = QemuEvent.create(); // not set
+ * console.log(done.timedWait(0)); // false
+ * done.set(); // wakes every waiter; stays set
+ * done.wait(); // returns at once
+ * done.reset();
+ * console.log(done.isSet()); // false
+ * ```
+ */
 export class QemuEvent extends SharedStorage {
+  /** Bytes of shared memory one QemuEvent occupies: what to reserve when placing it in your own buffer. */
   static readonly BYTES = 12;
 
+  /**
+   * Allocates its own zeroed shared storage, or places it at `byteOffset` (a multiple of 4) of `buffer`,
+   * using `BYTES` bytes there. Initialize it before use: `init`, or {@link QemuEvent.create}
+   * instead. A buffer that is not shared is a `TypeError`; a misaligned offset or a buffer too small, a
+   * `RangeError`.
+   */
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuEvent.BYTES, buffer, byteOffset);
   }
 
-  /** A new event, initially set if `set` is true. */
+  /** A new event, initially set if `set` is true: the constructor followed by `init(set)`. */
   static create(set = false, buffer?: SharedArrayBuffer, byteOffset = 0): QemuEvent {
     const e = new QemuEvent(buffer, byteOffset);
     e.init(set);
     return e;
   }
 
+  /**
+   * The full instance for a structured clone of one (what `postMessage` or `workerData` deliver), or the
+   * instance itself. Anything else is a `TypeError` naming `func`.
+   */
   static from(value: unknown, func = 'QemuEvent.from'): QemuEvent {
     if (value instanceof QemuEvent) return value;
     return reviveAs(value, KIND, (c) => new QemuEvent(c.buffer, c.byteOffset), func);
   }
 
+  /** Makes the event usable, set or not (`qemu_event_init`). `EBUSY` while threads wait on it. */
   init(set: boolean): void {
     const w = this.words;
     this.#refuseWhileWaited('qemu_event_init');
@@ -86,6 +115,10 @@ export class QemuEvent extends SharedStorage {
     markReady(w);
   }
 
+  /**
+   * Ends its use (`qemu_event_destroy`): any later call is `EINVAL` until `init`. `EBUSY` while threads
+   * wait on it.
+   */
   destroy(): void {
     this.#refuseWhileWaited('qemu_event_destroy');
     markDestroyed(this.words, 'qemu_event_destroy');

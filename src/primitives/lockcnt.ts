@@ -58,24 +58,61 @@ interface Attempt {
   waited: boolean;
 }
 
+/**
+ * QEMU's lock-and-counter (`QemuLockCnt`, docs/devel/lockcnt.txt in QEMU): a count of "visitors" reading
+ * a shared structure without a lock, plus a lock that a writer takes to change or free it. A visitor calls
+ * {@link QemuLockCnt.inc} before it reads and {@link QemuLockCnt.dec} after; whoever removes an element
+ * frees it only once no visitor can see it: when {@link QemuLockCnt.decAndLock} returns true (the count
+ * reached 0 and it holds the lock), or under {@link QemuLockCnt.lock} while the count is 0.
+ *
+ * @example
+ * ```ts
+ * import { QemuLockCnt } from 'qemu-thread';
+ *
+ * const l = QemuLockCnt.create();
+ * l.inc(); // a visitor starts walking the list
+ * // ... read the list, without the lock ...
+ * if (l.decAndLock()) {
+ *   // the last visitor out, holding the lock: free what was removed from the list
+ *   l.unlock();
+ * }
+ * console.log(l.count()); // 0
+ * ```
+ */
 export class QemuLockCnt extends SharedStorage {
+  /** Bytes of shared memory one QemuLockCnt occupies: what to reserve when placing it in your own buffer. */
   static readonly BYTES = 16;
 
+  /**
+   * Allocates its own zeroed shared storage, or places it at `byteOffset` (a multiple of 4) of `buffer`,
+   * using `BYTES` bytes there. Initialize it before use: `init`, or {@link QemuLockCnt.create}
+   * instead. A buffer that is not shared is a `TypeError`; a misaligned offset or a buffer too small, a
+   * `RangeError`.
+   */
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuLockCnt.BYTES, buffer, byteOffset);
   }
 
+  /** A new, initialized QemuLockCnt: the constructor followed by `init`. */
   static create(buffer?: SharedArrayBuffer, byteOffset = 0): QemuLockCnt {
     const l = new QemuLockCnt(buffer, byteOffset);
     l.init();
     return l;
   }
 
+  /**
+   * The full instance for a structured clone of one (what `postMessage` or `workerData` deliver), or the
+   * instance itself. Anything else is a `TypeError` naming `func`.
+   */
   static from(value: unknown, func = 'QemuLockCnt.from'): QemuLockCnt {
     if (value instanceof QemuLockCnt) return value;
     return reviveAs(value, KIND, (c) => new QemuLockCnt(c.buffer, c.byteOffset), func);
   }
 
+  /**
+   * Makes the lockcnt usable, count 0 and lock free (`qemu_lockcnt_init`). `EBUSY` while its lock is
+   * held.
+   */
   init(): void {
     const w = this.words;
     if (Atomics.load(w, STATE) === READY && (Atomics.load(w, WORD) & STATE_MASK) !== L_FREE) {
@@ -87,6 +124,7 @@ export class QemuLockCnt extends SharedStorage {
     markReady(w);
   }
 
+  /** Ends its use (`qemu_lockcnt_destroy`). `EBUSY` while its lock is held. */
   destroy(): void {
     const w = this.words;
     if (Atomics.load(w, STATE) === READY && (Atomics.load(w, WORD) & STATE_MASK) !== L_FREE) {
@@ -274,6 +312,7 @@ export class QemuLockCnt extends SharedStorage {
     return Atomics.load(this.words, WORD) >>> COUNT_SHIFT;
   }
 
+  /** Takes the lock and returns a guard whose disposal releases it: `using _ = l.guard();`. */
   guard(): Disposable {
     this.lock();
     return new MutexGuard(this);

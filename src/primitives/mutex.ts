@@ -243,12 +243,25 @@ export async function lockWordAsyncUntraced(
 
 async function lockWordAsyncSlow(w: Int32Array, func: string, signal?: AbortSignal): Promise<void> {
   let mine = SELF;
-  for (;;) {
-    const next = lockStep(w, func, mine);
-    if (next === TAKEN) return;
-    if (next === LOOK_AGAIN) continue;
-    if ((await parkAsync(w, LOCK, next, OWNER_CHECK_MS, signal)) === 'aborted') throw abortReason(signal);
-    mine = SELF | CONTENDED;
+  try {
+    for (;;) {
+      const next = lockStep(w, func, mine);
+      if (next === TAKEN) return;
+      if (next === LOOK_AGAIN) continue;
+      // Recorded as the blocking lock records itself, so that the waiter shows in waiters() and a cycle
+      // through it is found. Its thread runs other tasks meanwhile, and one of them could still unlock what
+      // the thread holds: a cycle through an async lock is reported once it has lasted CHECK_AFTER_MS, as a
+      // lock-order inversion that holds it up, which is what it is even if a later unlock would have ended it.
+      noteWaiting(w[MUTEX_ID]);
+      noteBlocked(w[MUTEX_ID], ownerThread(next), mine === SELF);
+      const result = await parkAsync(w, LOCK, next, OWNER_CHECK_MS, signal);
+      noteAwake();
+      if (result === 'aborted') throw abortReason(signal);
+      mine = SELF | CONTENDED;
+      if (result === 'timed-out' && blockedFor() >= CHECK_AFTER_MS) refuseDeadlock(w, func);
+    }
+  } finally {
+    noteUnblocked();
   }
 }
 
@@ -420,18 +433,36 @@ export function describeWord(v: number): string {
 const KIND = 'QemuMutex';
 
 /**
- * A QEMU mutex: non-recursive, with owner checks. Lives in shared memory and works from every thread that
- * receives it.
+ * A QEMU mutex (`QemuMutex`): not recursive, with owner checks. It lives in shared memory: pass it to
+ * another thread (in a thread's `arg`, by `postMessage` or `workerData`) and it is the same lock there.
+ *
+ * The functional face is {@link qemu_mutex_lock}, {@link qemu_mutex_unlock} and the rest; both accept an
+ * instance or a structured clone of one. Locking a mutex the calling thread holds is `EDEADLK`, unlocking
+ * one it does not hold `EPERM`, and a lock whose holder ended goes to the next locker with `EOWNERDEAD`
+ * (see {@link QemuMutex.consistent}).
  *
  * @example
  * ```ts
- * const m = QemuMutex.create();      // new QemuMutex() + init()
+ * import { QemuMutex } from 'qemu-thread';
+ *
+ * const m = QemuMutex.create(); // new QemuMutex() + init()
+ * const counter = new Int32Array(new SharedArrayBuffer(4));
+ *
  * m.lock();
- * try { counter[0]++; } finally { m.unlock(); }
+ * try {
+ *   counter[0]++;
+ * } finally {
+ *   m.unlock();
+ * }
+ * {
+ *   using _ = m.guard(); // unlocked at the end of the block
+ *   counter[0]++;
+ * }
+ * console.log(counter[0], m.tryLock(), m.tryLock()); // 2 true false
  * ```
  */
 export class QemuMutex extends SharedStorage {
-  /** Bytes of shared memory one mutex occupies. */
+  /** Bytes of shared memory one QemuMutex occupies: what to reserve when placing it in your own buffer. */
   static readonly BYTES = 8;
 
   /** Allocates its own storage, or places it at `byteOffset` (a multiple of 4) of `buffer`. */
@@ -439,27 +470,43 @@ export class QemuMutex extends SharedStorage {
     super(KIND, QemuMutex.BYTES, buffer, byteOffset);
   }
 
-  /** A new, initialized mutex. */
+  /** A new, initialized mutex: the constructor followed by {@link init}. */
   static create(buffer?: SharedArrayBuffer, byteOffset = 0): QemuMutex {
     const m = new QemuMutex(buffer, byteOffset);
     m.init();
     return m;
   }
 
-  /** The full instance for a structured clone of a QemuMutex (or the instance itself). */
+  /**
+   * The full instance for a structured clone of one (what `postMessage` or `workerData` deliver), or the
+   * instance itself. Anything else is a `TypeError` naming `func`.
+   */
   static from(value: unknown, func = 'QemuMutex.from'): QemuMutex {
     if (value instanceof QemuMutex) return value;
     return reviveAs(value, KIND, (c) => new QemuMutex(c.buffer, c.byteOffset), func);
   }
 
+  /** Makes the mutex usable and unlocked (`qemu_mutex_init`). `EBUSY` if a thread holds it. */
   init(): void {
     initWord(this.words, 'qemu_mutex_init');
   }
 
+  /**
+   * Ends the mutex's use (`qemu_mutex_destroy`): any later call is `EINVAL` until `init`. `EBUSY` while
+   * it is held.
+   */
   destroy(): void {
     destroyWord(this.words, 'qemu_mutex_destroy');
   }
 
+  /**
+   * Takes the mutex, spinning briefly and then sleeping while another thread holds it (`qemu_mutex_lock`).
+   *
+   * `EDEADLK` if the calling thread holds it already, or when waiting would close a cycle of threads waiting
+   * for each other's mutexes (reported after about 300 ms, with the cycle in the message); `EOWNERDEAD`, now
+   * holding it, if its holder ended while holding it; `ENOTRECOVERABLE` if such a mutex was unlocked without
+   * {@link consistent}; `EPERM` on a thread that may not block (use {@link lockAsync}).
+   */
   lock(): void {
     lockWord(this.words, 'qemu_mutex_lock');
   }
@@ -477,6 +524,10 @@ export class QemuMutex extends SharedStorage {
     return tryLockWord(this.words, 'qemu_mutex_trylock') === 0;
   }
 
+  /**
+   * Releases the mutex (`qemu_mutex_unlock`) and wakes one sleeping locker, if any. `EPERM` unless the
+   * calling thread holds it.
+   */
   unlock(): void {
     unlockWord(this.words, 'qemu_mutex_unlock');
   }
@@ -500,7 +551,14 @@ export class QemuMutex extends SharedStorage {
    * held it (ms since the epoch; known only if tracing or the profiler was on when it was taken). Null when
    * it is not held.
    */
-  holder(): { threadId: number; contended: boolean; since: number | null } | null {
+  holder(): {
+    /** The holding thread's id (as in trace lines and `QemuThread.threadId()`). */
+    threadId: number;
+    /** Whether other threads may be parked waiting for it. */
+    contended: boolean;
+    /** When it was taken, in ms since the epoch; null unless tracing or the profiler was on then. */
+    since: number | null;
+  } | null {
     const v = Atomics.load(this.words, LOCK);
     if (v < HELD_MIN) return null;
     return {

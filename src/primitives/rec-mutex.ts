@@ -27,42 +27,67 @@ const DEPTH = 2;
 const KIND = 'QemuRecMutex';
 
 /**
- * A QEMU recursive mutex.
+ * A QEMU recursive mutex (`QemuRecMutex`): the thread that holds it may lock it again, and each lock needs
+ * its unlock. Otherwise as {@link QemuMutex}, robust owner death included.
  *
  * @example
  * ```ts
+ * import { QemuRecMutex } from 'qemu-thread';
+ *
  * const m = QemuRecMutex.create();
- * m.lock(); m.lock();     // nests
- * m.unlock(); m.unlock(); // released by the second unlock
+ * m.lock();
+ * m.lock(); // the owner nests
+ * console.log(m.depthHeldBySelf()); // 2
+ * m.unlock();
+ * m.unlock(); // the last unlock releases it
+ * console.log(m.depthHeldBySelf()); // 0
  * ```
  */
 export class QemuRecMutex extends SharedStorage {
+  /** Bytes of shared memory one QemuRecMutex occupies: what to reserve when placing it in your own buffer. */
   static readonly BYTES = 12;
 
+  /**
+   * Allocates its own zeroed shared storage, or places it at `byteOffset` (a multiple of 4) of `buffer`,
+   * using `BYTES` bytes there. Initialize it before use: `init`, or {@link QemuRecMutex.create}
+   * instead. A buffer that is not shared is a `TypeError`; a misaligned offset or a buffer too small, a
+   * `RangeError`.
+   */
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuRecMutex.BYTES, buffer, byteOffset);
   }
 
+  /** A new, initialized QemuRecMutex: the constructor followed by `init`. */
   static create(buffer?: SharedArrayBuffer, byteOffset = 0): QemuRecMutex {
     const m = new QemuRecMutex(buffer, byteOffset);
     m.init();
     return m;
   }
 
+  /**
+   * The full instance for a structured clone of one (what `postMessage` or `workerData` deliver), or the
+   * instance itself. Anything else is a `TypeError` naming `func`.
+   */
   static from(value: unknown, func = 'QemuRecMutex.from'): QemuRecMutex {
     if (value instanceof QemuRecMutex) return value;
     return reviveAs(value, KIND, (c) => new QemuRecMutex(c.buffer, c.byteOffset), func);
   }
 
+  /** Makes the mutex usable and unlocked (`qemu_rec_mutex_init`). `EBUSY` if a thread holds it. */
   init(): void {
     initWord(this.words, 'qemu_rec_mutex_init');
     this.words[DEPTH] = 0;
   }
 
+  /** Ends the mutex's use (`qemu_rec_mutex_destroy`). `EBUSY` while it is held. */
   destroy(): void {
     destroyWord(this.words, 'qemu_rec_mutex_destroy');
   }
 
+  /**
+   * Takes the mutex, or nests it if the calling thread holds it (`qemu_rec_mutex_lock`). Errors as
+   * {@link QemuMutex.lock}, apart from the relock.
+   */
   lock(): void {
     const w = this.words;
     if ((Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF) {
@@ -111,6 +136,10 @@ export class QemuRecMutex extends SharedStorage {
     makeConsistent(this.words, 'qemu_rec_mutex_consistent');
   }
 
+  /**
+   * Undoes one lock (`qemu_rec_mutex_unlock`); the last one releases the mutex. `EPERM` unless the calling
+   * thread holds it.
+   */
   unlock(): void {
     const w = this.words;
     const v = Atomics.load(w, LOCK);
@@ -124,6 +153,7 @@ export class QemuRecMutex extends SharedStorage {
     return (Atomics.load(this.words, LOCK) & ~OWNER_FLAGS) === SELF ? this.words[DEPTH] : 0;
   }
 
+  /** Locks (or nests) and returns a guard whose disposal unlocks once: `using _ = m.guard();`. */
   guard(): Disposable {
     this.lock();
     return new MutexGuard(this);

@@ -40,20 +40,51 @@ const KIND = 'QemuSemaphore';
 /** The largest count, UINT_MAX, stored in an Int32 as -1. */
 const COUNT_MAX = 0xffffffff;
 
+/**
+ * A QEMU counting semaphore (`QemuSemaphore`): {@link QemuSemaphore.post} adds a unit and wakes one
+ * sleeper, {@link QemuSemaphore.wait} takes one, sleeping while there is none. The count is an unsigned
+ * 32-bit number. Every post that finds a sleeper wakes one, so no wake-up is lost however posts and waits
+ * interleave.
+ *
+ * @example
+ * ```ts
+ * import { QemuSemaphore } from 'qemu-thread';
+ *
+ * const slots = QemuSemaphore.create(2); // two units
+ * slots.wait();
+ * slots.wait();
+ * console.log(slots.tryWait(), slots.timedWait(0)); // false false
+ * slots.post();
+ * console.log(slots.value()); // 1
+ * ```
+ */
 export class QemuSemaphore extends SharedStorage {
+  /**
+   * Bytes of shared memory one QemuSemaphore occupies: what to reserve when placing it in your own buffer.
+   */
   static readonly BYTES = 12;
 
+  /**
+   * Allocates its own zeroed shared storage, or places it at `byteOffset` (a multiple of 4) of `buffer`,
+   * using `BYTES` bytes there. Initialize it before use: `init`, or {@link QemuSemaphore.create}
+   * instead. A buffer that is not shared is a `TypeError`; a misaligned offset or a buffer too small, a
+   * `RangeError`.
+   */
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuSemaphore.BYTES, buffer, byteOffset);
   }
 
-  /** A new semaphore initialized with `count` units. */
+  /** A new semaphore initialized with `count` units: the constructor followed by `init(count)`. */
   static create(count = 0, buffer?: SharedArrayBuffer, byteOffset = 0): QemuSemaphore {
     const s = new QemuSemaphore(buffer, byteOffset);
     s.init(count);
     return s;
   }
 
+  /**
+   * The full instance for a structured clone of one (what `postMessage` or `workerData` deliver), or the
+   * instance itself. Anything else is a `TypeError` naming `func`.
+   */
   static from(value: unknown, func = 'QemuSemaphore.from'): QemuSemaphore {
     if (value instanceof QemuSemaphore) return value;
     return reviveAs(value, KIND, (c) => new QemuSemaphore(c.buffer, c.byteOffset), func);
@@ -77,6 +108,10 @@ export class QemuSemaphore extends SharedStorage {
     markReady(w);
   }
 
+  /**
+   * Ends its use (`qemu_sem_destroy`): any later call is `EINVAL` until `init`. `EBUSY` while threads
+   * sleep on it.
+   */
   destroy(): void {
     const waiters = Atomics.load(this.words, WAITERS);
     if (waiters > 0 && Atomics.load(this.words, STATE) === READY) {

@@ -23,30 +23,65 @@ const SPIN_READS = 1000;
 /** How long a waiter sleeps between bursts of reads, in milliseconds. */
 const NAP_MS = 1;
 
+/**
+ * A QEMU spinlock (`QemuSpin`), for very short critical sections: a waiter re-reads the lock word rather
+ * than sleeping at once (after a burst of reads it naps 1 ms at a time, since JS has no `cpu_relax`), and
+ * an unlock never pays for waiters. The owner is recorded, so a relock is `EDEADLK` and a foreign unlock
+ * `EPERM` instead of a hang. Use {@link QemuMutex} for anything that may take long.
+ *
+ * Note QEMU's inverted convention in the functional face: {@link qemu_spin_trylock} returns true when it
+ * FAILED; the method {@link QemuSpin.tryLock} returns true when it took the lock.
+ *
+ * @example
+ * ```ts
+ * import { QemuSpin, qemu_spin_trylock } from 'qemu-thread';
+ *
+ * const s = QemuSpin.create();
+ * s.lock();
+ * console.log(s.isLocked(), qemu_spin_trylock(s)); // true true
+ * s.unlock();
+ * console.log(s.tryLock()); // true
+ * s.unlock();
+ * ```
+ */
 export class QemuSpin extends SharedStorage {
+  /** Bytes of shared memory one QemuSpin occupies: what to reserve when placing it in your own buffer. */
   static readonly BYTES = 4;
 
+  /**
+   * Allocates its own zeroed shared storage, or places it at `byteOffset` (a multiple of 4) of `buffer`,
+   * using `BYTES` bytes there. Initialize it before use: `init`, or {@link QemuSpin.create}
+   * instead. A buffer that is not shared is a `TypeError`; a misaligned offset or a buffer too small, a
+   * `RangeError`.
+   */
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, QemuSpin.BYTES, buffer, byteOffset);
   }
 
+  /** A new, initialized QemuSpin: the constructor followed by `init`. */
   static create(buffer?: SharedArrayBuffer, byteOffset = 0): QemuSpin {
     const s = new QemuSpin(buffer, byteOffset);
     s.init();
     return s;
   }
 
+  /**
+   * The full instance for a structured clone of one (what `postMessage` or `workerData` deliver), or the
+   * instance itself. Anything else is a `TypeError` naming `func`.
+   */
   static from(value: unknown, func = 'QemuSpin.from'): QemuSpin {
     if (value instanceof QemuSpin) return value;
     return reviveAs(value, KIND, (c) => new QemuSpin(c.buffer, c.byteOffset), func);
   }
 
+  /** Makes the spinlock usable and unlocked (`qemu_spin_init`). `EBUSY` if a thread holds it. */
   init(): void {
     const v = Atomics.load(this.words, WORD);
     if (v >= HELD_MIN) fail('EBUSY', 'qemu_spin_init', 'it is held');
     Atomics.store(this.words, WORD, FREE);
   }
 
+  /** Ends its use (`qemu_spin_destroy`). `EBUSY` while it is held. */
   destroy(): void {
     const v = Atomics.compareExchange(this.words, WORD, FREE, DESTROYED);
     if (v === FREE) return;
@@ -54,6 +89,10 @@ export class QemuSpin extends SharedStorage {
     fail('EINVAL', 'qemu_spin_destroy', describeUnusable(v));
   }
 
+  /**
+   * Takes the spinlock (`qemu_spin_lock`). `EDEADLK` if the calling thread holds it; `EPERM` on a thread
+   * that may not block, when it would have to wait (spin with {@link tryLock} there).
+   */
   lock(): void {
     const w = this.words;
     if (Atomics.compareExchange(w, WORD, FREE, SELF) === FREE) return;
@@ -79,6 +118,7 @@ export class QemuSpin extends SharedStorage {
     return false;
   }
 
+  /** Releases the spinlock (`qemu_spin_unlock`). `EPERM` unless the calling thread holds it. */
   unlock(): void {
     const v = Atomics.compareExchange(this.words, WORD, SELF, FREE);
     if (v !== SELF) notHeldBySelf(v, 'qemu_spin_unlock');
@@ -91,6 +131,7 @@ export class QemuSpin extends SharedStorage {
     return v >= HELD_MIN;
   }
 
+  /** Locks and returns a guard whose disposal unlocks: `using _ = s.guard();`. */
   guard(): Disposable {
     this.lock();
     return new MutexGuard(this);

@@ -10,7 +10,6 @@ import { errorToRecord, setErrorMode } from '../errors.js';
 import { reviveDeep } from '../layout.js';
 import { SELF_THREAD_ID } from '../owner.js';
 import { platform } from '../platform/index.js';
-import { markEnded } from './liveness.js';
 import { publishThreadName } from './names.js';
 import { Outcome } from './result-pipe.js';
 import { self } from './self.js';
@@ -33,6 +32,7 @@ self.storage = words;
 self.name = start.name;
 if (start.name !== null) publishThreadName(start.name);
 self.naming = start.naming;
+self.moduleUrls = start.moduleUrls;
 setErrorMode(start.errorMode);
 
 let published = false;
@@ -56,8 +56,6 @@ function publish(outcome: Outcome, value: unknown): void {
     const text = outcome === Outcome.BadFunction ? String(value) : describeThrown(value);
     platform.writeStderr(`qemu-thread: detached ${who} failed: ${text}\n`);
   }
-  // The thread's function is over: any lock it still holds goes to its next locker with EOWNERDEAD.
-  markEnded(SELF_THREAD_ID);
   const more = publishOutcome(words, outcome, bytes);
   // Announce before streaming: a finished thread must not keep the process alive while it waits for a
   // joiner that may never come.

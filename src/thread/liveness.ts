@@ -6,16 +6,36 @@
  * SLOTS: `tid + 1` while that thread is alive, `-(tid + 1)` once it has ended, 0 if unknown. A thread
  * claims its slot when it loads the library, with a compareExchange that never takes a slot from a live
  * thread; so a thread can be reported dead only by its own id, and never by a collision (a thread whose
- * slot was taken is simply never reported dead: no false EOWNERDEAD, at worst no detection).
+ * slot was taken is simply never reported dead by the table: no false EOWNERDEAD).
  *
- * Who reports an end: the thread itself when its function is over (returned, threw, qemu_thread_exit) and
- * when its runtime exits (process.exit in a worker); its creator when the worker is gone without a word.
+ * What "ended" means: the thread's worker has ended (its runtime exited, it was terminated, or its creator
+ * ended and took it along), not merely its function: a worker runs on after its function returns while
+ * timers or messages keep it busy, and a lock such a callback takes is held, not abandoned.
+ *
+ * Who reports an end: the thread itself as its runtime exits; its creator when the worker is gone without
+ * a word (terminated), or as the creator itself ends.
+ *
+ * Import order: the table reaches threads through their creators (environment data on Node), so a worker
+ * that loaded the library before the main thread did has a table of its own, which the rest of the process
+ * never reads. Such a thread, and the threads it creates, also announce every end on a broadcast channel
+ * (platform.announceEnded); a thread that finds a thread unknown in its own table looks there. That
+ * reaches every thread that had loaded the library by the time of the end (an end announced before a
+ * thread loaded the library is not seen by it: that thread then waits on such a lock as on a live one).
  */
 import { platform } from '../platform/index.js';
 
+const KEY = 'qemu-thread.liveness';
 const SLOTS = 1 << 14;
-const table = new Int32Array(platform.processShared('qemu-thread.liveness', SLOTS * 4));
+const table = new Int32Array(platform.processShared(KEY, SLOTS * 4));
 const slotOf = (tid: number) => tid & (SLOTS - 1);
+/** This thread's table is its own (see above): its ends must be announced to the others too. */
+const privateTable = !platform.isMainThread && platform.madeShared(KEY);
+
+/** Ends announced on the channel, as seen by this thread; and when it last looked (ms). */
+const announcedEnds = new Set<number>();
+let lastLook = Number.NEGATIVE_INFINITY;
+/** The channel is read at most this often: a locker asks on every slow-path round. */
+const LOOK_EVERY_MS = 5;
 
 function claim(tid: number): void {
   const slot = slotOf(tid);
@@ -26,15 +46,27 @@ function claim(tid: number): void {
   }
 }
 
-/** Records that thread `tid` has ended (a no-op unless it holds its slot). */
+/** Records that thread `tid` has ended (in the table only if it holds its slot). */
 export function markEnded(tid: number): void {
   Atomics.compareExchange(table, slotOf(tid), tid + 1, -(tid + 1));
+  if (privateTable) platform.announceEnded(tid);
 }
 
 /** True only if thread `tid` is known to have ended. */
 export function hasEnded(tid: number): boolean {
-  return Atomics.load(table, slotOf(tid)) === -(tid + 1);
+  const v = Atomics.load(table, slotOf(tid));
+  if (v === -(tid + 1)) return true;
+  if (v === tid + 1) return false;
+  // Unknown here: it may be a thread whose table is not this one's.
+  const now = performance.now();
+  if (now - lastLook >= LOOK_EVERY_MS) {
+    lastLook = now;
+    for (const ended of platform.takeAnnouncedEnds()) announcedEnds.add(ended);
+  }
+  return announcedEnds.has(tid);
 }
 
 claim(platform.threadId);
+// Listen from now on (the first look opens the channel).
+platform.takeAnnouncedEnds();
 if (!platform.isMainThread) platform.beforeThisThreadEnds(() => markEnded(platform.threadId));

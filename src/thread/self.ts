@@ -6,6 +6,10 @@
 
 /** A notifier run when the thread function returns or calls qemu_thread_exit (QEMU's Notifier). */
 export interface Notifier {
+  /**
+   * Called, with no argument, once the thread function has returned or exited. If it throws, the joiner
+   * gets that error instead of the result; the other notifiers still run.
+   */
   notify(data?: unknown): void;
 }
 
@@ -18,6 +22,11 @@ export interface ThreadSelf {
   notifiers: Notifier[];
   /** Whether threads created from here get their name as their worker name. */
   naming: boolean;
+  /**
+   * URL prefixes from which thread functions may be loaded besides the platform's own modules (`file:`
+   * on Node; same-origin http(s) and blob: in a browser): QemuThread.allowModuleUrls.
+   */
+  moduleUrls: string[];
 }
 
 const KEY = Symbol.for('qemu-thread.self');
@@ -27,4 +36,7 @@ export const self: ThreadSelf = ((globalThis as Record<symbol, ThreadSelf | unde
   name: null,
   notifiers: [],
   naming: false,
+  moduleUrls: [],
 });
+// A copy of the library from before moduleUrls existed may have made the record.
+self.moduleUrls ??= [];

@@ -16,7 +16,12 @@
  * creator's creator is not reported (known limitation).
  *
  * GENERATION (word 7) counts starts, so that the creator's late notice that an earlier worker ended (which
- * it uses to report a thread that died without a word) is never applied to a newer thread.
+ * it uses to report a thread that died without a word) is never applied to a newer thread. TERMINATED_BY
+ * (word 8) is `tid + 1` of the thread that called terminate(), 0 otherwise, for the joiner's error.
+ *
+ * A thread counts as ended (thread/liveness.ts: its locks go to their next lockers with EOWNERDEAD) when
+ * its worker ends, not when its function returns: a worker may go on running callbacks (a timer, a message)
+ * after that, and a lock such a callback takes is held, not abandoned.
  */
 import { type ErrorRecord, errorFromRecord, errorToRecord, fail, getErrorMode } from '../errors.js';
 import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
@@ -38,12 +43,16 @@ import {
   Outcome,
   readOutcome,
   streamRemainingChunks,
+  TransferBroken,
   WINDOW_OFFSET,
   writeFirstChunk,
+  writerEnded,
 } from './result-pipe.js';
 import { type Notifier, self } from './self.js';
 
+/** A thread that must be joined ({@link qemu_thread_join}); its result waits for the join. The default. */
 export const QEMU_THREAD_JOINABLE = 0;
+/** A thread nobody joins: its result is dropped, and joining it is `EINVAL`. */
 export const QEMU_THREAD_DETACHED = 1;
 
 const STATE = 0;
@@ -52,6 +61,8 @@ const MODE = 2;
 const JOINER = 3;
 /** Bumped by every start, so that a late exit report about an earlier thread is recognized as such. */
 const GENERATION = 7;
+/** `tid + 1` of the thread that terminated this one (0: not terminated). */
+const TERMINATED_BY = 8;
 
 const NONE = 0;
 const RUNNING = 1;
@@ -64,7 +75,7 @@ const PUBLISHING = 5;
 const STARTING = 6;
 
 const KIND = 'QemuThread';
-const BYTES = 256;
+const BYTES = 272;
 const WINDOW_BYTES = BYTES - WINDOW_OFFSET;
 
 /** What the new thread receives from its creator. */
@@ -76,32 +87,56 @@ export interface ThreadStart {
   name: string | null;
   naming: boolean;
   errorMode: 'throw' | 'abort';
+  moduleUrls: string[];
 }
 
 /**
- * A QEMU thread handle. `qemu_thread_create` starts a worker for it; `join` waits for it and returns what
- * the thread function returned.
+ * A QEMU thread handle (`QemuThread`), whose state lives in shared memory: {@link qemu_thread_create} (or
+ * {@link QemuThread.start}) runs a function on a new worker, and any thread that has the handle (or a
+ * structured clone of it) can join it, even while blocked: the result travels through the handle's memory.
  *
  * @example
  * ```ts
- * const t = new QemuThread();
- * t.start('worker', new URL('./work.js#run', import.meta.url), { n: 10 });
- * const result = t.join();
+ * // stats.ts: the thread's module
+ * export function stats(values: number[]): { sum: number; max: number } {
+ *   return { sum: values.reduce((a, b) => a + b, 0), max: Math.max(...values) };
+ * }
+ * ```
+ * ```ts
+ * import { QemuThread } from 'qemu-thread';
+ *
+ * const t = QemuThread.create('stats', new URL('./stats.js#stats', import.meta.url), [3, 1, 4, 1, 5]);
+ * console.log(t.join()); // { sum: 14, max: 5 }
  * ```
  */
 export class QemuThread extends SharedStorage {
+  /**
+   * Bytes of shared memory one handle occupies; most of it is a window through which the result reaches
+   * the joiner (a larger result is streamed through it).
+   */
   static readonly BYTES = BYTES;
 
+  /**
+   * Allocates its own zeroed shared storage, or places it at `byteOffset` (a multiple of 4) of `buffer`,
+   * using `BYTES` bytes there. A handle needs no `init`: {@link start} fills it.
+   */
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     super(KIND, BYTES, buffer, byteOffset);
   }
 
+  /**
+   * The full instance for a structured clone of one (what `postMessage` or `workerData` deliver), or the
+   * instance itself. Anything else is a `TypeError` naming `func`.
+   */
   static from(value: unknown, func = 'QemuThread.from'): QemuThread {
     if (value instanceof QemuThread) return value;
     return reviveAs(value, KIND, (c) => new QemuThread(c.buffer, c.byteOffset), func);
   }
 
-  /** A new QemuThread running `fn(arg)` (see qemu_thread_create). */
+  /**
+   * A new handle running `fn(arg)`: `new QemuThread()` followed by {@link start} (see
+   * {@link qemu_thread_create} for `fn`, `arg` and `mode`).
+   */
   static create(
     name: string | null,
     fn: URL | string,
@@ -113,7 +148,10 @@ export class QemuThread extends SharedStorage {
     return t;
   }
 
-  /** Starts a thread that runs the export named by `fn`'s fragment (default export without one). */
+  /**
+   * Starts a thread that runs the export named by `fn`'s fragment (the default export without one) with
+   * `arg` (QEMU's {@link qemu_thread_create}, which documents the arguments and errors).
+   */
   start(name: string | null, fn: URL | string, arg?: unknown, mode = QEMU_THREAD_JOINABLE): void {
     const func = 'qemu_thread_create';
     if (name !== null && name !== undefined && typeof name !== 'string') {
@@ -143,6 +181,7 @@ export class QemuThread extends SharedStorage {
     }
     Atomics.store(w, MODE, mode);
     Atomics.store(w, JOINER, 0);
+    Atomics.store(w, TERMINATED_BY, 0);
     const generation = Atomics.add(w, GENERATION, 1) + 1;
     Atomics.store(w, STATE, RUNNING);
     const start: ThreadStart = {
@@ -153,6 +192,7 @@ export class QemuThread extends SharedStorage {
       name: name ?? null,
       naming: self.naming,
       errorMode: getErrorMode(),
+      moduleUrls: self.moduleUrls,
     };
     let tid = -1;
     const onExit = (code: number, error: unknown) => {
@@ -216,6 +256,27 @@ export class QemuThread extends SharedStorage {
   }
 
   /**
+   * Allows thread functions from URLs that start with one of `prefixes` (e.g. `'data:'`,
+   * `'https://cdn.example.com/'`), for threads this thread creates from now on and the threads they
+   * create; with no argument, allows none again. Without it a thread function must come from the
+   * platform's own kind of module: a `file:` URL on Node, a URL of the page's origin (or a `blob:` URL) in a
+   * browser. A thread function URL is code to run: a `node:` module, or a `data:` URL built from input,
+   * runs whatever it names (`node:child_process#execSync`), so any other source needs this consent.
+   */
+  static allowModuleUrls(...prefixes: (string | URL)[]): void {
+    const checked = prefixes.map((p) => {
+      const text = p instanceof URL ? p.href : p;
+      if (typeof text !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(text)) {
+        throw new TypeError(
+          `QemuThread.allowModuleUrls: expected URL prefixes such as 'data:' or 'https://host/', got ${describeValue(p)}`,
+        );
+      }
+      return text;
+    });
+    self.moduleUrls = checked;
+  }
+
+  /**
    * Waits for the thread to end and returns its function's return value (or qemu_thread_exit's argument),
    * as a structured clone. If the thread died of an exception, rethrows it.
    */
@@ -266,6 +327,7 @@ export class QemuThread extends SharedStorage {
       return;
     }
     child.terminatedBy = SELF_THREAD_ID;
+    Atomics.store(w, TERMINATED_BY, SELF_THREAD_ID + 1);
     await child.spawned.terminate();
   }
 
@@ -354,13 +416,39 @@ function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown
     Atomics.store(w, JOINER, 0);
     fail('ESRCH', func, 'the thread could not be started');
   }
-  const { outcome, bytes } = yield* readOutcome(w, WINDOW_BYTES);
-  Atomics.store(w, STATE, JOINED);
+  let read: { outcome: Outcome; bytes: Uint8Array };
+  try {
+    read = yield* readOutcome(w, WINDOW_BYTES, () => hasEnded(Atomics.load(w, TID)));
+  } catch (error) {
+    if (error instanceof TransferBroken) brokenTransfer(w, error, func);
+    throw error;
+  } finally {
+    // Read, or given up half-way (cancelled, or broken off): either way the outcome is gone from the pipe.
+    Atomics.store(w, STATE, JOINED);
+  }
+  const { outcome, bytes } = read;
   if (outcome === Outcome.Returned) return platform.deserialize(bytes);
   if (outcome === Outcome.BadFunction) {
     fail('EINVAL', func, new TextDecoder().decode(bytes));
   }
   throw errorFromRecord(platform.deserialize(bytes) as ErrorRecord);
+}
+
+/** The error of a join whose outcome could not be read whole. */
+function brokenTransfer(w: Int32Array, error: TransferBroken, func: string): never {
+  const tid = Atomics.load(w, TID);
+  if (error.side === 'reader') {
+    fail(
+      'EINVAL',
+      func,
+      `the result of ${describeThread(tid)} was lost: an earlier join ended in the middle of reading it`,
+    );
+  }
+  const by = Atomics.load(w, TERMINATED_BY);
+  const how = by > 0 ? `was terminated by ${describeThread(by - 1)}` : 'ended';
+  throw new Error(
+    `${func}: ${describeThread(tid)} ${how} while its result was being transferred to the joiner`,
+  );
 }
 
 /** True when `w` is the storage of the calling thread, which is still running. */
@@ -392,6 +480,15 @@ function parseThreadFunction(fn: unknown, func: string): { moduleUrl: URL; expor
   }
   const exportName = url.hash ? decodeURIComponent(url.hash.slice(1)) : 'default';
   url.hash = '';
+  const href = url.href;
+  if (!platform.moduleUrlTrusted(url) && !self.moduleUrls.some((prefix) => href.startsWith(prefix))) {
+    fail(
+      'EINVAL',
+      func,
+      `the thread function must come from ${platform.trustedModules}, got '${href.slice(0, 80)}'; ` +
+        'to run code from other URLs, allow them first with QemuThread.allowModuleUrls(prefix)',
+    );
+  }
   if (platform.moduleMissing(url)) fail('EINVAL', func, `the module ${url.href} does not exist`);
   return { moduleUrl: url, exportName };
 }
@@ -407,7 +504,10 @@ function reportAbnormalExit(
   what: string,
   error?: unknown,
 ): void {
-  if (Atomics.load(w, GENERATION) !== generation || Atomics.load(w, STATE) !== RUNNING) return;
+  if (Atomics.load(w, GENERATION) !== generation) return;
+  // Ended after publishing: if it was still streaming a large outcome, its joiner must not wait for more.
+  if (Atomics.load(w, STATE) === EXITED) writerEnded(w, WINDOW_BYTES);
+  if (Atomics.load(w, STATE) !== RUNNING) return;
   const who = name ? `thread '${name}'` : 'the thread';
   const record = errorToRecord(error ?? new Error(`${who} ${what}`));
   // Nobody is left to stream further chunks, so the report must fit the first one.
@@ -499,7 +599,10 @@ function watchChild(w: Int32Array, child: Child): void {
 
 /** Hands the rest of a large outcome to the joiner, waiting for it as long as it takes. */
 export function streamOutcome(w: Int32Array, bytes: Uint8Array): void {
-  streamRemainingChunks(w, WINDOW_BYTES, bytes);
+  streamRemainingChunks(w, WINDOW_BYTES, bytes, () => {
+    const joiner = Atomics.load(w, JOINER);
+    return joiner !== 0 && hasEnded(ownerThread(joiner));
+  });
 }
 
 export function isDetached(w: Int32Array): boolean {

@@ -56,6 +56,7 @@ export function noteReleased(id: number): void {
 
 /** A thread parked on a mutex or cond. */
 export interface Waiter {
+  /** The waiting thread's id. */
   threadId: number;
   /** When it went to sleep, in ms since the epoch. */
   since: number;

@@ -16,11 +16,13 @@
 import { platform } from '../platform/index.js';
 import { QSP_BIT, traceControl } from './trace.js';
 
+/** The Type column of QEMU's profiler report: which kind of call a row counts. */
 export type QspType = 'mutex' | 'BQL mutex' | 'rec_mutex' | 'condvar';
 const TYPES: readonly QspType[] = ['mutex', 'BQL mutex', 'rec_mutex', 'condvar'];
 
-/** How QEMU's report can be sorted. */
+/** Sorts QEMU's profiler report by the total time spent in each call site (the default). */
 export const QSP_SORT_BY_TOTAL_WAIT_TIME = 0;
+/** Sorts QEMU's profiler report by the average time per call. */
 export const QSP_SORT_BY_AVG_WAIT_TIME = 1;
 
 const MAX_ENTRIES = 4096;
@@ -163,12 +165,15 @@ export function qspReset(): void {
 
 /** One row of a report. */
 export interface QspRow {
+  /** The kind of call. */
   type: QspType;
   /** The object's number, or 0 when rows of several objects were coalesced. */
   obj: number;
   /** How many objects were coalesced into this row (1 when not coalesced). */
   objects: number;
+  /** The call site's file. */
   file: string;
+  /** The call site's line. */
   line: number;
   /** Acquisitions (failed trylocks excluded). */
   count: number;

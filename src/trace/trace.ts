@@ -44,6 +44,7 @@ export const TRACE_EVENTS = [
   'lockcnt_futex_wait_resume',
   'lockcnt_futex_wake',
 ] as const;
+/** The name of one of the library's trace events (QEMU's names; see {@link TRACE_EVENTS}). */
 export type TraceEventName = (typeof TRACE_EVENTS)[number];
 
 export const EV_LOCK = 1 << 0;
@@ -76,8 +77,16 @@ function patternToRegExp(pattern: string): RegExp {
  *
  * @example
  * ```ts
- * traceEnable('qemu_mutex_*');        // log lines on stderr
- * traceSetFile('trace.json');         // and a timeline for ui.perfetto.dev
+ * import { readFileSync } from 'node:fs';
+ * import { parseTraceFile, QemuMutex, traceEnable, traceSetFile } from 'qemu-thread';
+ *
+ * traceEnable('qemu_mutex_*'); // log lines on stderr, as QEMU's log backend prints them
+ * traceSetFile('trace.json'); // and a timeline for ui.perfetto.dev
+ * const m = QemuMutex.create();
+ * m.lock();
+ * m.unlock();
+ * const spans = parseTraceFile(readFileSync('trace.json', 'utf8')).filter((r) => r.ph === 'X');
+ * console.log(spans.map((r) => r.name).join()); // wait mutex #1,hold mutex #1
  * ```
  */
 export function traceEnable(pattern: string, on = true): number {
@@ -109,7 +118,7 @@ export function traceSetLog(on: boolean): void {
 
 /**
  * Writes trace events to `path` as Chrome Trace Event JSON (null: stop). The file holds a JSON array
- * that every thread appends to; its closing bracket is optional in that format, and {@link readTraceFile}
+ * that every thread appends to; its closing bracket is optional in that format, and {@link parseTraceFile}
  * parses it.
  */
 export function traceSetFile(path: string | null): void {
@@ -133,13 +142,21 @@ export function parseTraceFile(text: string): TraceRecord[] {
 
 /** One Chrome Trace Event record as the JSON backend writes it. */
 export interface TraceRecord {
+  /** What the span is (`wait mutex #1`, `hold mutex #1`, `cond wait (mutex #1)`), or `thread_name`. */
   name: string;
+  /** `qemu-thread` for a span, `__metadata` for a thread's name. */
   cat: string;
+  /** `X` for a complete span (with `dur`), `M` for metadata (a thread's name). */
   ph: 'X' | 'M';
+  /** Start, in microseconds. */
   ts: number;
+  /** Duration of an `X` span, in microseconds. */
   dur?: number;
+  /** The process id. */
   pid: number;
+  /** The thread id, one timeline track per thread. */
   tid: number;
+  /** A span's mutex number and call sites (`site` where it began, `until` where it ended); a name. */
   args: Record<string, unknown>;
 }
 

@@ -22,12 +22,26 @@
  * operations as usual, until it is suspended again. A thread is finished when its function's promise
  * settles; an async wait still queued when nothing else can happen is a lost wake-up like a blocked one.
  *
+ * Time: when nothing but time-outs can happen and the last one changed nothing but the clock (a waiter
+ * that looks again periodically and finds nothing to do), the next one fires after a jump of the clock
+ * past every deadline of a scenario, instead of one period at a time; if that changes nothing either, it
+ * is a deadlock.
+ *
+ * Kills (Scenario.killable): one more kind of transition, offered at every step of a killable thread
+ * while anything else could happen, at most `kills` per schedule and free of the preemption bound: the
+ * thread stops where it is (its host unwinds and is reused), its waits leave their queues, a wake-up
+ * delivered to it but not yet acted on is gone with it, and the library's table of ended threads says it
+ * has ended (liveness.ts). After a kill a forced time-out is no hang: a sleeper that re-checks
+ * periodically is how the library recovers what a dead thread took with it.
+ *
  * Failures: a thread function throws (its assertions, or the library's), no thread can run and some are
  * still waiting (a deadlock or a lost wake-up), a forced time-out, a schedule longer than the step limit,
- * or the scenario's final check. The first failure stops the search and is replayed once with code
- * locations on, to print a readable trace and the schedule that reproduces it.
+ * or the scenario's final check. The first failure stops the search (unless `keepGoing`: then the search
+ * counts the failing schedules and goes on) and is replayed once with code locations on, to print a
+ * readable trace and the schedule that reproduces it.
  */
 import { getEnvironmentData, setEnvironmentData, Worker } from 'node:worker_threads';
+import { Liveness } from './liveness.js';
 import {
   ABORT,
   ABORTED,
@@ -60,7 +74,15 @@ import {
   WAIT_TIMED_OUT_EARLY,
   WAIT_TIMED_OUT_FORCED,
 } from './protocol.js';
-import { type Arena, arenaOn, type Layout, layoutOf, type Parts, type Scenario } from './scenario.js';
+import {
+  type Arena,
+  arenaOn,
+  type Layout,
+  layoutOf,
+  type Parts,
+  type RunInfo,
+  type Scenario,
+} from './scenario.js';
 
 export interface ExploreOptions {
   /** Preemption bound (default 2); Infinity explores every interleaving. */
@@ -76,12 +98,20 @@ export interface ExploreOptions {
    * the default is on only when `preemptions` is Infinity.
    */
   sleepSets?: boolean;
+  /** Kills per schedule (Scenario.killable; default 1 if the scenario has killable threads, else 0). */
+  kills?: number;
+  /**
+   * Go on after a failure (default false): the search then visits every schedule within the bounds,
+   * counts the failing ones (`failures`) and keeps the first; `outcomes` are the passing schedules'.
+   */
+  keepGoing?: boolean;
 }
 
 export interface Failure {
   message: string;
   /** Replays the failure: `checker.replay(schedule)`. One token per step: `2` runs T2, `2t` times T2 out,
-   * `2a` lets T2 take up its first settled async wait, `2at` fires the time-out of T2's earliest async wait. */
+   * `2a` lets T2 take up its first settled async wait, `2at` fires the time-out of T2's earliest async wait,
+   * `2k` kills T2. */
   schedule: string;
   /** One line per step, then the failure. */
   trace: string;
@@ -103,8 +133,12 @@ export interface ExploreResult {
   sleepSets: boolean;
   /** The scenario's bound on early time-outs per schedule. */
   earlyTimeouts: number;
-  /** The distinct outcomes (Scenario.outcome) the schedules reached, sorted. */
+  /** The distinct outcomes (Scenario.outcome) the passing schedules reached, sorted. */
   outcomes: string[];
+  /** Kills allowed per schedule. */
+  kills: number;
+  /** Schedules that failed: 0 or 1, unless the search went on after failures (`keepGoing`). */
+  failures: number;
   /** Schedules abandoned by the sleep sets (redundant reorderings), not counted in `schedules`. */
   pruned: number;
   failure: Failure | null;
@@ -120,16 +154,27 @@ interface Choice {
   word: number;
   /** Whether its operation only reads (two reads of one word commute). */
   read: boolean;
+  /** Kills the thread (Scenario.killable). */
+  kill: boolean;
   /** Preemptions and early time-outs this choice spends. */
   preempts: number;
   early: number;
 }
 
+/** How far the clock jumps when time-outs change nothing (#letTimePass): past every scenario's deadline. */
+const TIME_JUMP_MS = 1e9;
+
 /** A host that does not answer for this long is dead or stuck outside the model: give up. */
 const HOST_TIMEOUT_MS = 60_000;
 
-/** `idle`: suspended in an await, runnable only when one of its async waits has settled. */
-type Status = 'ready' | 'blocked' | 'woken' | 'idle' | 'done';
+/**
+ * `idle`: suspended in an await, runnable only when one of its async waits has settled. `killed`: stopped
+ * by a kill; like `done`, it waits for nothing.
+ */
+type Status = 'ready' | 'blocked' | 'woken' | 'idle' | 'done' | 'killed';
+
+/** The result of an async wait whose thread was killed: never delivered, and not a lost wake-up. */
+const DROPPED = 100;
 
 /** A queued `Atomics.waitAsync`. */
 interface AsyncEntry {
@@ -171,6 +216,9 @@ export class ModelChecker<P extends Parts = Parts> {
   readonly #n: number;
   readonly #shared: SharedBlock[];
   readonly #wordNames: string[];
+  /** The hosts' thread ids, and the library's table of ended threads, for kills. */
+  readonly #tids: number[];
+  readonly #liveness: Liveness | null;
   // The state of the current run.
   #status: Status[] = [];
   #deadline: number[] = [];
@@ -183,6 +231,13 @@ export class ModelChecker<P extends Parts = Parts> {
   #forced: number[] = [];
   #failure: string | null = null;
   #steps: Step[] | null = null;
+  /** The threads killed in this run, and how many kills a schedule may have. */
+  #killed: number[] = [];
+  #killBound = 0;
+  /** What the run looked like when last only time-outs could happen, and whether time jumps (#letTimePass). */
+  #quiet = '';
+  #jump = false;
+  #jumped = false;
 
   private constructor(
     scenario: Scenario<P>,
@@ -199,6 +254,8 @@ export class ModelChecker<P extends Parts = Parts> {
     this.#workers = workers;
     this.#n = scenario.threads.length;
     this.#shared = shared;
+    this.#tids = workers.map((w) => w.threadId);
+    this.#liveness = (scenario.killable ?? []).length > 0 ? new Liveness() : null;
     this.#wordNames = [...layout.wordNames];
     for (const b of shared) {
       const name = b.key.replace(/^qemu-thread\./, '');
@@ -242,6 +299,8 @@ export class ModelChecker<P extends Parts = Parts> {
             moduleUrl: module.href,
             exportName,
             shared: scenario.shared ?? [],
+            cores: scenario.cores ?? 1,
+            spin: scenario.spin ?? 0,
           },
         }),
     );
@@ -279,6 +338,9 @@ export class ModelChecker<P extends Parts = Parts> {
     const maxSteps = options.maxSteps ?? 2000;
     const sleepSets = options.sleepSets ?? bound === Number.POSITIVE_INFINITY;
     const earlyBound = this.scenario.earlyTimeouts ?? 1;
+    const killBound = options.kills ?? ((this.scenario.killable ?? []).length > 0 ? 1 : 0);
+    const keepGoing = options.keepGoing ?? false;
+    this.#killBound = killBound;
     const started = performance.now();
     const stack: { options: Choice[]; next: number; sleep: Choice[] }[] = [];
     let schedules = 0;
@@ -288,6 +350,7 @@ export class ModelChecker<P extends Parts = Parts> {
     let timeoutBounded = false;
     const outcomes = new Set<string>();
     let failure: Failure | null = null;
+    let failures = 0;
     for (;;) {
       let depth = 0;
       let preempts = 0;
@@ -331,11 +394,12 @@ export class ModelChecker<P extends Parts = Parts> {
       });
       if (message === PRUNED) pruned++;
       else schedules++;
-      if (message === null && this.scenario.outcome) outcomes.add(this.scenario.outcome(this.#arena));
+      if (message === null) outcomes.add(this.scenario.outcome(this.#arena, this.#runInfo()));
       maxDepth = Math.max(maxDepth, depth);
       if (message !== null && message !== PRUNED) {
-        failure = this.#explain(path, message);
-        break;
+        failures++;
+        failure ??= this.#explain(path, message);
+        if (!keepGoing) break;
       }
       while (stack.length > 0 && stack[stack.length - 1].next + 1 >= stack[stack.length - 1].options.length) {
         stack.pop();
@@ -348,12 +412,14 @@ export class ModelChecker<P extends Parts = Parts> {
       preemptions: bound,
       schedules,
       maxDepth,
-      complete: failure === null && stack.length === 0,
+      complete: (failure === null || keepGoing) && stack.length === 0,
       bounded,
       timeoutBounded,
       sleepSets,
       earlyTimeouts: earlyBound,
       outcomes: [...outcomes].sort(),
+      kills: killBound,
+      failures,
       pruned,
       failure,
       ms: Math.round(performance.now() - started),
@@ -365,13 +431,16 @@ export class ModelChecker<P extends Parts = Parts> {
     const tokens = schedule.split(/\s+/).filter((s) => s !== '');
     const choices = tokens.map((s) => ({
       t: Number.parseInt(s, 10) - 1,
-      timeout: s.endsWith('t'),
+      timeout: s.includes('t'),
       async: s.includes('a'),
+      kill: s.endsWith('k'),
       word: -1,
       read: false,
       preempts: 0,
       early: 0,
     }));
+    // Offer as many kills as the schedule makes (a kill is only ever taken when a token asks for it).
+    this.#killBound = choices.filter((c) => c.kill).length;
     const failure = this.#explainRun(choices);
     return { failure: failure.message, trace: failure.trace };
   }
@@ -428,17 +497,14 @@ export class ModelChecker<P extends Parts = Parts> {
     while (this.#failure === null) {
       const available = this.#available(current);
       if (available.length === 0) {
-        const stuck = this.#status.map((s, t) => (s === 'done' ? -1 : t)).filter((t) => t >= 0);
-        // An async wait still queued now can never settle: its wake-up was lost, even if its thread ended.
-        // (A suspended thread's queued waits are named with it.)
-        const lost = this.#entries.filter((e) => e.result < 0 && this.#status[e.t] !== 'idle');
-        if (stuck.length > 0 || lost.length > 0)
-          this.#failure = `deadlock: ${[
-            ...stuck.map((t) => this.#describeStuck(t)),
-            ...lost.map((e) => this.#describeEntry(e)),
-          ].join('; ')}`;
+        const stuck = this.#stuck();
+        if (stuck !== '') this.#failure = `deadlock: ${stuck}`;
         break;
       }
+      // A time-out is early if a thread could run instead (a kill does not count: it is a fault, not work).
+      const early = available.some((c) => !c.timeout && !c.kill);
+      // Only time-outs can happen (and kills): time passes.
+      if (!early && !this.#letTimePass()) break;
       if (++steps > maxSteps) {
         this.#failure = `no progress after ${maxSteps} steps (livelock?)`;
         break;
@@ -449,28 +515,70 @@ export class ModelChecker<P extends Parts = Parts> {
         return PRUNED;
       }
       current = choice.t;
-      if (choice.timeout && choice.async)
-        this.#asyncTimeOut(
-          choice.t,
-          available.some((c) => !c.timeout),
-        );
-      else if (choice.timeout)
-        this.#timeOut(
-          choice.t,
-          available.some((c) => !c.timeout),
-        );
+      if (choice.kill) this.#kill(choice.t);
+      else if (choice.timeout && choice.async) this.#asyncTimeOut(choice.t, early);
+      else if (choice.timeout) this.#timeOut(choice.t, early);
       else if (choice.async) this.#deliverAsync(choice.t);
       else if (this.#status[choice.t] === 'woken') this.#wakeUp(choice.t);
       else this.#perform(choice.t);
     }
     this.#abortAll();
     if (this.#failure === null && this.scenario.check) {
-      this.#failure = this.scenario.check(this.#arena, {
-        earlyTimeouts: [...this.#early],
-        forcedTimeouts: [...this.#forced],
-      });
+      this.#failure = this.scenario.check(this.#arena, this.#runInfo());
     }
     return this.#failure;
+  }
+
+  /** The threads still waiting, and async waits still queued, in words ('' if there are none). */
+  #stuck(): string {
+    const stuck = this.#status.map((s, t) => (s === 'done' || s === 'killed' ? -1 : t)).filter((t) => t >= 0);
+    // An async wait still queued now can never settle: its wake-up was lost, even if its thread ended.
+    // (A suspended thread's queued waits are named with it.)
+    const lost = this.#entries.filter((e) => e.result < 0 && this.#status[e.t] !== 'idle');
+    return [...stuck.map((t) => this.#describeStuck(t)), ...lost.map((e) => this.#describeEntry(e))].join(
+      '; ',
+    );
+  }
+
+  /**
+   * Called when nothing but time-outs can happen. A time-out that fires then only makes its waiter look
+   * again; if the last one changed nothing but the clock (the same memory, the same waits on the same
+   * values), firing more one period at a time would only repeat that until some deadline the model cannot
+   * see passes (a timed wait's own, kept in its thread): so the next one fires after a jump of the clock
+   * by TIME_JUMP_MS, past every deadline of a scenario. If even that changes nothing, every waiter waits
+   * for good: a deadlock (false, with the failure recorded).
+   */
+  #letTimePass(): boolean {
+    const now = this.#snapshot();
+    if (now !== this.#quiet) {
+      this.#quiet = now;
+      this.#jump = false;
+      this.#jumped = false;
+      return true;
+    }
+    if (!this.#jumped) {
+      this.#jump = true;
+      return true;
+    }
+    this.#failure = `deadlock: ${this.#stuck()} (its time-outs change nothing: it waits for good)`;
+    return false;
+  }
+
+  /** The arena, the scheduled shared blocks, and what each thread waits for. */
+  #snapshot(): string {
+    const ints = this.#control.ints;
+    const parts = [new Int32Array(this.#arenaSab).join(), ...this.#shared.map((b) => b.ints.join())];
+    for (let t = 0; t < this.#n; t++) {
+      const on =
+        this.#status[t] === 'blocked' ? `${ints[slotWord(t, S_INDEX)]}=${ints[slotWord(t, S_A)]}` : '';
+      parts.push(`${this.#status[t]}${on}`);
+    }
+    for (const e of this.#entries) if (e.result < 0) parts.push(`T${e.t}:${e.word}=${e.value}`);
+    return parts.join('|');
+  }
+
+  #runInfo(): RunInfo {
+    return { earlyTimeouts: [...this.#early], forcedTimeouts: [...this.#forced], killed: [...this.#killed] };
   }
 
   #reset(): void {
@@ -486,6 +594,11 @@ export class ModelChecker<P extends Parts = Parts> {
     this.#entries = [];
     this.#settled = Array.from({ length: this.#n }, () => []);
     this.#failure = null;
+    this.#killed = [];
+    this.#quiet = '';
+    this.#jump = false;
+    this.#jumped = false;
+    if (this.#liveness) for (const tid of this.#tids) this.#liveness.markAlive(tid);
   }
 
   /** The memory and index of word `i` of the arena, or of a scheduled shared block after it. */
@@ -537,6 +650,7 @@ export class ModelChecker<P extends Parts = Parts> {
         t,
         timeout: false,
         async,
+        kill: false,
         word: woken || async ? -1 : ints[slotWord(t, S_INDEX)],
         read: op === OP.load,
         preempts,
@@ -551,6 +665,7 @@ export class ModelChecker<P extends Parts = Parts> {
       t,
       timeout: true,
       async,
+      kill: false,
       word: -1,
       read: false,
       preempts,
@@ -566,7 +681,56 @@ export class ModelChecker<P extends Parts = Parts> {
     } else {
       for (const t of timeouts) out.push(timeout(t, 0, 0));
     }
+    // A kill is offered while something else could happen (never as the way out of a deadlock, which it
+    // would hide), at any step of a killable thread that is still there.
+    if (out.length > 0 && this.#killed.length < this.#killBound) {
+      for (const t of this.scenario.killable ?? []) {
+        if (this.#status[t] === 'done' || this.#status[t] === 'killed') continue;
+        out.push({
+          t,
+          timeout: false,
+          async: false,
+          kill: true,
+          word: -1,
+          read: false,
+          preempts: 0,
+          early: 0,
+        });
+      }
+    }
     return out;
+  }
+
+  /**
+   * Kills thread `t` where it is, as `Worker.terminate()` would: its pending operation never happens, its
+   * waits leave their queues (a wake-up it was given but has not acted on is lost with it), and the
+   * library learns that it has ended. Its host unwinds (every further arena operation throws), ready for
+   * the next run.
+   */
+  #kill(t: number): void {
+    if (this.#steps) {
+      const ints = this.#control.ints;
+      const op = OP_NAMES[ints[slotWord(t, S_OP)]];
+      const name = this.#wordNames[ints[slotWord(t, S_INDEX)]];
+      const what = {
+        ready: `before its ${op}(${name})`,
+        blocked: `while parked in wait(${name})`,
+        woken: `woken from wait(${name}) but before it ran: the wake-up is lost with it`,
+        idle: 'while suspended in an await',
+        done: '',
+        killed: '',
+      }[this.#status[t]];
+      this.#steps.push({ t, text: `killed ${what}`, where: readText(this.#control, t) });
+    }
+    for (const q of this.#queues.values()) {
+      for (let i = q.length - 1; i >= 0; i--) if (q[i].t === t) q.splice(i, 1);
+    }
+    for (const e of this.#entries) if (e.t === t && e.result < 0) e.result = DROPPED;
+    this.#settled[t] = [];
+    this.#abortHost(t);
+    this.#status[t] = 'killed';
+    this.#killed.push(t);
+    this.#liveness?.markEnded(this.#tids[t]);
   }
 
   #start(t: number): void {
@@ -700,10 +864,16 @@ export class ModelChecker<P extends Parts = Parts> {
    * wake-up unless the scenario says otherwise: then it records the failure and returns false.
    */
   #fireTimeOut(t: number, deadline: number, what: string, early: boolean, stuck: () => string): boolean {
-    this.#control.floats[0] = Math.max(this.#control.floats[0], deadline);
+    const jump = this.#jump && !early ? TIME_JUMP_MS : 0;
+    if (jump > 0) this.#jumped = true;
+    this.#jump = false;
+    this.#control.floats[0] = Math.max(this.#control.floats[0], deadline) + jump;
+    const how = early
+      ? 'early'
+      : `forced: nothing else can run${jump ? '; nothing changes before, so time jumps' : ''}`;
     this.#steps?.push({
       t,
-      text: `${what} fires at ${this.#control.floats[0]} ms -> timed-out (${early ? 'early' : 'forced: nothing else can run'})`,
+      text: `${what} fires at ${this.#control.floats[0]} ms -> timed-out (${how})`,
       where: '',
     });
     if (early) {
@@ -711,7 +881,7 @@ export class ModelChecker<P extends Parts = Parts> {
       return true;
     }
     this.#forced[t]++;
-    if (!(this.scenario.forcedTimeoutIsHang ?? true)) return true;
+    if (!(this.scenario.forcedTimeoutIsHang ?? true) || this.#killed.length > 0) return true;
     this.#failure = `hang: ${stuck()}; only its time-out can end it, nothing else can run: a wake-up was lost`;
     return false;
   }
@@ -779,17 +949,22 @@ export class ModelChecker<P extends Parts = Parts> {
 
   /** Unwinds every thread still inside its function, so that the hosts are ready for the next run. */
   #abortAll(): void {
-    const ints = this.#control.ints;
     for (let t = 0; t < this.#n; t++) {
-      if (this.#status[t] === 'done') continue;
-      const state = slotWord(t, S_STATE);
-      Atomics.store(ints, state, ABORT);
-      Atomics.notify(ints, state);
-      const end = awaitChange(Atomics, ints, state, ABORT, HOST_TIMEOUT_MS);
-      if (end !== ABORTED && end !== FAILED && end !== DONE)
-        throw new Error(`thread host T${t + 1} did not abort (${end})`);
+      if (this.#status[t] === 'done' || this.#status[t] === 'killed') continue;
+      this.#abortHost(t);
       this.#status[t] = 'done';
     }
+  }
+
+  /** Makes thread `t`'s host give up its run: its pending operation throws, and its function unwinds. */
+  #abortHost(t: number): void {
+    const ints = this.#control.ints;
+    const state = slotWord(t, S_STATE);
+    Atomics.store(ints, state, ABORT);
+    Atomics.notify(ints, state);
+    const end = awaitChange(Atomics, ints, state, ABORT, HOST_TIMEOUT_MS);
+    if (end !== ABORTED && end !== FAILED && end !== DONE)
+      throw new Error(`thread host T${t + 1} did not abort (${end})`);
   }
 }
 
@@ -802,12 +977,12 @@ function independent(a: Choice, b: Choice): boolean {
 }
 
 function token(c: Choice): string {
-  return `${c.t + 1}${c.async ? 'a' : ''}${c.timeout ? 't' : ''}`;
+  return `${c.t + 1}${c.async ? 'a' : ''}${c.timeout ? 't' : ''}${c.kill ? 'k' : ''}`;
 }
 
-/** The same transition: same thread, same kind (run, time-out, async delivery, async time-out). */
+/** The same transition: same thread, same kind (run, time-out, async delivery, async time-out, kill). */
 function sameKind(a: Choice, b: Choice): boolean {
-  return a.t === b.t && a.timeout === b.timeout && a.async === b.async;
+  return a.t === b.t && a.timeout === b.timeout && a.async === b.async && a.kill === b.kill;
 }
 
 function sameChoices(a: Choice[], b: Choice[]): boolean {
@@ -831,11 +1006,12 @@ export async function check(
 
 /** How a search ended, in words. */
 export function searchOutcome(r: ExploreResult): string {
-  if (r.failure) return 'stopped at the failure';
+  if (r.failure && !r.complete) return 'stopped at the failure';
   if (!r.complete) return 'cut at the schedule limit';
   const early = r.timeoutBounded ? `, <= ${r.earlyTimeouts} early time-out(s)` : '';
-  if (r.bounded) return `every schedule within the bound${early}`;
-  return `every interleaving${r.sleepSets ? ' (sleep sets)' : ''}${early}`;
+  const kills = r.kills > 0 ? `, <= ${r.kills} kill(s) at any step` : '';
+  if (r.bounded) return `every schedule within the bound${early}${kills}`;
+  return `every interleaving${r.sleepSets ? ' (sleep sets)' : ''}${early}${kills}`;
 }
 
 /** One line for a result: schedules explored and how the search ended. */
@@ -843,6 +1019,10 @@ export function summary(r: ExploreResult): string {
   const bound =
     r.preemptions === Number.POSITIVE_INFINITY ? 'no preemption bound' : `${r.preemptions} preemptions`;
   const pruned = r.pruned > 0 ? ` + ${r.pruned} pruned` : '';
-  const how = r.failure ? 'FAILED (stopped at the failure)' : searchOutcome(r);
+  const how = r.failure
+    ? r.complete
+      ? `${searchOutcome(r)}: ${r.failures} FAILED`
+      : 'FAILED (stopped at the failure)'
+    : searchOutcome(r);
   return `${r.scenario}: ${r.schedules} schedules${pruned} (max ${r.maxDepth} steps, ${bound}), ${how}, ${r.ms} ms`;
 }

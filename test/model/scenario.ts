@@ -79,12 +79,14 @@ export interface ThreadContext {
 /** A thread's body; an async one is finished when its promise settles (see thread-host.ts). */
 export type ThreadFn<P extends Parts> = (a: Arena<P>, ctx: ThreadContext) => void | Promise<void>;
 
-/** What the scheduler knows about a finished run, for the scenario's check. */
+/** What the scheduler knows about a finished run, for the scenario's check and outcome. */
 export interface RunInfo {
   /** Per thread: time-outs that fired while another thread could still run. */
   earlyTimeouts: number[];
   /** Per thread: time-outs that fired because nothing else could run. */
   forcedTimeouts: number[];
+  /** The threads the scheduler killed in this run (Scenario.killable), in the order it killed them. */
+  killed: number[];
 }
 
 export interface Scenario<P extends Parts = Parts> {
@@ -104,8 +106,32 @@ export interface Scenario<P extends Parts = Parts> {
   threads: ThreadFn<P>[];
   /** Runs in the scheduler's thread once every thread has returned; a message on failure. */
   check?(a: Arena<P>, run: RunInfo): string | null;
-  /** The final state in a few words, collected over a search (distinct outcomes it reached). */
-  outcome?(a: Arena<P>): string;
+  /**
+   * The final state in a few words, collected over a search (the distinct outcomes it reached); the
+   * catalog (catalog.ts) lists the exact set each scenario must reach.
+   */
+  outcome(a: Arena<P>, run: RunInfo): string;
+  /**
+   * How many cores the library sees (platform.cores, default 1). It sizes the cond's broadcast: with one
+   * core every woken waiter passes the broadcast on (the chain), with more the broadcaster wakes that many
+   * at once and the chain starts only after them.
+   */
+  cores?: number;
+  /**
+   * Spinning (park.ts): 0 (the default) turns it off, so a waiter parks at once; n > 0 makes every spin
+   * exactly n reads of the word, each a scheduling point, so that the spin paths (a lock taken while
+   * spinning, a wake-up seen before parking) are explored too.
+   */
+  spin?: number;
+  /**
+   * Threads that the scheduler may kill (as `Worker.terminate()` does) at any of their scheduling points,
+   * at most one kill per schedule: the thread stops where it is, a wait it was in leaves its queue (a
+   * wake-up already delivered to it, but not yet acted on, is gone with it), and the library's table of
+   * ended threads says it has ended (as its creator reports it). After a kill, a time-out that fires
+   * because nothing else can run is not a hang: it is how a sleeper that re-checks periodically recovers
+   * what the dead thread took with it.
+   */
+  killable?: number[];
   /**
    * Time-outs that may fire while another thread could still run (default 1); each is a branch of the
    * search. Time-outs that fire because nothing else can run are not bounded by this.

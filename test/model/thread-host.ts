@@ -1,8 +1,9 @@
 /**
  * A thread host: the worker that plays one simulated thread of a scenario, run after run. It installs the
- * model (model-atomics.ts) before anything loads the library, turns the library's spinning off (each spin
- * read would be one more scheduling point, and spinning changes only how soon a waiter sleeps), pins the
- * core count the library sees to 1, then loops:
+ * model (model-atomics.ts) before anything loads the library, sets the core count the library sees
+ * (platform.cores, read once as the library loads) and its spinning (off, or a fixed number of reads per
+ * spin, so that every run is the same) as the scenario asks (Scenario.cores, Scenario.spin; the checker
+ * passes them, since the scenario's module cannot be loaded before the library), then loops:
  * wait for RUN, run the thread function, report DONE / FAILED / ABORTED (or SUSPENDED, see below).
  * Reusing it across runs avoids a worker start-up per schedule; what the library keeps per thread between
  * runs (trace ids, park stats) does not steer the algorithms.
@@ -47,6 +48,9 @@ interface HostData {
   exportName: string;
   /** Keys of the process-wide blocks whose operations are scheduled (Scenario.shared). */
   shared: string[];
+  /** Scenario.cores and Scenario.spin, with their defaults applied. */
+  cores: number;
+  spin: number;
 }
 
 // Trace lines name the TypeScript source lines (stack frames are only formatted when a failure is replayed).
@@ -61,12 +65,11 @@ const shared = data.shared.map((key) => {
   return b;
 });
 const me = installModel(control, data.index, data.arena, shared);
-// One core, as the library sees it: a broadcast then wakes one waiter and each woken waiter passes it on
-// (cond.ts), so the chain is always checked, and the schedules do not depend on the machine.
-os.availableParallelism = () => 1;
+// The cores the library sees are the scenario's, never the machine's: the schedules must not depend on it.
+os.availableParallelism = () => data.cores;
 syncBuiltinESMExports();
 const { setSpinning } = await import('qemu-thread/internal/park');
-setSpinning(false);
+setSpinning(data.spin > 0, data.spin);
 const { arenaOn, layoutOf } = await import('./scenario.js');
 type Scenario = import('./scenario.js').Scenario;
 const scenario = (await import(data.moduleUrl))[data.exportName] as Scenario;

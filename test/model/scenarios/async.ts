@@ -22,6 +22,7 @@ import {
   word,
   words,
 } from '../scenario.js';
+import { waitedOf } from './cond.js';
 
 /** Sets a flag word to 1 and wakes whoever waits for it. */
 function raise(flag: Int32Array): void {
@@ -105,6 +106,7 @@ export function stalledScenario(
       if (a.taken[0] !== 1) return `T1's async wait took ${a.taken[0]} units`;
       return null;
     },
+    outcome: (a) => `taken ${a.taken[0]} ${a.taken[1]}, left ${a.s.value()}`,
   });
 }
 
@@ -201,11 +203,12 @@ export const asyncCancelledWaiterNoCount = cancelledScenario(
 // (c) Async and blocking lockers.
 type Mutex = import('qemu-thread').QemuMutex;
 const ROUNDS = 2;
-const mutexParts = { m: mutex, inside: word, count: word };
-type MutexArena = { m: Mutex; inside: Int32Array; count: Int32Array };
+const mutexParts = { m: mutex, inside: word, count: word, first: word };
+type MutexArena = { m: Mutex; inside: Int32Array; count: Int32Array; first: Int32Array };
 
-function critical(a: MutexArena): void {
+function critical(a: MutexArena, t: number): void {
   if (Atomics.add(a.inside, 0, 1) !== 0) throw new Error('two threads inside the critical section');
+  if (a.first[0] === 0) a.first[0] = t;
   a.count[0]++;
   Atomics.sub(a.inside, 0, 1);
 }
@@ -219,36 +222,44 @@ export const asyncMutex = defineScenario({
     async (a) => {
       for (let r = 0; r < ROUNDS; r++) {
         await a.m.lockAsync();
-        critical(a);
+        critical(a, 1);
         a.m.unlock();
       }
     },
     (a) => {
       for (let r = 0; r < ROUNDS; r++) {
         a.m.lock();
-        critical(a);
+        critical(a, 2);
         a.m.unlock();
       }
     },
   ],
   check: (a) =>
     a.count[0] === 2 * ROUNDS ? null : `count is ${a.count[0]}, expected ${2 * ROUNDS}: an update was lost`,
+  outcome: (a) => `count ${a.count[0]}, T${a.first[0]} first`,
 });
 
 // (d) Async cond waiters.
 type Cond = import('qemu-thread').QemuCond;
-const condParts = { m: mutex, c: cond, pred: word };
-type CondArena = { m: Mutex; c: Cond; pred: Int32Array };
+/** WAITS[t]: the waits thread t's predicate loop made. */
+const condParts = { m: mutex, c: cond, pred: word, waits: words(2) };
+type CondArena = { m: Mutex; c: Cond; pred: Int32Array; waits: Int32Array };
 
 async function asyncCondWaiter(a: CondArena): Promise<void> {
   await a.m.lockAsync();
-  while (a.pred[0] === 0) await a.c.waitAsync(a.m);
+  while (a.pred[0] === 0) {
+    await a.c.waitAsync(a.m);
+    a.waits[0]++;
+  }
   a.m.unlock();
 }
 
 function blockedCondWaiter(a: CondArena): void {
   a.m.lock();
-  while (a.pred[0] === 0) a.c.wait(a.m);
+  while (a.pred[0] === 0) {
+    a.c.wait(a.m);
+    a.waits[1]++;
+  }
   a.m.unlock();
 }
 
@@ -271,6 +282,7 @@ export const asyncCondSignal = defineScenario({
       a.c.signal();
     },
   ],
+  outcome: waitedOf(1),
 });
 
 export const asyncCondBroadcast = defineScenario({
@@ -288,6 +300,7 @@ export const asyncCondBroadcast = defineScenario({
       a.m.unlock();
     },
   ],
+  outcome: waitedOf(2),
 });
 
 // Not in the catalog: for test/model-async.test.ts, that the checker reports an async wait nobody
@@ -312,4 +325,5 @@ export const asyncNeverNotified = defineScenario({
       waitAsync(a.other);
     },
   ],
+  outcome: () => 'both async waits resolved',
 });

@@ -6,7 +6,7 @@
  * time-out (timed wait). The same thread bodies run on the broken cond of test/model/broken/cond.ts.
  */
 import type { ThreadContext } from '../scenario.js';
-import { cond, defineScenario, mutex, type Part, word } from '../scenario.js';
+import { cond, defineScenario, mutex, type Part, word, words } from '../scenario.js';
 
 /** What the thread bodies need of a condition variable: QemuCond and the broken one both fit. */
 export interface CondLike {
@@ -19,16 +19,21 @@ interface MutexLike {
   lock(): void;
   unlock(): void;
 }
+/** WAITS[t]: how many waits thread t's predicate loop made (0 if it found the predicate true at once). */
 export interface CondArena {
   m: MutexLike;
   c: CondLike;
   pred: Int32Array;
   result: Int32Array;
+  waits: Int32Array;
 }
 
-export function waiter(a: CondArena): void {
+export function waiter(a: CondArena, ctx: ThreadContext): void {
   a.m.lock();
-  while (a.pred[0] === 0) a.c.wait(a.m);
+  while (a.pred[0] === 0) {
+    a.c.wait(a.m);
+    a.waits[ctx.index]++;
+  }
   a.m.unlock();
 }
 
@@ -55,7 +60,9 @@ export function timedWaiter(a: CondArena, ctx: ThreadContext): void {
   let result = SAW_PREDICATE;
   while (a.pred[0] === 0) {
     const before = ctx.timeouts();
-    if (!a.c.timedWait(a.m, 50)) {
+    const signalled = a.c.timedWait(a.m, 50);
+    a.waits[ctx.index]++;
+    if (!signalled) {
       const after = ctx.timeouts();
       if (after.early + after.forced === before.early + before.forced) {
         throw new Error('timedWait returned false, but no time-out fired during it');
@@ -74,7 +81,7 @@ export function checkTimedWait(a: CondArena): string | null {
   return null;
 }
 
-const parts = (c: Part<unknown>) => ({ m: mutex, c, pred: word, result: word });
+const parts = (c: Part<unknown>) => ({ m: mutex, c, pred: word, result: word, waits: words(4) });
 const init = (a: { m: { init(): void }; c: unknown }) => {
   a.m.init();
   (a.c as { init(): void }).init();
@@ -82,29 +89,62 @@ const init = (a: { m: { init(): void }; c: unknown }) => {
 const asCond = <T>(f: (a: CondArena, ctx: ThreadContext) => void) =>
   f as unknown as (a: T, ctx: ThreadContext) => void;
 
-/** The three cond scenarios, on a given cond part (the real QemuCond, or a broken one). */
-export function condScenarios(c: Part<unknown>, label: string) {
+/**
+ * Whether each of the first `n` threads waited, e.g. 'T1 waited, T2 no wait'. Not how many times: wake-ups
+ * may be spurious (QEMU allows it), so the contract promises no count.
+ */
+export function waitedOf(n: number) {
+  return (a: { waits: Int32Array }) =>
+    Array.from(a.waits.subarray(0, n), (w, t) => `T${t + 1} ${w > 0 ? 'waited' : 'no wait'}`).join(', ');
+}
+
+/**
+ * The cond scenarios, on a given cond part (the real QemuCond, or a broken one). `cores` and `spin`:
+ * Scenario.cores and Scenario.spin, for the variants that run the broadcast's per-core wake-ups and the
+ * wait's spin before it parks.
+ */
+export function condScenarios(c: Part<unknown>, label: string, cores = 1, spin = 0) {
   const p = parts(c);
   type A = import('../scenario.js').Arena<typeof p>;
+  const on = `${cores > 1 ? `, ${cores} cores` : ''}${spin > 0 ? `, spinning ${spin} reads` : ''}`;
   return {
     signal: defineScenario({
-      name: `${label}: signal vs wait (no lost wake-up)`,
+      name: `${label}: signal vs wait (no lost wake-up)${on}`,
       parts: p,
+      cores,
+      spin,
       setup: init,
       threads: [asCond<A>(waiter), asCond<A>(signaller)],
+      outcome: waitedOf(1),
     }),
     broadcast: defineScenario({
-      name: `${label}: broadcast wakes 2 waiters`,
+      name: `${label}: broadcast wakes 2 waiters${on}`,
       parts: p,
+      cores,
+      spin,
       setup: init,
       threads: [asCond<A>(waiter), asCond<A>(waiter), asCond<A>(broadcaster)],
+      outcome: waitedOf(2),
+    }),
+    /** Three waiters: on 2 cores the broadcast wakes 2 at once and the chain wakes the third. */
+    broadcast3: defineScenario({
+      name: `${label}: broadcast wakes 3 waiters${on}`,
+      parts: p,
+      cores,
+      spin,
+      setup: init,
+      threads: [asCond<A>(waiter), asCond<A>(waiter), asCond<A>(waiter), asCond<A>(broadcaster)],
+      outcome: waitedOf(3),
     }),
     timedWait: defineScenario({
-      name: `${label}: timedwait vs signal`,
+      name: `${label}: timedwait vs signal${on}`,
       parts: p,
+      cores,
+      spin,
       setup: init,
       threads: [asCond<A>(timedWaiter), asCond<A>(signaller)],
       check: (a) => checkTimedWait(a as unknown as CondArena),
+      outcome: (a) => `${a.result[0] === TIMED_OUT ? 'timed out' : 'saw the predicate'}, ${waitedOf(1)(a)}`,
     }),
   };
 }
@@ -113,3 +153,10 @@ const real = condScenarios(cond, 'cond');
 export const condSignal = real.signal;
 export const condBroadcast = real.broadcast;
 export const condTimedWait = real.timedWait;
+const twoCores = condScenarios(cond, 'cond', 2);
+/** On 2 cores: the broadcaster wakes 2 waiters itself, the first to take a unit wakes the third. */
+export const condBroadcastTwoCores = twoCores.broadcast3;
+const spinning = condScenarios(cond, 'cond', 2, 2);
+/** The waiter spins (2 reads) before it parks: a signal may land during the spin. */
+export const condSignalSpin = spinning.signal;
+export const condBroadcastSpin = spinning.broadcast;

@@ -54,25 +54,35 @@ function conserved(posted: number) {
   };
 }
 
-export function semScenarios(sem: Part<unknown>, label: string) {
+/** Units taken by T1 and T2, and units left, e.g. 'taken 1 1, left 0'. */
+const units = (a: { s: unknown; taken: Int32Array }) =>
+  `taken ${a.taken[0]} ${a.taken[1]}, left ${(a.s as SemLike).value()}`;
+
+/** The semaphore scenarios on a given part (QemuSemaphore, or a broken one); `spin`: Scenario.spin. */
+export function semScenarios(sem: Part<unknown>, label: string, spin = 0) {
   const p = { s: sem, taken: words(3, ['T1', 'T2', 'T3']) };
   type A = import('../scenario.js').Arena<typeof p>;
   const as = <F>(f: F) => f as unknown as (a: A, ctx: ThreadContext) => void;
   const setup = (a: A) => (a.s as SemLike).init(0);
+  const on = spin > 0 ? `, spinning ${spin} reads` : '';
   return {
     twoWaiters: defineScenario({
-      name: `${label}: 2 waiters, 2 posts (no lost wake-up)`,
+      name: `${label}: 2 waiters, 2 posts (no lost wake-up)${on}`,
       parts: p,
+      spin,
       setup,
       threads: [as(take), as(take), as(postTwice)],
       check: (a) => conserved(2)(a as unknown as SemArena),
+      outcome: units,
     }),
     timedWait: defineScenario({
-      name: `${label}: post vs timedwait and wait (no unit lost or duplicated)`,
+      name: `${label}: post vs timedwait and wait (no unit lost or duplicated)${on}`,
       parts: p,
+      spin,
       setup,
       threads: [as(timedTake), as(take), as(postTwice)],
       check: (a) => conserved(2)(a as unknown as SemArena),
+      outcome: units,
     }),
   };
 }
@@ -80,3 +90,5 @@ export function semScenarios(sem: Part<unknown>, label: string) {
 const real = semScenarios(semaphore, 'semaphore');
 export const semTwoWaiters = real.twoWaiters;
 export const semTimedWait = real.timedWait;
+/** The waiters spin (2 reads) before they park: a post may land during the spin. */
+export const semTwoWaitersSpin = semScenarios(semaphore, 'semaphore', 2).twoWaiters;

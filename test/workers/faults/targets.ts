@@ -1,0 +1,118 @@
+// Thread functions for test/faults.test.ts: each exercises one defect of issue 11 from inside a thread.
+import {
+  type QemuCond,
+  type QemuMutex,
+  type QemuSemaphore,
+  type QemuThread,
+  QemuThreadError,
+} from 'qemu-thread';
+
+function raise(flags: Int32Array, index: number): void {
+  Atomics.store(flags, index, 1);
+  Atomics.notify(flags, index);
+}
+
+/**
+ * Returns at once, leaving a timer behind: the timer takes `m` after the function has returned, says so
+ * (flags[0]), holds it until told (flags[1]), then unlocks and records how the unlock went (flags[2]:
+ * 1 unlocked, 2 failed). The worker is still running the timer, so the thread has not ended: nobody may take
+ * `m` from it with EOWNERDEAD.
+ */
+export function lockFromTimerAfterReturn(arg: { m: QemuMutex; flags: Int32Array }): string {
+  setTimeout(() => {
+    arg.m.lock();
+    raise(arg.flags, 0);
+    while (Atomics.load(arg.flags, 1) === 0) Atomics.wait(arg.flags, 1, 0);
+    try {
+      arg.m.unlock();
+      raise(arg.flags, 2);
+    } catch {
+      Atomics.store(arg.flags, 2, 2);
+      Atomics.notify(arg.flags, 2);
+    }
+  }, 0);
+  return 'returned';
+}
+
+/** Waits on `c` under `m` until flags[0] is set; returns 'woken'. */
+export function condWaiter(arg: { m: QemuMutex; c: QemuCond; flags: Int32Array }): string {
+  arg.m.lock();
+  while (Atomics.load(arg.flags, 0) === 0) arg.c.wait(arg.m);
+  arg.m.unlock();
+  return 'woken';
+}
+
+/**
+ * Takes one unit of `s`; flags[slot] becomes 1 once it has. With `parkedAt`, flags[parkedAt] becomes 1 when
+ * the thread goes to sleep in Atomics.wait (not merely spins), so a test can post only to a parked thread.
+ */
+export function semWaiter(arg: {
+  s: QemuSemaphore;
+  flags: Int32Array;
+  slot: number;
+  parkedAt?: number;
+}): string {
+  const parkedAt = arg.parkedAt;
+  if (parkedAt !== undefined) {
+    const wait = Atomics.wait;
+    Atomics.wait = ((words: Int32Array, index: number, value: number, timeout?: number) => {
+      raise(arg.flags, parkedAt);
+      return wait(words, index, value, timeout);
+    }) as typeof Atomics.wait;
+  }
+  arg.s.wait();
+  raise(arg.flags, arg.slot);
+  return 'took';
+}
+
+/**
+ * A semaphore waiter that dies right after a post's wake-up reached it, before it could take the unit: its
+ * thread's Atomics.wait is wrapped so that a wait ended by a notify announces it (flags[1]) and then never
+ * returns (the test terminates the thread there). flags[0] says it is about to park.
+ */
+export function semWaiterStuckAfterWake(arg: { s: QemuSemaphore; flags: Int32Array }): never {
+  const wait = Atomics.wait;
+  const never = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.wait = ((words: Int32Array, index: number, value: number, timeout?: number) => {
+    raise(arg.flags, 0);
+    const result = wait(words, index, value, timeout);
+    if (result === 'ok') {
+      raise(arg.flags, 1);
+      for (;;) wait(never, 0, 0);
+    }
+    return result;
+  }) as typeof Atomics.wait;
+  arg.s.wait();
+  throw new Error('took a unit: the wake-up did not reach this waiter');
+}
+
+/** Returns a result far larger than the join window, so that it streams to the joiner chunk by chunk. */
+export function bigResult(arg: { bytes: number }): Uint8Array {
+  return new Uint8Array(arg.bytes).fill(7);
+}
+
+/** Joins `t` (blocking) and returns how the join ended: 'joined N bytes' or the error's message. */
+export function blockingJoin(arg: { t: QemuThread; flags: Int32Array }): string {
+  raise(arg.flags, 0);
+  try {
+    const value = arg.t.join() as Uint8Array;
+    return `joined ${value.length} bytes`;
+  } catch (e) {
+    return `failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+/** Holds `b`, says so (flags[0]), then locks `a`: returns how that lock ended. */
+export function holdBThenLockA(arg: { a: QemuMutex; b: QemuMutex; flags: Int32Array }): string {
+  arg.b.lock();
+  raise(arg.flags, 0);
+  try {
+    arg.a.lock();
+  } catch (e) {
+    arg.b.unlock();
+    return e instanceof QemuThreadError ? e.code : String(e);
+  }
+  arg.a.unlock();
+  arg.b.unlock();
+  return 'locked';
+}
