@@ -78,15 +78,23 @@ test('soak: bad options are exit status 2 with the usage', async () => {
  * survive them (each is shown failing by `npm run soak -- --chaos --quick --skip <all but it>`); a class
  * leaves this list with its fix.
  */
-const KNOWN_DEFECTS = [
-  'sem-terminate',
-  'cond-terminate',
-  'join-transfer',
-  'join-reader',
-  'spin',
-  'lockcnt',
-  'async-wait',
-  'waiter-counts',
+const KNOWN_DEFECTS = ['spin', 'lockcnt', 'waiter-counts'];
+/** The scripted terminations that every chaos smoke run does (spelled out: one dropped fails the test). */
+const SCRIPTED = [
+  'mutex-held',
+  'mutex-wait',
+  'rec-mutex-held',
+  'cond-wait',
+  'cond-woken',
+  'gate-woken',
+  'sem-wait',
+  'sem-woken',
+  'event-wait',
+  'lockcnt-visit',
+  'join-wait',
+  'joinee-streaming',
+  'mutex-wait (async)',
+  'cond-wait (async)',
 ];
 const ACTIVITIES = ['bank', 'rec-bank', 'tickets', 'gate', 'sem', 'event', 'spin', 'lockcnt', 'join'];
 
@@ -114,20 +122,15 @@ test(
     assert.equal(result.violations, 0, context);
     assert.equal(result.hangs, 0, context);
     assert.deepEqual(result.skip, KNOWN_DEFECTS);
-    // The prologue's steps, each waiting for something observable: every one not skipped is done.
+    // The prologue's steps, each waiting for something observable: every one not skipped is done (but the
+    // reader of a 4 MB result may be through before it can be terminated: 'missed').
     const scripted = Object.entries(result.scripted);
     assert.ok(scripted.length >= 10, context);
-    for (const [kind, how] of scripted) assert.match(how, /^(done|skipped)$/, kind);
-    for (const kind of [
-      'mutex-held',
-      'mutex-wait',
-      'rec-mutex-held',
-      'event-wait',
-      'lockcnt-visit',
-      'join-wait',
-    ]) {
+    for (const [kind, how] of scripted) assert.match(how, /^(done|skipped|missed)$/, kind);
+    for (const kind of SCRIPTED) {
       assert.equal(result.scripted[kind], 'done', `${kind}; ${context}`);
-      assert.ok(result.terminations.byKind[kind] >= 1, `no termination counted as ${kind}; ${context}`);
+      const counted = kind.replace(' (async)', '');
+      assert.ok(result.terminations.byKind[counted] >= 1, `no termination counted as ${counted}; ${context}`);
     }
     // The threads terminated holding the mutex and the rec mutex: their next lockers got EOWNERDEAD.
     assert.ok(result.recoveries.mutex >= 1, context);

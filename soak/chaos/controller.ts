@@ -221,6 +221,8 @@ class Controller {
   readonly kills = new Map<string, number>();
   readonly asyncKills = new Map<string, number>();
   readonly scripted = new Map<string, string>();
+  /** The slowest hand-over of a wake-up after its waiter was terminated, per scripted kind (ms). */
+  readonly latencies = new Map<string, number>();
   /** Deaths whose moment leaves a semaphore unit / lockcnt visit unknowable (taken or not, given back or not). */
   semUnknown = 0;
   lockcntUnknown = 0;
@@ -1059,6 +1061,14 @@ class Controller {
     );
   }
 
+  /**
+   * How long the other waiter took to get through after the woken one was terminated (the wake-up it was
+   * owed reaches it late if only a periodic re-check finds it): for the report, never a verdict.
+   */
+  noteLatency(kind: string, ms: number): void {
+    this.latencies.set(kind, Math.max(this.latencies.get(kind) ?? 0, Math.round(ms)));
+  }
+
   /** Runs one scripted scenario, if its kind is not skipped, and records that it ran. */
   async scenario(
     kind: string,
@@ -1129,6 +1139,7 @@ class Controller {
     // slot 1 must get through either way, and sleeps on with a count of 1 only if the wake-up is lost.
     this.postSem(1);
     await this.scriptKill(A, 'sem-woken');
+    const stopped = performance.now();
     let again = true;
     await this.until(() => {
       if (Atomics.load(w, slotWord(B, P.SCRIPT_ACK)) !== 0) return true;
@@ -1138,6 +1149,7 @@ class Controller {
       }
       return false;
     }, 'the other waiter, after the woken one was terminated');
+    if (again) this.noteLatency('sem-woken', performance.now() - stopped);
     this.postSem(Atomics.load(w, slotWord(MAIN_SLOT, P.SEM_HELD)));
   }
 
@@ -1218,8 +1230,13 @@ class Controller {
       this.command(B, SCRIPT.TAKE_TICKET);
       await this.until(() => this.parkedOn(p.tc, B), 'slot 1 parked on the ticket cond');
       // Signal (slot 0, parked first, is woken), and terminate slot 0 before it can re-take the mutex.
-      await this.returnTickets(1, 'signal', () => this.scriptKill(A, 'cond-woken'));
+      let stopped = 0;
+      await this.returnTickets(1, 'signal', async () => {
+        await this.scriptKill(A, 'cond-woken');
+        stopped = performance.now();
+      });
       await expectAck(B, ACK_DONE, 'the other waiter, after the signalled one was terminated');
+      this.noteLatency('cond-woken', performance.now() - stopped);
       await this.returnTickets(TICKETS - 1, 'broadcast');
     });
 
@@ -1237,7 +1254,9 @@ class Controller {
       await this.scriptKill(first, 'gate-woken');
       leaveGauge(w, G.GATE_HOLDER, MAIN_TOKEN, 'gate-mutex');
       p.gm.unlock();
+      const stopped = performance.now();
       for (const slot of others) await expectAck(slot, ACK_DONE, `slot ${slot} through the gate`);
+      this.noteLatency('gate-woken', performance.now() - stopped);
     });
 
     await this.scenario('sem-wait', ['sem-wait'], async () => {
@@ -1540,6 +1559,7 @@ class Controller {
         async: Object.fromEntries(this.asyncKills),
       },
       scripted: Object.fromEntries(this.scripted),
+      wakeAfterTerminationMs: Object.fromEntries(this.latencies),
       recoveries: Object.fromEntries(LOCKS.map((l, i) => [l, Atomics.load(w, G.RECOVERIES + i)])),
       ops: Object.fromEntries(ACTIVITIES.map((k, i) => [k, Atomics.load(w, G.OPS + i) >>> 0])),
       joins: Object.fromEntries(JOIN_OUTCOMES.map((k, i) => [k, Atomics.load(w, G.JOINS + i)])),
@@ -1562,6 +1582,11 @@ class Controller {
       this.say(`  terminations: ${result.terminations.total} (${line(byKind)})`);
       if (this.asyncKills.size) this.say(`    of async threads: ${line(result.terminations.async)}`);
       if (this.scripted.size) this.say(`  scripted: ${line(result.scripted)}`);
+      if (this.latencies.size) {
+        this.say(
+          `  the other waiter through after the woken one was terminated (ms): ${line(result.wakeAfterTerminationMs)}`,
+        );
+      }
       this.say(`  EOWNERDEAD recoveries: ${line(result.recoveries)}`);
       this.say(`  operations: ${line(result.ops)}`);
       this.say(`  joins: ${line(result.joins)}`);
