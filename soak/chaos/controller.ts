@@ -378,6 +378,7 @@ class Controller {
       P.WANT,
       P.JOINING,
       P.REQ,
+      P.ACTIVITY,
     ]) {
       Atomics.store(w, at(i), 0);
     }
@@ -839,7 +840,6 @@ class Controller {
   release(): void {
     const w = this.w;
     Atomics.store(w, G.QUIESCE, 0);
-    Atomics.store(w, G.AT_BARRIER, 0);
     Atomics.add(w, G.BARRIER_GEN, 1);
     Atomics.notify(w, G.BARRIER_GEN);
   }

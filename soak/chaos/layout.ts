@@ -196,7 +196,6 @@ const take = (n = 1) => {
 export const G = {
   STOP: take(),
   QUIESCE: take(),
-  AT_BARRIER: take(),
   BARRIER_GEN: take(),
   /** Set (to 1) by the watchdog or a thread when the run must end now; the controller reports and exits. */
   FATAL: take(),

@@ -241,8 +241,6 @@ class Worker {
     const w = this.w;
     const gen = Atomics.load(w, G.BARRIER_GEN);
     this.state('barrier');
-    Atomics.add(w, G.AT_BARRIER, 1);
-    Atomics.notify(w, G.AT_BARRIER);
     while (Atomics.load(w, G.BARRIER_GEN) === gen) {
       const command = Atomics.exchange(w, this.my(P.SCRIPT), 0);
       if (command !== 0) {
