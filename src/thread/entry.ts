@@ -10,15 +10,15 @@ import { errorToRecord, setErrorMode } from '../errors.js';
 import { reviveDeep } from '../layout.js';
 import { SELF_THREAD_ID } from '../owner.js';
 import { platform } from '../platform/index.js';
-import { publishThreadName } from './names.js';
+import { printableName, publishThreadName } from './names.js';
 import { Outcome } from './result-pipe.js';
 import { self } from './self.js';
 import {
   isDetached,
+  isThreadExit,
   publishOutcome,
   QemuThread,
   streamOutcome,
-  ThreadExit,
   type ThreadStart,
 } from './thread.js';
 
@@ -52,7 +52,7 @@ function publish(outcome: Outcome, value: unknown): void {
     );
   }
   if (outcome !== Outcome.Returned && isDetached(words)) {
-    const who = start.name ? `thread '${start.name}'` : `thread ${SELF_THREAD_ID}`;
+    const who = start.name ? `thread '${printableName(start.name)}'` : `thread ${SELF_THREAD_ID}`;
     const text = outcome === Outcome.BadFunction ? String(value) : describeThrown(value);
     platform.writeStderr(`qemu-thread: detached ${who} failed: ${text}\n`);
   }
@@ -92,7 +92,7 @@ function runNotifiers(): void {
 function finish(thrown: boolean, value: unknown): void {
   if (published) return;
   let outcome = Outcome.Returned;
-  if (thrown && value instanceof ThreadExit) {
+  if (thrown && isThreadExit(value)) {
     value = value.value;
   } else if (thrown) {
     outcome = Outcome.Threw;
@@ -114,7 +114,7 @@ platform.watchForDeath((error) => finish(true, error));
 
 let fn: unknown;
 try {
-  const module = (await import(start.moduleUrl)) as Record<string, unknown>;
+  const module = await platform.loadThreadModule(start.moduleUrl);
   fn = module[start.exportName];
   if (typeof fn !== 'function') {
     const what = fn === undefined ? 'has no export' : 'has an export that is not a function:';

@@ -66,6 +66,16 @@ export function hasEnded(tid: number): boolean {
   return announcedEnds.has(tid);
 }
 
+/** The ids of the threads that have loaded the library and not ended, for inspection (a test's watchdog). */
+export function liveThreadIds(): number[] {
+  const ids: number[] = [];
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const v = Atomics.load(table, slot);
+    if (v > 0) ids.push(v - 1);
+  }
+  return ids;
+}
+
 claim(platform.threadId);
 // Listen from now on (the first look opens the channel).
 platform.takeAnnouncedEnds();

@@ -18,7 +18,7 @@
  * Those scenarios are marked `defect` in catalog.ts until the library is fixed.
  */
 import { serialize } from 'node:v8';
-import { publishOutcome, streamOutcome } from 'qemu-thread/internal/thread';
+import { publishOutcome, streamOutcome } from '#internal/thread';
 import type { RunInfo, ThreadContext } from '../scenario.js';
 import { cond, defineScenario, event, mutex, semaphore, thread, word, words } from '../scenario.js';
 import { enterExclusive, leave } from './mutex.js';
