@@ -95,7 +95,12 @@ export const CLASSES = {
     'join-wait',
     'join-large',
   ],
+  /** Checks: destroy and init refused (EBUSY) for waiters that were terminated. */
   'waiter-counts': [],
+  /** Checks: QemuMutex.waiters() and QemuCond.parkedThreads() list only live threads. */
+  'parked-lists': [],
+  /** Checks: a terminated async waiter does not turn every later single wake-up into a wake-all. */
+  'async-wake-all': [],
 } as const satisfies Record<string, readonly StateName[]>;
 export type DefectClass = keyof typeof CLASSES;
 export const CLASS_NAMES = Object.keys(CLASSES) as DefectClass[];

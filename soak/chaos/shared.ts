@@ -223,6 +223,14 @@ export function transfer(
   checkBank(w, bank, what);
 }
 
+/**
+ * After EOWNERDEAD on the lockcnt's lock: a dead writer may have freed the list and not yet published the
+ * new one (worker.ts: replaceList, which frees, then publishes the new pointer, then marks it alive).
+ */
+export function repairList(w: Int32Array): void {
+  Atomics.store(w, G.L_ALIVE, Atomics.load(w, G.L_PTR));
+}
+
 /** Tickets held by every slot (the controller's included). */
 export function ticketsHeld(w: Int32Array): number {
   let held = 0;

@@ -42,6 +42,7 @@ import {
   JS_FREE,
   JS_READY,
   joineeWord,
+  LOCKS,
   type LockName,
   MAIN_SLOT,
   P,
@@ -63,6 +64,7 @@ import {
   ownerDead,
   prng,
   repairBank,
+  repairList,
   transfer,
   violation,
 } from './shared.js';
@@ -176,6 +178,11 @@ class Worker {
     if (armed === 0 || armed !== Atomics.load(w, this.my(P.STATE)) + 1) return;
     if (Atomics.compareExchange(w, G.ARM, armed, 0) !== armed) return;
     this.requestKill(this.me, STATES[armed - 1], true);
+  }
+
+  /** EOWNERDEAD recoveries of `lock` so far, by every thread. */
+  recoveries(lock: LockName): number {
+    return Atomics.load(this.w, G.RECOVERIES + LOCKS.indexOf(lock));
   }
 
   progress(): void {
@@ -534,10 +541,8 @@ class Worker {
       }
       this.state('spin-held');
       enterGauge(w, gauge, this.me, 'spin', this.arg.threads, error !== undefined, error);
-      if (error !== undefined) {
-        repairBank(w, G.BANK_S, 'spin bank');
-        (s as unknown as { consistent?: () => void }).consistent?.();
-      }
+      // A spinlock has no consistent(): taken over with EOWNERDEAD, it is repaired, then unlocked.
+      if (error !== undefined) repairBank(w, G.BANK_S, 'spin bank');
       transfer(w, G.BANK_S, this.random, 'spin bank', () => this.armPoint());
       leaveGauge(w, gauge, this.me, 'spin');
       s.unlock();
@@ -559,7 +564,7 @@ class Worker {
     for (let i = 0; i < 8; i++) {
       Atomics.store(w, visit, 1);
       this.state('lockcnt-wait');
-      l.inc();
+      this.lockcntCall(() => l.inc());
       Atomics.store(w, visit, 2);
       this.state('lockcnt-visit');
       const ptr = Atomics.load(w, G.L_PTR);
@@ -576,7 +581,7 @@ class Worker {
         Atomics.store(w, visit, 0);
       } else {
         this.state('lockcnt-wait');
-        const last = how < 0.7 ? l.decAndLock() : l.decIfLock();
+        const last = this.lockcntCall(() => (how < 0.7 ? l.decAndLock() : l.decIfLock()));
         if (last) {
           Atomics.store(w, visit, 0);
           this.lockcntHeld(() => this.replaceList());
@@ -595,7 +600,7 @@ class Worker {
       if (this.random() < 0.3) {
         // A writer: free the list only if nobody visits, then become a visitor atomically.
         this.state('lockcnt-wait');
-        l.lock();
+        this.lockcntCall(() => l.lock());
         this.lockcntHeld(() => {
           if (l.count() === 0) this.replaceList();
         });
@@ -612,6 +617,30 @@ class Worker {
       }
       this.state('running');
       this.progress();
+    }
+  }
+
+  /**
+   * A lockcnt call that may take the lock (inc at count 0, dec_and_lock, dec_if_lock, lock). If its holder
+   * has ended, the call fails with EOWNERDEAD holding the lock, having done nothing else: the list is
+   * repaired (a dead writer may have freed it half-way through replacing it), the lock let go, the call made
+   * again.
+   */
+  lockcntCall<T>(call: () => T): T {
+    const w = this.w;
+    const { l } = this.arg.p;
+    for (;;) {
+      try {
+        return call();
+      } catch (error) {
+        ownerDead(w, error, 'lockcnt');
+        this.state('lockcnt-held');
+        enterGauge(w, G.L_HOLDER, this.me, 'lockcnt', this.arg.threads, true, error);
+        repairList(w);
+        leaveGauge(w, G.L_HOLDER, this.me, 'lockcnt');
+        l.unlock();
+        this.state('lockcnt-wait');
+      }
     }
   }
 
@@ -778,33 +807,45 @@ class Worker {
         this.unlockRobust(this.gateLock);
         return ack(ACK_DONE);
       }
-      case SCRIPT.HOLD_SPIN:
+      case SCRIPT.HOLD_SPIN: {
         this.state('spin-wait');
-        p.s.lock();
+        let error: unknown;
+        try {
+          p.s.lock();
+        } catch (e) {
+          ownerDead(w, e, 'spin');
+          error = e;
+        }
         this.state('spin-held');
-        enterGauge(w, G.BANK_S + BANK.HOLDER, this.me, 'spin', this.arg.threads, false);
+        enterGauge(w, G.BANK_S + BANK.HOLDER, this.me, 'spin', this.arg.threads, error !== undefined, error);
+        if (error !== undefined) repairBank(w, G.BANK_S, 'spin bank');
         ack(ACK_IN_POSITION);
         return hold();
-      case SCRIPT.SPIN_ONCE:
+      }
+      case SCRIPT.SPIN_ONCE: {
+        const before = this.recoveries('spin');
         await this.spin();
-        return ack(ACK_DONE);
+        return ack(this.recoveries('spin') > before ? ACK_RECOVERED : ACK_DONE);
+      }
       case SCRIPT.HOLD_LOCKCNT:
         this.state('lockcnt-wait');
-        p.l.lock();
+        this.lockcntCall(() => p.l.lock());
         this.state('lockcnt-held');
         enterGauge(w, G.L_HOLDER, this.me, 'lockcnt', this.arg.threads, false);
         ack(ACK_IN_POSITION);
         return hold();
       case SCRIPT.VISIT_LOCKCNT:
         Atomics.store(w, this.my(P.L_VISIT), 1);
-        p.l.inc();
+        this.lockcntCall(() => p.l.inc());
         Atomics.store(w, this.my(P.L_VISIT), 2);
         this.state('lockcnt-visit');
         ack(ACK_IN_POSITION);
         return hold();
-      case SCRIPT.LOCKCNT_ONCE:
+      case SCRIPT.LOCKCNT_ONCE: {
+        const before = this.recoveries('lockcnt');
         await this.lockcnt();
-        return ack(ACK_DONE);
+        return ack(this.recoveries('lockcnt') > before ? ACK_RECOVERED : ACK_DONE);
+      }
       case SCRIPT.SEM_TAKE:
         await this.semTake(true);
         this.semRelease();
