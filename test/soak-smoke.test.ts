@@ -78,9 +78,9 @@ test('soak: bad options are exit status 2 with the usage', async () => {
 /**
  * Classes of defects that the chaos smoke run does not provoke yet, since the library does not survive them
  * (each is shown failing by `npm run soak -- --chaos --quick --skip <all but it>`); a class leaves this
- * list with its fix. The issue-11 classes have left it; these two the soak found since.
+ * list with its fix. The issue-11 classes have left it; these three the soak found since.
  */
-const KNOWN_DEFECTS = ['parked-lists', 'async-wake-all'];
+const KNOWN_DEFECTS = ['join-publish', 'parked-lists', 'async-wake-all'];
 /** The scripted terminations that every chaos smoke run does (spelled out: one dropped fails the test). */
 const SCRIPTED = [
   'mutex-held',

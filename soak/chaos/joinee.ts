@@ -5,7 +5,7 @@
  * chunk, which is the moment the `join-transfer` class terminates it in.
  */
 import { qemu_thread_exit } from 'qemu-thread';
-import { isStreamed, J, type JoineeArg, joineeWord, resultByte } from './layout.js';
+import { J, type JoineeArg, joineeWord, resultByte } from './layout.js';
 
 export function joinee(arg: JoineeArg): Uint8Array {
   const { words: w, j } = arg;
@@ -19,8 +19,9 @@ export function joinee(arg: JoineeArg): Uint8Array {
   const bytes = new Uint8Array(arg.size);
   for (let i = 0; i < arg.size; i++) bytes[i] = resultByte(arg.seed, i);
   Atomics.store(w, flag, 2);
-  // The fence (see worker.ts): a streamed result must not be cut off while join-transfer is skipped.
-  if (isStreamed(arg.size, arg.mode) && Atomics.load(w, joineeWord(j, J.LARGE_SKIPPED)) === 1) {
+  // The fence (see worker.ts), when terminations while it publishes (join-publish) or streams
+  // (join-transfer) its outcome are skipped: a termination under way lands here, before either.
+  if (Atomics.load(w, joineeWord(j, J.FENCE)) === 1) {
     const pending = joineeWord(j, J.PENDING);
     while (Atomics.load(w, pending) !== 0) Atomics.wait(w, pending, 1, 100);
   }

@@ -63,8 +63,9 @@ export const STATES = [
   'cond-woken',
   'gate-woken',
   'sem-woken',
-  'joinee-running',
-  'joinee-streaming',
+  'joinee-running', // in its function
+  'joinee-returning', // returned (or threw), its outcome not yet published: the thread is in qemu-thread's code
+  'joinee-streaming', // its outcome published, the rest of a streamed one going to the joiner
 ] as const;
 export type StateName = (typeof STATES)[number];
 export const S = Object.fromEntries(STATES.map((s, i) => [s, i])) as { [K in StateName]: number };
@@ -78,6 +79,8 @@ export const CLASSES = {
   'sem-terminate': ['sem-wait', 'sem-woken'],
   'cond-terminate': ['cond-wait', 'cond-woken', 'gate-wait', 'gate-woken'],
   'join-transfer': ['joinee-streaming'],
+  /** A thread terminated while it publishes its outcome (after its function, before its joiner can read). */
+  'join-publish': ['joinee-returning'],
   /** The joiner terminated while it reads a streamed result; another thread then joins in its place. */
   'join-reader': ['join-large'],
   // The wait states too: a thread there may already hold the lock (it publishes 'held' only after).
@@ -307,7 +310,8 @@ export const J = {
   PENDING: 7, // the joinee's fence (as P.PENDING)
   GATE: 8, // scripted: the joinee waits while this is 1
   STARTS: 9,
-  LARGE_SKIPPED: 10, // 1 if join-transfer is skipped: the joinee fences before streaming
+  /** 1 if the joinee must fence before it returns: a termination then must not land after that. */
+  FENCE: 10,
   ORPHANED: 11, // its joiner died after claiming it: the join may have completed already
   WORK_MS: 12,
 } as const;
