@@ -6,8 +6,8 @@
  * loop never blocks (every wait here is async), since the end of a terminated thread is recorded from its
  * event loop (which is what makes a dead thread's locks come back with EOWNERDEAD).
  *
- * A run: a scripted prologue (each kind of termination once, arranged step by step, each step waiting for
- * something observable), then epochs of random terminations, each closed by an audit. At an audit every
+ * A run: a scripted prologue (prologue.ts: each kind of termination once, arranged step by step, each step
+ * waiting for something observable), then epochs of random terminations, each closed by an audit. At an audit every
  * live thread waits at a barrier holding nothing, so the shared state must be exactly what the dead left:
  * every lock free or held by a dead thread (taken here, with EOWNERDEAD), every bank's sum intact, tickets
  * and semaphore units all back (less the units that threads died holding at an unknowable moment, which
@@ -19,7 +19,6 @@
  */
 import { writeSync } from 'node:fs';
 import {
-  parkStats,
   QemuCond,
   QemuEvent,
   QemuLockCnt,
@@ -32,8 +31,6 @@ import {
 } from 'qemu-thread';
 import {
   ACCOUNTS,
-  ACK_DONE,
-  ACK_RECOVERED,
   ACTIVITIES,
   ARMABLE,
   BANK,
@@ -65,7 +62,6 @@ import {
   P,
   REQ_CLAIMED,
   S,
-  SCRIPT,
   SEM_UNITS,
   STATES,
   type StateName,
@@ -78,6 +74,7 @@ import {
   VIOLATION_KINDS,
   type WatchdogArg,
 } from './layout.js';
+import { prologue } from './prologue.js';
 import {
   checkBank,
   checkTickets,
@@ -210,7 +207,7 @@ export async function runChaos(argv: string[]): Promise<number> {
   return new Controller(opts).run();
 }
 
-class Controller {
+export class Controller {
   readonly w = new Int32Array(new SharedArrayBuffer(4 * TOTAL_WORDS));
   readonly p: ChaosPrims;
   readonly joinees = new SharedArrayBuffer(JOINEES * QemuThread.BYTES);
@@ -309,7 +306,7 @@ class Controller {
     try {
       if (opts.script || opts.fault === 'lost-wakeup') {
         await this.quiesce();
-        await this.prologue();
+        await prologue(this);
         await this.audit();
         this.release();
       }
@@ -1182,307 +1179,6 @@ class Controller {
       Atomics.sub(this.w, slotWord(MAIN_SLOT, P.SEM_HELD), 1);
       this.p.sem.post();
     }
-  }
-
-  /** One round of the sem-woken script: `a` and `b` wait; a post wakes `a`, which is terminated. */
-  async semWoken(A: number, B: number): Promise<void> {
-    const { w, p } = this;
-    this.drainSem();
-    const base = this.semWaiters();
-    this.command(A, SCRIPT.SEM_TAKE);
-    await this.until(() => this.semWaiters() >= base + 1, 'slot 0 waiting on the semaphore');
-    this.command(B, SCRIPT.SEM_TAKE);
-    await this.until(() => this.semWaiters() >= base + 2, 'slot 1 waiting on the semaphore');
-    // Post (slot 0, parked first, is woken), and terminate slot 0 before it takes the unit. If it took
-    // the unit as it died (then the count is 0, and the unit is counted lost at the audit), post another:
-    // slot 1 must get through either way, and sleeps on with a count of 1 only if the wake-up is lost.
-    this.postSem(1);
-    await this.scriptKill(A, 'sem-woken');
-    const stopped = performance.now();
-    let again = true;
-    await this.until(() => {
-      if (Atomics.load(w, slotWord(B, P.SCRIPT_ACK)) !== 0) return true;
-      if (again && p.sem.value() === 0 && this.semWaiters() >= base + 1) {
-        again = false;
-        this.postSem(1);
-      }
-      return false;
-    }, 'the other waiter, after the woken one was terminated');
-    if (again) this.noteLatency('sem-woken', performance.now() - stopped);
-    this.postSem(Atomics.load(w, slotWord(MAIN_SLOT, P.SEM_HELD)));
-  }
-
-  /**
-   * Each kind of termination once, arranged step by step while the other workers wait at the barrier;
-   * each step waits for something observable (a parked thread, an acknowledgement), never a fixed time.
-   */
-  async prologue(): Promise<void> {
-    const { w, p } = this;
-    // Slots 0 and 1 block; slot 2 is the first async one (isAsyncSlot).
-    const [A, B, C] = [0, 1, 2];
-    const blocking = Array.from({ length: this.opts.threads }, (_, s) => s).filter(
-      (s) => !this.isAsyncSlot(s),
-    );
-    const expectAck = async (slot: number, want: number, what: string) => {
-      const got = await this.ack(slot, what);
-      if (got !== want) {
-        const kind = want === ACK_RECOVERED ? 'missing-eownerdead' : 'false-eownerdead';
-        violation(w, kind, `script: ${what}: acknowledged ${got}, expected ${want}`);
-      }
-    };
-
-    if (this.opts.fault === 'lost-wakeup') {
-      // --inject-fault lost-wakeup: a ticket comes back without a signal; its waiter must be reported.
-      await this.holdTickets();
-      this.command(A, SCRIPT.TAKE_TICKET);
-      await this.until(() => this.parkedOn(p.tc, A), 'slot 0 parked on the ticket cond');
-      await this.returnTickets(1, 'none');
-      await this.ack(A, 'the waiter of a ticket returned without a signal');
-      return;
-    }
-
-    await this.scenario('mutex-held', ['mutex-held'], async () => {
-      this.command(A, SCRIPT.HOLD_MUTEX);
-      await this.ack(A, 'slot 0 holding the mutex');
-      await this.scriptKill(A, 'mutex-held');
-      this.command(B, SCRIPT.LOCK_MUTEX);
-      await expectAck(B, ACK_RECOVERED, 'the mutex held by a terminated thread');
-    });
-
-    await this.scenario('mutex-wait', ['mutex-wait'], async () => {
-      if (!p.m.tryLock()) this.fail('script mutex-wait: the mutex is held');
-      enterGauge(w, G.BANK_M + BANK.HOLDER, MAIN_TOKEN, 'mutex', this.opts.threads, false);
-      this.command(A, SCRIPT.LOCK_MUTEX);
-      await this.until(
-        () => p.m.waiters().some((x) => x.threadId === this.tid(A)),
-        'slot 0 parked on the mutex',
-      );
-      await this.scriptKill(A, 'mutex-wait');
-      leaveGauge(w, G.BANK_M + BANK.HOLDER, MAIN_TOKEN, 'mutex');
-      p.m.unlock();
-      this.command(B, SCRIPT.LOCK_MUTEX);
-      await expectAck(B, ACK_DONE, 'the mutex after its terminated waiter');
-    });
-
-    await this.scenario('rec-mutex-held', ['rec-mutex-held'], async () => {
-      this.command(A, SCRIPT.HOLD_REC);
-      await this.ack(A, 'slot 0 holding the rec mutex twice');
-      await this.scriptKill(A, 'rec-mutex-held');
-      this.command(B, SCRIPT.LOCK_REC);
-      await expectAck(B, ACK_RECOVERED, 'the rec mutex held by a terminated thread');
-    });
-
-    await this.scenario('cond-wait', ['cond-wait'], async () => {
-      await this.holdTickets();
-      this.command(A, SCRIPT.TAKE_TICKET);
-      await this.until(() => this.parkedOn(p.tc, A), 'slot 0 parked on the ticket cond');
-      await this.scriptKill(A, 'cond-wait');
-      await this.returnTickets(TICKETS, 'broadcast');
-      this.command(B, SCRIPT.TAKE_TICKET);
-      await expectAck(B, ACK_DONE, 'a ticket after a terminated waiter');
-    });
-
-    await this.scenario('cond-woken', ['cond-woken'], async () => {
-      await this.holdTickets();
-      this.command(A, SCRIPT.TAKE_TICKET);
-      await this.until(() => this.parkedOn(p.tc, A), 'slot 0 parked on the ticket cond');
-      this.command(B, SCRIPT.TAKE_TICKET);
-      await this.until(() => this.parkedOn(p.tc, B), 'slot 1 parked on the ticket cond');
-      // Signal (slot 0, parked first, is woken), and terminate slot 0 before it can re-take the mutex.
-      let stopped = 0;
-      await this.returnTickets(1, 'signal', async () => {
-        await this.scriptKill(A, 'cond-woken');
-        stopped = performance.now();
-      });
-      await expectAck(B, ACK_DONE, 'the other waiter, after the signalled one was terminated');
-      this.noteLatency('cond-woken', performance.now() - stopped);
-      await this.returnTickets(TICKETS - 1, 'broadcast');
-    });
-
-    await this.scenario('gate-woken', ['gate-woken'], async () => {
-      // Blocking threads only: a pending async wait turns every single wake-up into a wake-all (park.ts).
-      const [first, ...others] = blocking.slice(0, 4);
-      for (const slot of [first, ...others]) {
-        this.command(slot, SCRIPT.GATE_WAIT);
-        await this.until(() => this.parkedOn(p.gc, slot), `slot ${slot} parked at the gate`);
-      }
-      // Broadcast (slot 0 is woken first), and terminate slot 0 before it passes the broadcast on.
-      await this.lockAsync(p.gm, G.GATE_HOLDER, 'gate-mutex', () => {});
-      Atomics.add(w, G.GATE_GEN, 1);
-      p.gc.broadcast();
-      await this.scriptKill(first, 'gate-woken');
-      leaveGauge(w, G.GATE_HOLDER, MAIN_TOKEN, 'gate-mutex');
-      p.gm.unlock();
-      const stopped = performance.now();
-      for (const slot of others) await expectAck(slot, ACK_DONE, `slot ${slot} through the gate`);
-      this.noteLatency('gate-woken', performance.now() - stopped);
-    });
-
-    await this.scenario('sem-wait', ['sem-wait'], async () => {
-      this.drainSem();
-      // Counted from what is there: a terminated waiter's count may have leaked (waiter-counts).
-      const base = this.semWaiters();
-      this.command(A, SCRIPT.SEM_TAKE);
-      await this.until(() => this.semWaiters() >= base + 1, 'slot 0 waiting on the semaphore');
-      await this.scriptKill(A, 'sem-wait');
-      this.postSem(Atomics.load(w, slotWord(MAIN_SLOT, P.SEM_HELD)));
-      this.command(B, SCRIPT.SEM_TAKE);
-      await expectAck(B, ACK_DONE, 'a unit after a terminated waiter');
-    });
-
-    await this.scenario('sem-woken', ['sem-woken'], async () => {
-      // The woken waiter may take the unit before the termination lands (then nothing is stranded), so
-      // the step is done a few times.
-      for (let round = 0; round < 4; round++) await this.semWoken(A, B);
-    });
-
-    await this.scenario('event-wait', ['event-wait'], async () => {
-      this.command(A, SCRIPT.EVENT_WAIT);
-      await this.ack(A, 'slot 0 waiting on its event');
-      await this.scriptKill(A, 'event-wait');
-    });
-
-    await this.scenario('spin-held', ['spin-held'], async () => {
-      this.command(A, SCRIPT.HOLD_SPIN);
-      await this.ack(A, 'slot 0 holding the spin lock');
-      await this.scriptKill(A, 'spin-held');
-      this.command(B, SCRIPT.SPIN_ONCE);
-      await expectAck(B, ACK_RECOVERED, 'the spin lock held by a terminated thread');
-    });
-
-    await this.scenario('lockcnt-held', ['lockcnt-held'], async () => {
-      this.command(A, SCRIPT.HOLD_LOCKCNT);
-      await this.ack(A, "slot 0 holding the lockcnt's lock");
-      await this.scriptKill(A, 'lockcnt-held');
-      this.command(B, SCRIPT.LOCKCNT_ONCE);
-      await expectAck(B, ACK_RECOVERED, 'the lockcnt held by a terminated thread');
-    });
-
-    await this.scenario('lockcnt-visit', ['lockcnt-visit'], async () => {
-      this.command(A, SCRIPT.VISIT_LOCKCNT);
-      await this.ack(A, 'slot 0 visiting the lockcnt');
-      await this.scriptKill(A, 'lockcnt-visit');
-      this.command(B, SCRIPT.LOCKCNT_ONCE);
-      await this.ack(B, 'the lockcnt after a terminated visitor');
-    });
-
-    await this.scenario('join-wait', ['join-wait'], async () => {
-      this.startJoinee(0, { size: 100, mode: 0, workMs: 0, gate: true });
-      this.command(A, SCRIPT.JOIN, 0);
-      await this.until(() => Atomics.load(w, slotWord(A, P.STATE)) === S['join-wait'], 'slot 0 joining');
-      await this.scriptKill(A, 'join-wait');
-      this.command(B, SCRIPT.JOIN, 0);
-      await this.until(() => Atomics.load(w, slotWord(B, P.STATE)) === S['join-wait'], 'slot 1 joining');
-      Atomics.store(w, joineeWord(0, J.GATE), 0);
-      Atomics.notify(w, joineeWord(0, J.GATE));
-      await this.ack(B, 'the join after its first joiner was terminated');
-    });
-
-    await this.scenario('joinee-streaming', ['joinee-streaming'], async () => {
-      this.startJoinee(1, { size: 65_536, mode: 0, workMs: 0, gate: false });
-      await this.until(() => /exited/.test(String(this.handles[1])), 'joinee 1 streaming its result');
-      if (!(await this.killJoinee(1))) this.fail('script joinee-streaming: joinee 1 could not be terminated');
-      this.command(B, SCRIPT.JOIN, 1);
-      await this.ack(B, 'the join of a joinee terminated while it streamed its result');
-    });
-
-    await this.scenario('join-large', ['join-large'], async () => {
-      // A result of 4 MB takes the joiner thousands of hand-shakes (one per window) to read: it is
-      // terminated in the middle of them, and another thread joins in its place.
-      this.startJoinee(2, { size: 4 << 20, mode: 0, workMs: 0, gate: false });
-      this.command(A, SCRIPT.JOIN, 2);
-      // How far the reader is: the hand-shake word of the result pipe (src/thread/result-pipe.ts: CHUNK,
-      // word 6 of the QemuThread's storage, 2k + 2 once the reader has copied chunk k). Read only, to
-      // terminate the reader once it has copied a chunk or two: then its successor cannot start afresh.
-      const pipe = new Int32Array(this.joinees, 2 * QemuThread.BYTES, 8);
-      const reading = () =>
-        Atomics.load(w, slotWord(A, P.STATE)) === S['join-large'] &&
-        /exited/.test(String(this.handles[2])) &&
-        Atomics.load(pipe, 6) >= 4;
-      await this.until(
-        () => reading() || Atomics.load(w, slotWord(A, P.SCRIPT_ACK)) !== 0,
-        'slot 0 reading a result',
-      );
-      if (!reading()) {
-        this.scripted.set('join-large', 'missed'); // it read 4 MB before it could be terminated
-        return;
-      }
-      await this.scriptKill(A, 'join-large');
-      this.command(B, SCRIPT.JOIN, 2);
-      await this.ack(B, 'the join of a thread whose first joiner was terminated in the middle of its result');
-    });
-
-    // Async waiters last: a terminated one leaves every later single wake-up a wake-all (park.ts).
-    await this.scenario(
-      'mutex-wait (async)',
-      ['mutex-wait'],
-      async () => {
-        if (!p.m.tryLock()) this.fail('script mutex-wait (async): the mutex is held');
-        enterGauge(w, G.BANK_M + BANK.HOLDER, MAIN_TOKEN, 'mutex', this.opts.threads, false);
-        this.command(C, SCRIPT.LOCK_MUTEX);
-        await this.until(
-          () => Atomics.load(w, slotWord(C, P.STATE)) === S['mutex-wait'] && p.m.holder()?.contended === true,
-          'slot 2 waiting (async) for the mutex',
-        );
-        await this.scriptKill(C, 'mutex-wait');
-        leaveGauge(w, G.BANK_M + BANK.HOLDER, MAIN_TOKEN, 'mutex');
-        p.m.unlock();
-        this.command(B, SCRIPT.LOCK_MUTEX);
-        await expectAck(B, ACK_DONE, 'the mutex after its terminated async waiter');
-      },
-      true,
-    );
-
-    await this.scenario(
-      'cond-wait (async)',
-      ['cond-wait'],
-      async () => {
-        await this.holdTickets();
-        const base = p.tc.waiters();
-        this.command(C, SCRIPT.TAKE_TICKET);
-        await this.until(
-          () => Atomics.load(w, slotWord(C, P.STATE)) === S['cond-wait'] && p.tc.waiters() >= base + 1,
-          'slot 2 waiting (async) on the ticket cond',
-        );
-        await this.scriptKill(C, 'cond-wait');
-        await this.returnTickets(TICKETS, 'broadcast');
-        this.command(B, SCRIPT.TAKE_TICKET);
-        await expectAck(B, ACK_DONE, 'a ticket after a terminated async waiter');
-      },
-      true,
-    );
-
-    // A terminated async waiter must not leave its count in the process-wide tally of pending async waits
-    // (park.ts), which turns every later single wake-up into a wake-all: one signal, two parked waiters,
-    // exactly one woken.
-    await this.scenario(
-      'async-wake-probe',
-      ['mutex-wait'],
-      async () => {
-        await this.holdTickets();
-        for (const slot of [A, B]) {
-          this.command(slot, SCRIPT.TAKE_TICKET);
-          await this.until(() => this.parkedOn(p.tc, slot), `slot ${slot} parked on the ticket cond`);
-        }
-        let woken = 0;
-        await this.returnTickets(1, 'none', async () => {
-          const before = parkStats().woken;
-          p.tc.signal();
-          woken = parkStats().woken - before;
-        });
-        if (woken !== 1) {
-          violation(
-            w,
-            'waiter-count',
-            `a single signal with two threads parked woke ${woken}: terminated async waiters are still counted`,
-          );
-        }
-        await this.returnTickets(TICKETS - 1, 'broadcast');
-        for (const slot of [A, B]) await expectAck(slot, ACK_DONE, `slot ${slot} with a ticket`);
-      },
-      true,
-      !this.opts.skip.includes('async-wake-all'),
-    );
   }
 
   // --- The end --------------------------------------------------------------------------------------
