@@ -1,6 +1,7 @@
 /**
  * The soak: `npm run soak -- [--seconds N] [--threads N] [--quick] [--seed N]`, or after a build
- * `node build/soak/main.js ...`. Worker threads (qemu_thread_create) run every primitive in a random mix
+ * `node build/soak/main.js ...`. (With `--chaos`, the fault-injection soak instead: soak/chaos/controller.ts,
+ * which terminates threads at random points while the others work.) Worker threads (qemu_thread_create) run every primitive in a random mix
  * (soak/worker.ts) and check invariants as they go; this thread watches their progress and, at the end,
  * stops them, checks the final state and prints how many operations of each kind were done and how many
  * violations were found.
@@ -61,6 +62,7 @@ const HELP = `usage: node build/soak/main.js [options]   (or: npm run soak -- [o
   --watchdog S  a thread without progress for S seconds is a violation (default 10)
   --inject-fault mutex|stall
                 a deliberate bug (an update outside the lock / a thread that stops), to check the checks
+  --chaos       the fault-injection soak instead (--chaos --help for its options)
   --help        this text
 Exit status: 0 no violation; 1 a violation or a thread without progress; 2 bad options.
 `;
@@ -313,4 +315,11 @@ function finalChecks(w: Int32Array, p: SoakPrims, n: number, condOps: number): s
   return out;
 }
 
-process.exitCode = main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+if (argv.includes('--chaos')) {
+  // The chaos soak (soak/chaos/controller.ts) has options and an async loop of its own.
+  const { runChaos } = await import('./chaos/controller.js');
+  process.exitCode = await runChaos(argv);
+} else {
+  process.exitCode = main(argv);
+}

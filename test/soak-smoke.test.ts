@@ -3,7 +3,12 @@
  * 4 threads) must exit 0, report zero violations and a non-zero count of operations of every kind. Then
  * the soak's own checks are checked: a deliberate update outside the mutex and a thread that stops making
  * progress must each be reported as a violation with exit status 1, and a bad option is exit status 2.
- * The soak runs as a child process, so even a hang in it cannot hang this test (spawn's timeout).
+ *
+ * The same for the chaos soak (`--chaos --quick`: a scripted prologue that terminates a thread in each
+ * kind of wait and while holding each lock, then about 3 s of random terminations): no violation, no hang,
+ * and what the prologue arranges step by step (so every run does it) done and counted; then its watchdog
+ * must report a lost wake-up and a stalled thread, with the state of every thread.
+ * The soaks run as child processes, so even a hang in one cannot hang this test (execFile's timeout).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -23,7 +28,7 @@ interface Run {
 
 function soak(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [SOAK, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [SOAK, ...args], { timeout: 120_000 }, (error, stdout, stderr) => {
       const status = error ? (typeof error.code === 'number' ? error.code : null) : 0;
       const line = stdout.split('\n').find((l) => l.startsWith('soak-result '));
       const result = line ? JSON.parse(line.slice('soak-result '.length)) : null;
@@ -68,4 +73,144 @@ test('soak: bad options are exit status 2 with the usage', async () => {
   assert.equal(run.status, 2);
   assert.match(run.stderr, /--threads expects an integer from 2 to 64, got 1/);
   assert.match(run.stderr, /usage: /);
+});
+
+/**
+ * Classes of defects that the chaos smoke run does not provoke yet, since the library does not survive them
+ * (each is shown failing by `npm run soak -- --chaos --quick --skip <all but it>`); a class leaves this
+ * list with its fix. The issue-11 classes have left it; these three the soak found since.
+ */
+const KNOWN_DEFECTS = ['join-publish', 'parked-lists', 'async-wake-all'];
+/** The scripted terminations that every chaos smoke run does (spelled out: one dropped fails the test). */
+const SCRIPTED = [
+  'mutex-held',
+  'mutex-wait',
+  'rec-mutex-held',
+  'cond-wait',
+  'cond-woken',
+  'gate-woken',
+  'sem-wait',
+  'sem-woken',
+  'event-wait',
+  'spin-held',
+  'lockcnt-held',
+  'lockcnt-visit',
+  'join-wait',
+  'joinee-streaming',
+  'mutex-wait (async)',
+  'cond-wait (async)',
+];
+const ACTIVITIES = ['bank', 'rec-bank', 'tickets', 'gate', 'sem', 'event', 'spin', 'lockcnt', 'join'];
+
+interface ChaosResult {
+  violations: number;
+  violationsByKind: Record<string, number>;
+  hangs: number;
+  terminations: { total: number; byKind: Record<string, number> };
+  scripted: Record<string, string>;
+  recoveries: Record<string, number>;
+  ops: Record<string, number>;
+  joins: Record<string, number>;
+  skip: string[];
+}
+
+test(
+  'soak --chaos --quick: no violation, no hang, every scripted termination done',
+  { timeout: 150_000 },
+  async () => {
+    const run = await soak('--chaos', '--quick', '--skip', KNOWN_DEFECTS.join(','));
+    const context = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+    assert.equal(run.status, 0, context);
+    const result = run.result as unknown as ChaosResult;
+    assert.ok(result, `no soak-result line; ${context}`);
+    assert.equal(result.violations, 0, context);
+    assert.equal(result.hangs, 0, context);
+    assert.deepEqual(result.skip, KNOWN_DEFECTS);
+    // The prologue's steps, each waiting for something observable: every one not skipped is done (but the
+    // reader of a 4 MB result may be through before it can be terminated: 'missed').
+    const scripted = Object.entries(result.scripted);
+    assert.ok(scripted.length >= 10, context);
+    for (const [kind, how] of scripted) assert.match(how, /^(done|skipped|missed)$/, kind);
+    for (const kind of SCRIPTED) {
+      assert.equal(result.scripted[kind], 'done', `${kind}; ${context}`);
+      const counted = kind.replace(' (async)', '');
+      assert.ok(result.terminations.byKind[counted] >= 1, `no termination counted as ${counted}; ${context}`);
+    }
+    // The threads terminated holding a lock: their next lockers got EOWNERDEAD.
+    for (const lock of ['mutex', 'rec-mutex', 'spin', 'lockcnt']) {
+      assert.ok(result.recoveries[lock] >= 1, `no EOWNERDEAD recovery of the ${lock}; ${context}`);
+    }
+    assert.deepEqual(Object.keys(result.ops).sort(), [...ACTIVITIES].sort());
+    for (const kind of ACTIVITIES)
+      assert.ok(result.ops[kind] > 0, `no ${kind} operation was done; ${context}`);
+    assert.match(run.stdout, /chaos: 0 violation\(s\), 0 hang\(s\)/);
+    assert.equal(run.stderr, '', 'nothing on stderr');
+  },
+);
+
+test(
+  'soak --chaos: a ticket returned without a signal is reported as a lost wake-up (exit 1)',
+  { timeout: 150_000 },
+  async () => {
+    const run = await soak(
+      '--chaos',
+      '--inject-fault',
+      'lost-wakeup',
+      '--watchdog',
+      '2',
+      '--skip',
+      KNOWN_DEFECTS.join(','),
+    );
+    assert.equal(run.status, 1, run.stdout);
+    const result = run.result as unknown as ChaosResult;
+    assert.equal(result.hangs, 1);
+    assert.equal(result.violationsByKind['lost-wakeup'], 1);
+    assert.match(
+      run.stderr,
+      /VIOLATION \(lost-wakeup\): slot 0 \(thread \d+\) made no progress for 2 s, in state cond-wait/,
+    );
+    assert.match(
+      run.stderr,
+      /slot 0 \(thread \d+\) sleeps in the ticket cond wait while 1 ticket\(s\) are free/,
+    );
+    // The state of every thread and primitive, for the person who reads the report.
+    assert.match(run.stderr, /state at the hang:\nthreads:\n {2}slot 0: thread \d+/);
+    assert.match(run.stderr, / {2}ticket cond: QemuCond \{ waiters: 1 \}, parked \[\d+\], free tickets 1/);
+  },
+);
+
+test(
+  'soak --chaos: a thread without progress trips the watchdog (exit 1)',
+  { timeout: 150_000 },
+  async () => {
+    const run = await soak(
+      '--chaos',
+      '--no-script',
+      '--seconds',
+      '60',
+      '--kill-rate',
+      '0',
+      '--watchdog',
+      '2',
+      '--inject-fault',
+      'stall',
+      '--skip',
+      'known',
+    );
+    assert.equal(run.status, 1, run.stdout);
+    const result = run.result as unknown as ChaosResult;
+    assert.equal(result.hangs, 1);
+    assert.equal(result.violationsByKind.hang, 1);
+    assert.match(
+      run.stderr,
+      /VIOLATION \(hang\): slot 0 \(thread \d+\) made no progress for 2 s, in state running/,
+    );
+  },
+);
+
+test('soak --chaos: bad options are exit status 2 with the usage', async () => {
+  const run = await soak('--chaos', '--skip', 'nonsense');
+  assert.equal(run.status, 2);
+  assert.match(run.stderr, /--skip: unknown class 'nonsense'/);
+  assert.match(run.stderr, /usage: npm run soak -- --chaos/);
 });
