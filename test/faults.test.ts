@@ -111,6 +111,16 @@ test('a join settles with an error when the thread is terminated while its large
   );
 });
 
+test('a join settles when the thread is terminated in the middle of publishing its outcome', async () => {
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const t = new QemuThread();
+  t.start('publisher', fn('stuckWhilePublishing'), { t, flags });
+  await until(() => Atomics.load(flags, 0) === 1, 'the thread publishing');
+  const joined = t.joinAsync();
+  await t.terminate();
+  await settles(assert.rejects(joined, /terminated/), 'the join failing');
+});
+
 test('a blocking joiner in a worker gets an error when the joined thread dies mid-transfer', async () => {
   const t = QemuThread.create('big', fn('bigResult'), { bytes: 20_000_000 });
   const flags = new Int32Array(new SharedArrayBuffer(8));

@@ -560,10 +560,15 @@ function reportAbnormalExit(
   name: string | null,
   what: string,
   error?: unknown,
+  workerGone = true,
 ): void {
   if (Atomics.load(w, GENERATION) !== generation) return;
   // Ended after publishing: if it was still streaming a large outcome, its joiner must not wait for more.
   if (Atomics.load(w, STATE) === EXITED) writerEnded(w, WINDOW_BYTES);
+  // Ended in the middle of publishing (between PUBLISHING and EXITED): its outcome is half written and will
+  // never be finished. Once its worker is gone nobody else writes it: publish the report over it. (Not while
+  // the creator itself ends: the thread may still be running then, and finish on its own.)
+  if (workerGone) Atomics.compareExchange(w, STATE, PUBLISHING, RUNNING);
   if (Atomics.load(w, STATE) !== RUNNING) return;
   const who = name ? `thread '${printableName(name)}'` : 'the thread';
   const record = errorToRecord(error ?? new Error(`${who} ${what}`));
@@ -650,6 +655,8 @@ function watchChild(w: Int32Array, child: Child): void {
         generation,
         name,
         `was ended because thread ${SELF_THREAD_ID}, which created it, ended`,
+        undefined,
+        false,
       );
     }
   });

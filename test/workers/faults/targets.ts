@@ -154,3 +154,21 @@ export function runUntilTold(arg: { flags: Int32Array }): string {
   while (Atomics.load(arg.flags, 1) === 0) Atomics.wait(arg.flags, 1, 0);
   return 'done';
 }
+
+/**
+ * Returns, but its trampoline never finishes publishing the outcome: this thread's Atomics.store is
+ * wrapped so that the first store into its own QemuThread's outcome word (word 4) announces it (flags[0])
+ * and then never returns, as if the thread were stopped between PUBLISHING and EXITED.
+ */
+export function stuckWhilePublishing(arg: { t: QemuThread; flags: Int32Array }): string {
+  const store = Atomics.store;
+  const never = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.store = ((words: Int32Array, index: number, value: number) => {
+    if (words.buffer === arg.t.buffer && index === 4) {
+      raise(arg.flags, 0);
+      for (;;) Atomics.wait(never, 0, 0);
+    }
+    return store(words, index, value);
+  }) as typeof Atomics.store;
+  return 'returned';
+}
