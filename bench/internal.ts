@@ -5,5 +5,5 @@
  * other bench file imports these from here, so a move of the internal entries changes this file only.
  */
 
-export { lockWord, lockWordUntraced, unlockWord, unlockWordUntraced } from 'qemu-thread/internal/mutex';
-export { parkStats, setSpinning } from 'qemu-thread/internal/park';
+export { lockWord, lockWordUntraced, unlockWord, unlockWordUntraced } from '#internal/mutex';
+export { parkStats, setSpinning } from '#internal/park';

@@ -72,7 +72,21 @@ export function strerror(code: QemuErrorCode): string {
  * }
  * ```
  */
+const QEMU_THREAD_ERROR = Symbol.for('qemu-thread.error');
+
 export class QemuThreadError extends Error {
+  /**
+   * `instanceof QemuThreadError` holds for an error of any copy of the library loaded in the thread (a
+   * bundler's chunk and a raw file each have their own class): it tests a registered-symbol brand.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[QEMU_THREAD_ERROR] === true
+    );
+  }
+
   /** Always `'QemuThreadError'`. */
   override name = 'QemuThreadError';
   /** Symbolic code, e.g. `'EPERM'`. */
@@ -90,6 +104,7 @@ export class QemuThreadError extends Error {
     this.errno = ERRNO[code];
     this.func = func;
     this.detail = detail;
+    Object.defineProperty(this, QEMU_THREAD_ERROR, { value: true });
   }
 }
 

@@ -1,3 +1,6 @@
+// The guards' types (Disposable, Symbol.dispose) come from this lib: a project that imports qemu-thread
+// gets it with these declarations, whatever its own "lib" setting.
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * qemu-thread: QEMU's thread layer (QemuMutex, QemuRecMutex, QemuCond, QemuSemaphore, QemuEvent, QemuSpin,
  * QemuLockCnt, QemuThread) for JavaScript threads, on SharedArrayBuffer and Atomics.

@@ -8,6 +8,7 @@
  * arrives as a plain object with the same buffer, and {@link SharedStorage.from} (or any `qemu_*`
  * function) turns it back into an instance of the right class.
  */
+import { plausibleWord0, whatWord0Holds } from './owner.js';
 
 /** The property that tags an object (or its structured clone) with its primitive kind. */
 export const KIND_TAG = '__qemuKind';
@@ -29,11 +30,20 @@ export function isStorageClone(value: unknown): value is StorageClone {
   );
 }
 
-/** Constructors registered by kind, so that clones nested in a thread's argument can be revived. */
-const registry = new Map<string, (clone: StorageClone) => SharedStorage>();
+/**
+ * Constructors registered by kind, so that clones nested in a thread's argument can be revived. One map per
+ * thread, on `globalThis` under a registered symbol: a second copy of the library in the thread (a
+ * bundler's chunk beside a raw file) finds the kinds the first registered, and the first registration of
+ * a kind stays. Instances of either copy are accepted by both, since every check is on the kind tag and
+ * the fields, never `instanceof` alone.
+ */
+const KINDS = Symbol.for('qemu-thread.kinds');
+const registry: Map<string, (clone: StorageClone) => SharedStorage> = ((
+  globalThis as unknown as Record<symbol, Map<string, (clone: StorageClone) => SharedStorage> | undefined>
+)[KINDS] ??= new Map());
 
 export function registerKind(kind: string, revive: (clone: StorageClone) => SharedStorage): void {
-  registry.set(kind, revive);
+  if (!registry.has(kind)) registry.set(kind, revive);
 }
 
 /** The base of every primitive: a fixed number of Int32 words at a 4-byte aligned offset of a SAB. */
@@ -61,6 +71,14 @@ export abstract class SharedStorage {
     this.buffer = buffer;
     this.byteOffset = byteOffset;
     this.words = new Int32Array(buffer, byteOffset, bytes >> 2);
+    // Placed over memory that may already hold a primitive: it must not be another kind's (owner.ts).
+    const word0 = Atomics.load(this.words, 0);
+    if (!plausibleWord0(kind, word0)) {
+      throw new TypeError(
+        `new ${kind}(buffer, byteOffset): the memory at byte ${byteOffset} holds ${whatWord0Holds(word0)}, ` +
+          `not a ${kind}`,
+      );
+    }
   }
 }
 

@@ -1,7 +1,6 @@
 // API table rows for QemuCond: results, time-outs and errors through both faces.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import {
   QemuCond,
@@ -15,24 +14,28 @@ import {
   qemu_cond_wait,
 } from 'qemu-thread';
 import { qemuError, whileHeldByWorker } from './support/api.js';
+import { watched } from './support/watchdog.js';
 import type { HoldData } from './workers/api/hold.js';
 
 /** Lets a value of the wrong type through the compiler, to check the run-time TypeError. */
 const wrong = (value: unknown): never => value as never;
 
-test('init, signal, broadcast and destroy return undefined; signalling needs neither waiters nor the mutex', () => {
-  const c = new QemuCond();
-  assert.equal(qemu_cond_init(c), undefined);
-  assert.equal(qemu_cond_signal(c), undefined);
-  assert.equal(qemu_cond_broadcast(c), undefined);
-  assert.equal(c.signal(), undefined);
-  assert.equal(c.broadcast(), undefined);
-  assert.equal(qemu_cond_destroy(c), undefined);
-  assert.equal(c.init(), undefined);
-  assert.equal(c.destroy(), undefined);
-});
+watched(
+  'init, signal, broadcast and destroy return undefined; signalling needs neither waiters nor the mutex',
+  () => {
+    const c = new QemuCond();
+    assert.equal(qemu_cond_init(c), undefined);
+    assert.equal(qemu_cond_signal(c), undefined);
+    assert.equal(qemu_cond_broadcast(c), undefined);
+    assert.equal(c.signal(), undefined);
+    assert.equal(c.broadcast(), undefined);
+    assert.equal(qemu_cond_destroy(c), undefined);
+    assert.equal(c.init(), undefined);
+    assert.equal(c.destroy(), undefined);
+  },
+);
 
-test('signal and broadcast with the mutex held are fine too, and leave it held', () => {
+watched('signal and broadcast with the mutex held are fine too, and leave it held', () => {
   const c = QemuCond.create();
   const m = QemuMutex.create();
   m.lock();
@@ -42,7 +45,7 @@ test('signal and broadcast with the mutex held are fine too, and leave it held',
   m.unlock();
 });
 
-test('qemu_cond_timedwait returns false on time-out, after about ms, with the mutex held again', () => {
+watched('qemu_cond_timedwait returns false on time-out, after about ms, with the mutex held again', () => {
   const c = QemuCond.create();
   const m = QemuMutex.create();
   m.lock();
@@ -55,7 +58,7 @@ test('qemu_cond_timedwait returns false on time-out, after about ms, with the mu
   m.unlock();
 });
 
-test('timedWait (method) returns false on time-out, with the mutex held again', () => {
+watched('timedWait (method) returns false on time-out, with the mutex held again', () => {
   const c = QemuCond.create();
   const m = QemuMutex.create();
   m.lock();
@@ -67,7 +70,7 @@ test('timedWait (method) returns false on time-out, with the mutex held again', 
   m.unlock();
 });
 
-test('ms = 0 times out at once through both faces, keeping the mutex', () => {
+watched('ms = 0 times out at once through both faces, keeping the mutex', () => {
   const c = QemuCond.create();
   const m = QemuMutex.create();
   m.lock();
@@ -78,18 +81,21 @@ test('ms = 0 times out at once through both faces, keeping the mutex', () => {
 });
 
 for (const ms of [-1, -0.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
-  test(`qemu_cond_timedwait with ms = ${ms} is EINVAL through both faces, and the mutex stays held`, () => {
-    const c = QemuCond.create();
-    const m = QemuMutex.create();
-    m.lock();
-    assert.throws(() => qemu_cond_timedwait(c, m, ms), qemuError('EINVAL', 'qemu_cond_timedwait'));
-    assert.throws(() => c.timedWait(m, ms), qemuError('EINVAL', 'qemu_cond_timedwait'));
-    assert.equal(m.isHeldBySelf(), true);
-    m.unlock();
-  });
+  watched(
+    `qemu_cond_timedwait with ms = ${ms} is EINVAL through both faces, and the mutex stays held`,
+    () => {
+      const c = QemuCond.create();
+      const m = QemuMutex.create();
+      m.lock();
+      assert.throws(() => qemu_cond_timedwait(c, m, ms), qemuError('EINVAL', 'qemu_cond_timedwait'));
+      assert.throws(() => c.timedWait(m, ms), qemuError('EINVAL', 'qemu_cond_timedwait'));
+      assert.equal(m.isHeldBySelf(), true);
+      m.unlock();
+    },
+  );
 }
 
-test('qemu_cond_wait without holding the mutex is EPERM through both faces', () => {
+watched('qemu_cond_wait without holding the mutex is EPERM through both faces', () => {
   const c = QemuCond.create();
   const m = QemuMutex.create();
   assert.throws(() => qemu_cond_wait(c, m), qemuError('EPERM', 'qemu_cond_wait'));
@@ -100,7 +106,7 @@ test('qemu_cond_wait without holding the mutex is EPERM through both faces', () 
   m.unlock();
 });
 
-test('qemu_cond_timedwait without holding the mutex is EPERM through both faces', () => {
+watched('qemu_cond_timedwait without holding the mutex is EPERM through both faces', () => {
   const c = QemuCond.create();
   const m = QemuMutex.create();
   assert.throws(() => qemu_cond_timedwait(c, m, 10), qemuError('EPERM', 'qemu_cond_timedwait'));
@@ -108,7 +114,7 @@ test('qemu_cond_timedwait without holding the mutex is EPERM through both faces'
   assert.throws(() => qemu_cond_timedwait(c, m, 0), qemuError('EPERM', 'qemu_cond_timedwait'));
 });
 
-test('waiting with a never-initialized or destroyed mutex is EINVAL', () => {
+watched('waiting with a never-initialized or destroyed mutex is EINVAL', () => {
   const c = QemuCond.create();
   assert.throws(() => qemu_cond_wait(c, new QemuMutex()), qemuError('EINVAL', 'qemu_cond_wait'));
   assert.throws(() => c.wait(new QemuMutex()), qemuError('EINVAL', 'qemu_cond_wait'));
@@ -118,7 +124,7 @@ test('waiting with a never-initialized or destroyed mutex is EINVAL', () => {
   assert.throws(() => c.timedWait(m, 5), qemuError('EINVAL', 'qemu_cond_timedwait'));
 });
 
-test('a QemuRecMutex (or anything but a QemuMutex) as the mutex is a TypeError through both faces', () => {
+watched('a QemuRecMutex (or anything but a QemuMutex) as the mutex is a TypeError through both faces', () => {
   const c = QemuCond.create();
   const rec = QemuRecMutex.create();
   rec.lock();
@@ -132,7 +138,7 @@ test('a QemuRecMutex (or anything but a QemuMutex) as the mutex is a TypeError t
   assert.equal(c.waiters(), 0);
 });
 
-test('double destroy is EINVAL through both faces', () => {
+watched('double destroy is EINVAL through both faces', () => {
   const c = QemuCond.create();
   qemu_cond_destroy(c);
   assert.throws(() => qemu_cond_destroy(c), qemuError('EINVAL', 'qemu_cond_destroy'));
@@ -153,7 +159,7 @@ const OPERATIONS: [
 ];
 
 for (const [func, functional, method] of OPERATIONS) {
-  test(`${func} on a never-initialized cond is EINVAL through both faces`, () => {
+  watched(`${func} on a never-initialized cond is EINVAL through both faces`, () => {
     const c = new QemuCond();
     const m = QemuMutex.create();
     m.lock();
@@ -163,7 +169,7 @@ for (const [func, functional, method] of OPERATIONS) {
     m.unlock();
   });
 
-  test(`${func} on a destroyed cond is EINVAL through both faces`, () => {
+  watched(`${func} on a destroyed cond is EINVAL through both faces`, () => {
     const c = QemuCond.create();
     c.destroy();
     const m = QemuMutex.create();
@@ -175,7 +181,7 @@ for (const [func, functional, method] of OPERATIONS) {
   });
 }
 
-test('qemu_cond_wait while another thread holds the mutex is EPERM', async () => {
+watched('qemu_cond_wait while another thread holds the mutex is EPERM', async () => {
   const c = QemuCond.create();
   const m = QemuMutex.create();
   await whileHeldByWorker('mutex', m, () => {
@@ -184,31 +190,34 @@ test('qemu_cond_wait while another thread holds the mutex is EPERM', async () =>
   });
 });
 
-test('destroy while a thread waits on it is EBUSY through both faces; after the waiter leaves it works', async () => {
-  const c = QemuCond.create();
-  const m = QemuMutex.create();
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  const workerData: HoldData = { kind: 'cond-wait', lock: m, cond: c, flag };
-  const worker = new Worker(new URL('./workers/api/hold.js', import.meta.url), { workerData });
-  const exited = once(worker, 'exit');
-  try {
-    while (Atomics.load(flag, 0) === 0) {
-      assert.notEqual(Atomics.wait(flag, 0, 0, 5000), 'timed-out', 'the worker never started');
+watched(
+  'destroy while a thread waits on it is EBUSY through both faces; after the waiter leaves it works',
+  async () => {
+    const c = QemuCond.create();
+    const m = QemuMutex.create();
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const workerData: HoldData = { kind: 'cond-wait', lock: m, cond: c, flag };
+    const worker = new Worker(new URL('./workers/api/hold.js', import.meta.url), { workerData });
+    const exited = once(worker, 'exit');
+    try {
+      while (Atomics.load(flag, 0) === 0) {
+        assert.notEqual(Atomics.wait(flag, 0, 0, 30_000), 'timed-out', 'the worker never started');
+      }
+      // The worker announced under the mutex, and releases it only by waiting: once this thread has it,
+      // the worker is counted as a waiter.
+      m.lock();
+      assert.equal(c.waiters(), 1);
+      assert.throws(() => qemu_cond_destroy(c), qemuError('EBUSY', 'qemu_cond_destroy'));
+      assert.throws(() => c.destroy(), qemuError('EBUSY', 'qemu_cond_destroy'));
+    } finally {
+      if (!m.isHeldBySelf()) m.lock();
+      Atomics.store(flag, 0, 2);
+      qemu_cond_broadcast(c);
+      m.unlock();
     }
-    // The worker announced under the mutex, and releases it only by waiting: once this thread has it,
-    // the worker is counted as a waiter.
-    m.lock();
-    assert.equal(c.waiters(), 1);
-    assert.throws(() => qemu_cond_destroy(c), qemuError('EBUSY', 'qemu_cond_destroy'));
-    assert.throws(() => c.destroy(), qemuError('EBUSY', 'qemu_cond_destroy'));
-  } finally {
-    if (!m.isHeldBySelf()) m.lock();
-    Atomics.store(flag, 0, 2);
-    qemu_cond_broadcast(c);
-    m.unlock();
-  }
-  const [exitCode] = await exited;
-  assert.equal(exitCode, 0);
-  assert.equal(c.waiters(), 0);
-  qemu_cond_destroy(c);
-});
+    const [exitCode] = await exited;
+    assert.equal(exitCode, 0);
+    assert.equal(c.waiters(), 0);
+    qemu_cond_destroy(c);
+  },
+);

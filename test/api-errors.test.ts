@@ -2,7 +2,6 @@
 // TypeError for a value of the wrong kind in every qemu_* function, and QEMU's print-and-abort mode.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as lib from 'qemu-thread';
 import {
@@ -14,6 +13,7 @@ import {
   setErrorMode,
   strerror,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 
 // Linux errno numbers and glibc strerror texts, written out so that a wrong table in the library fails.
 const EXPECTED = {
@@ -29,13 +29,13 @@ const EXPECTED = {
 type Code = keyof typeof EXPECTED;
 const CODES = Object.keys(EXPECTED) as Code[];
 
-test('ERRNO and strerror give the Linux number and glibc text of every code', () => {
+watched('ERRNO and strerror give the Linux number and glibc text of every code', () => {
   assert.deepEqual({ ...ERRNO }, Object.fromEntries(CODES.map((code) => [code, EXPECTED[code][0]])));
   for (const code of CODES) assert.equal(strerror(code), EXPECTED[code][1]);
 });
 
 for (const code of CODES) {
-  test(`new QemuThreadError('${code}', func) has code, errno, func, name and a QEMU-style message`, () => {
+  watched(`new QemuThreadError('${code}', func) has code, errno, func, name and a QEMU-style message`, () => {
     const e = new QemuThreadError(code, 'qemu_sem_post');
     assert.ok(e instanceof QemuThreadError);
     assert.ok(e instanceof Error);
@@ -49,13 +49,13 @@ for (const code of CODES) {
   });
 }
 
-test('a QemuThreadError with detail keeps the QEMU prefix and adds the detail after it', () => {
+watched('a QemuThreadError with detail keeps the QEMU prefix and adds the detail after it', () => {
   const e = new QemuThreadError('EPERM', 'qemu_mutex_unlock', 'it is not locked');
   assert.ok(e.message.startsWith('qemu_mutex_unlock: Operation not permitted'));
   assert.ok(e.message.includes('it is not locked'));
 });
 
-test('errors thrown by the library carry the fields and a stack that points at the caller', () => {
+watched('errors thrown by the library carry the fields and a stack that points at the caller', () => {
   const m = QemuMutex.create();
   const e = (() => {
     try {
@@ -141,7 +141,7 @@ const CALLS: Record<string, [call: (bad: never) => unknown, expected: string]> =
   qemu_thread_is_self: row((x) => lib.qemu_thread_is_self(x), 'QemuThread'),
 };
 
-test('the wrong-kind table covers every qemu_* export that takes a primitive', () => {
+watched('the wrong-kind table covers every qemu_* export that takes a primitive', () => {
   const covered = new Set(Object.keys(CALLS).map((name) => name.split(' ')[0]));
   const noPrimitive = new Set([
     'qemu_thread_exit',
@@ -164,7 +164,7 @@ function otherKinds(expected: string): unknown[] {
 }
 
 for (const [name, [call, expected]] of Object.entries(CALLS)) {
-  test(`${name} with a value that is not a ${expected} is a TypeError`, () => {
+  watched(`${name} with a value that is not a ${expected} is a TypeError`, () => {
     const values: unknown[] = [...otherKinds(expected), {}, [], null, undefined, 0, 42, 'x', true, () => {}];
     for (const bad of values) {
       assert.throws(
@@ -177,7 +177,7 @@ for (const [name, [call, expected]] of Object.entries(CALLS)) {
   });
 }
 
-test('the class methods reject a wrong kind as a TypeError too', () => {
+watched('the class methods reject a wrong kind as a TypeError too', () => {
   const cond = QemuCond.create();
   const mutex = QemuMutex.create();
   mutex.lock();
@@ -188,7 +188,7 @@ test('the class methods reject a wrong kind as a TypeError too', () => {
   mutex.unlock();
 });
 
-test('the error mode is "throw" by default, and setErrorMode refuses anything but throw/abort', () => {
+watched('the error mode is "throw" by default, and setErrorMode refuses anything but throw/abort', () => {
   assert.equal(getErrorMode(), 'throw');
   for (const bad of ['Abort', 'exit', '', null, undefined, 1]) {
     assert.throws(() => setErrorMode(bad as never), TypeError);
@@ -214,36 +214,48 @@ function stderrLines(stderr: string): string[] {
   return stderr.split(/\r?\n/);
 }
 
-test("setErrorMode('abort'): unlocking an unlocked mutex prints QEMU's line and aborts, despite a catch", () => {
-  const run = runChild(`
+watched(
+  "setErrorMode('abort'): unlocking an unlocked mutex prints QEMU's line and aborts, despite a catch",
+  () => {
+    const run = runChild(`
     import { QemuMutex, qemu_mutex_unlock, setErrorMode } from 'qemu-thread';
     setErrorMode('abort');
     const m = QemuMutex.create();
     try { qemu_mutex_unlock(m); } catch { console.log('caught'); }
     console.log('survived');
   `);
-  assert.equal(run.error, undefined);
-  assert.ok(stderrLines(run.stderr).includes('qemu: qemu_mutex_unlock: Operation not permitted'), run.stderr);
-  assert.equal(run.signal, 'SIGABRT', `status ${run.status}, stderr: ${run.stderr}`);
-  assert.equal(run.stdout, '');
-});
+    assert.equal(run.error, undefined);
+    assert.ok(
+      stderrLines(run.stderr).includes('qemu: qemu_mutex_unlock: Operation not permitted'),
+      run.stderr,
+    );
+    assert.equal(run.signal, 'SIGABRT', `status ${run.status}, stderr: ${run.stderr}`);
+    assert.equal(run.stdout, '');
+  },
+);
 
-test('QEMU_THREAD_ERRORS=abort: the method face aborts with the same line, naming qemu_mutex_unlock', () => {
-  const run = runChild(
-    `
+watched(
+  'QEMU_THREAD_ERRORS=abort: the method face aborts with the same line, naming qemu_mutex_unlock',
+  () => {
+    const run = runChild(
+      `
     import { QemuMutex, getErrorMode } from 'qemu-thread';
     console.log(getErrorMode());
     QemuMutex.create().unlock();
     console.log('survived');
   `,
-    { QEMU_THREAD_ERRORS: 'abort' },
-  );
-  assert.ok(stderrLines(run.stderr).includes('qemu: qemu_mutex_unlock: Operation not permitted'), run.stderr);
-  assert.equal(run.signal, 'SIGABRT', `status ${run.status}, stderr: ${run.stderr}`);
-  assert.equal(run.stdout, 'abort\n');
-});
+      { QEMU_THREAD_ERRORS: 'abort' },
+    );
+    assert.ok(
+      stderrLines(run.stderr).includes('qemu: qemu_mutex_unlock: Operation not permitted'),
+      run.stderr,
+    );
+    assert.equal(run.signal, 'SIGABRT', `status ${run.status}, stderr: ${run.stderr}`);
+    assert.equal(run.stdout, 'abort\n');
+  },
+);
 
-test('QEMU_THREAD_ERRORS=abort: a relock prints the EDEADLK line of qemu_mutex_lock and aborts', () => {
+watched('QEMU_THREAD_ERRORS=abort: a relock prints the EDEADLK line of qemu_mutex_lock and aborts', () => {
   const run = runChild(
     `
     import { QemuMutex, qemu_mutex_lock } from 'qemu-thread';
@@ -259,33 +271,39 @@ test('QEMU_THREAD_ERRORS=abort: a relock prints the EDEADLK line of qemu_mutex_l
   assert.equal(run.stdout, '');
 });
 
-test("setErrorMode('abort') is inherited by threads created afterwards: a misuse there aborts the process", () => {
-  const fns = new URL('./workers/api/thread-fns.js#unlockUnlocked', import.meta.url).href;
-  // A CommonJS -e script: Node cannot start workers from a parent run with --input-type (see api-thread).
-  const run = spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `import('qemu-thread').then(({ QemuThread, setErrorMode }) => {
+watched(
+  "setErrorMode('abort') is inherited by threads created afterwards: a misuse there aborts the process",
+  () => {
+    const fns = new URL('./workers/api/thread-fns.js#unlockUnlocked', import.meta.url).href;
+    // A CommonJS -e script: Node cannot start workers from a parent run with --input-type (see api-thread).
+    const run = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `import('qemu-thread').then(({ QemuThread, setErrorMode }) => {
         setErrorMode('abort');
         const t = QemuThread.create('misuser', ${JSON.stringify(fns)});
         try { t.join(); } catch { console.log('caught'); }
         console.log('survived');
       });`,
-    ],
-    {
-      cwd: PACKAGE_ROOT,
-      env: { ...process.env, QEMU_THREAD_ERRORS: undefined },
-      encoding: 'utf8',
-      timeout: 5000,
-    },
-  );
-  assert.ok(stderrLines(run.stderr).includes('qemu: qemu_mutex_unlock: Operation not permitted'), run.stderr);
-  assert.equal(run.signal, 'SIGABRT', `status ${run.status}, stdout: ${run.stdout}, stderr: ${run.stderr}`);
-  assert.equal(run.stdout, '');
-});
+      ],
+      {
+        cwd: PACKAGE_ROOT,
+        env: { ...process.env, QEMU_THREAD_ERRORS: undefined },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    assert.ok(
+      stderrLines(run.stderr).includes('qemu: qemu_mutex_unlock: Operation not permitted'),
+      run.stderr,
+    );
+    assert.equal(run.signal, 'SIGABRT', `status ${run.status}, stdout: ${run.stdout}, stderr: ${run.stderr}`);
+    assert.equal(run.stdout, '');
+  },
+);
 
-test('without the switch a child throws a QemuThreadError it can catch, and exits normally', () => {
+watched('without the switch a child throws a QemuThreadError it can catch, and exits normally', () => {
   const run = runChild(`
     import { QemuMutex, QemuThreadError, getErrorMode } from 'qemu-thread';
     try { QemuMutex.create().unlock(); } catch (e) { console.log(getErrorMode(), e instanceof QemuThreadError, e.code); }

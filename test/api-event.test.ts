@@ -1,6 +1,5 @@
 // API table rows for QemuEvent (manual reset): set / reset / wait / timedwait through both faces.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuEvent,
   qemu_event_destroy,
@@ -11,8 +10,9 @@ import {
   qemu_event_wait,
 } from 'qemu-thread';
 import { qemuError } from './support/api.js';
+import { watched } from './support/watchdog.js';
 
-test('init, set, reset, wait and destroy return undefined through both faces', () => {
+watched('init, set, reset, wait and destroy return undefined through both faces', () => {
   const e = new QemuEvent();
   assert.equal(qemu_event_init(e, true), undefined);
   assert.equal(qemu_event_wait(e), undefined);
@@ -26,7 +26,7 @@ test('init, set, reset, wait and destroy return undefined through both faces', (
   assert.equal(e.destroy(), undefined);
 });
 
-test('an event initialized set: wait returns at once and timedwait is true, for ms = 0 too', () => {
+watched('an event initialized set: wait returns at once and timedwait is true, for ms = 0 too', () => {
   const e = new QemuEvent();
   qemu_event_init(e, true);
   assert.equal(e.isSet(), true);
@@ -39,19 +39,22 @@ test('an event initialized set: wait returns at once and timedwait is true, for 
   assert.equal(e.isSet(), true);
 });
 
-test('an event initialized free: timedwait(0) is false at once, and timedwait(ms) false after about ms', () => {
-  const e = new QemuEvent();
-  qemu_event_init(e, false);
-  assert.equal(e.isSet(), false);
-  assert.equal(qemu_event_timedwait(e, 0), false);
-  assert.equal(e.timedWait(0), false);
-  const ms = 30;
-  const start = performance.now();
-  assert.equal(qemu_event_timedwait(e, ms), false);
-  assert.ok(performance.now() - start >= ms - 2, 'returned well before the time-out');
-});
+watched(
+  'an event initialized free: timedwait(0) is false at once, and timedwait(ms) false after about ms',
+  () => {
+    const e = new QemuEvent();
+    qemu_event_init(e, false);
+    assert.equal(e.isSet(), false);
+    assert.equal(qemu_event_timedwait(e, 0), false);
+    assert.equal(e.timedWait(0), false);
+    const ms = 30;
+    const start = performance.now();
+    assert.equal(qemu_event_timedwait(e, ms), false);
+    assert.ok(performance.now() - start >= ms - 2, 'returned well before the time-out');
+  },
+);
 
-test('timedWait (method) times out on a free event after about ms', () => {
+watched('timedWait (method) times out on a free event after about ms', () => {
   const e = QemuEvent.create(false);
   const ms = 20;
   const start = performance.now();
@@ -59,7 +62,7 @@ test('timedWait (method) times out on a free event after about ms', () => {
   assert.ok(performance.now() - start >= ms - 2, 'returned well before the time-out');
 });
 
-test('set then wait returns; reset then timedwait times out; set again wakes', () => {
+watched('set then wait returns; reset then timedwait times out; set again wakes', () => {
   const e = QemuEvent.create(false);
   qemu_event_set(e);
   assert.equal(e.isSet(), true);
@@ -76,7 +79,7 @@ test('set then wait returns; reset then timedwait times out; set again wakes', (
   e.wait();
 });
 
-test('set on a set event and reset on a free event change nothing', () => {
+watched('set on a set event and reset on a free event change nothing', () => {
   const e = QemuEvent.create(true);
   qemu_event_set(e);
   e.set();
@@ -87,7 +90,7 @@ test('set on a set event and reset on a free event change nothing', () => {
   assert.equal(qemu_event_timedwait(e, 0), false);
 });
 
-test('init(e, true) and init(e, false) on a used event set its state as asked', () => {
+watched('init(e, true) and init(e, false) on a used event set its state as asked', () => {
   const e = QemuEvent.create(false);
   qemu_event_init(e, true);
   assert.equal(qemu_event_timedwait(e, 0), true);
@@ -97,20 +100,20 @@ test('init(e, true) and init(e, false) on a used event set its state as asked', 
   assert.equal(QemuEvent.create().isSet(), false);
 });
 
-test('destroy after a timed-out timedwait succeeds: nobody is waiting any more', () => {
+watched('destroy after a timed-out timedwait succeeds: nobody is waiting any more', () => {
   const e = QemuEvent.create(false);
   assert.equal(qemu_event_timedwait(e, 5), false);
   assert.equal(qemu_event_destroy(e), undefined);
   assert.throws(() => qemu_event_wait(e), qemuError('EINVAL', 'qemu_event_wait'));
 });
 
-test('destroy after timedwait(e, 0) on a free event succeeds (ms = 0 never waits)', () => {
+watched('destroy after timedwait(e, 0) on a free event succeeds (ms = 0 never waits)', () => {
   const e = QemuEvent.create(false);
   assert.equal(e.timedWait(0), false);
   assert.equal(e.destroy(), undefined);
 });
 
-test('init after a timed-out timedwait re-initializes the event as asked', () => {
+watched('init after a timed-out timedwait re-initializes the event as asked', () => {
   const e = QemuEvent.create(false);
   assert.equal(qemu_event_timedwait(e, 0), false);
   assert.equal(qemu_event_init(e, true), undefined);
@@ -120,14 +123,14 @@ test('init after a timed-out timedwait re-initializes the event as asked', () =>
 
 // The same time-out rule as qemu_cond_timedwait, so a bad ms never turns into an endless wait.
 for (const ms of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
-  test(`qemu_event_timedwait with ms = ${ms} is EINVAL through both faces`, () => {
+  watched(`qemu_event_timedwait with ms = ${ms} is EINVAL through both faces`, () => {
     const e = QemuEvent.create(false);
     assert.throws(() => qemu_event_timedwait(e, ms), qemuError('EINVAL', 'qemu_event_timedwait'));
     assert.throws(() => e.timedWait(ms), qemuError('EINVAL', 'qemu_event_timedwait'));
   });
 }
 
-test('double destroy is EINVAL through both faces', () => {
+watched('double destroy is EINVAL through both faces', () => {
   const e = QemuEvent.create(false);
   qemu_event_destroy(e);
   assert.throws(() => qemu_event_destroy(e), qemuError('EINVAL', 'qemu_event_destroy'));
@@ -145,13 +148,13 @@ const OPERATIONS: [func: string, functional: (e: QemuEvent) => unknown, method: 
   ];
 
 for (const [func, functional, method] of OPERATIONS) {
-  test(`${func} on a never-initialized event is EINVAL through both faces`, () => {
+  watched(`${func} on a never-initialized event is EINVAL through both faces`, () => {
     const e = new QemuEvent();
     assert.throws(() => functional(e), qemuError('EINVAL', func));
     assert.throws(() => method(e), qemuError('EINVAL', func));
   });
 
-  test(`${func} on a destroyed event is EINVAL through both faces`, () => {
+  watched(`${func} on a destroyed event is EINVAL through both faces`, () => {
     const e = QemuEvent.create(true);
     e.destroy();
     assert.throws(() => functional(e), qemuError('EINVAL', func));

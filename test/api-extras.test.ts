@@ -1,6 +1,5 @@
 // The idiomatic extras of the contract: withLock, scoped guards for `using`, and the predicate wait.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuLockCnt,
@@ -11,8 +10,9 @@ import {
   withLock,
 } from 'qemu-thread';
 import { qemuError } from './support/api.js';
+import { watched } from './support/watchdog.js';
 
-test('withLock returns what fn returns, running fn with the mutex held and releasing it after', () => {
+watched('withLock returns what fn returns, running fn with the mutex held and releasing it after', () => {
   const m = QemuMutex.create();
   const result = withLock(m, () => {
     assert.equal(m.isHeldBySelf(), true);
@@ -22,7 +22,7 @@ test('withLock returns what fn returns, running fn with the mutex held and relea
   assert.equal(m.isHeldBySelf(), false);
 });
 
-test('withLock unlocks when fn throws, and rethrows the very same error', () => {
+watched('withLock unlocks when fn throws, and rethrows the very same error', () => {
   const m = QemuMutex.create();
   const boom = new Error('boom');
   assert.throws(
@@ -37,7 +37,7 @@ test('withLock unlocks when fn throws, and rethrows the very same error', () => 
   m.unlock();
 });
 
-test('withLock does not call fn when the lock cannot be taken, and reports why', () => {
+watched('withLock does not call fn when the lock cannot be taken, and reports why', () => {
   const m = QemuMutex.create();
   m.lock();
   let called = false;
@@ -55,7 +55,7 @@ test('withLock does not call fn when the lock cannot be taken, and reports why',
   assert.throws(() => withLock(new QemuMutex(), () => 1), qemuError('EINVAL', 'qemu_mutex_lock'));
 });
 
-test('withLock works with a rec mutex (nested), a spinlock and a lockcnt', () => {
+watched('withLock works with a rec mutex (nested), a spinlock and a lockcnt', () => {
   const r = QemuRecMutex.create();
   const depth = withLock(r, () => withLock(r, () => r.depthHeldBySelf()));
   assert.equal(depth, 2);
@@ -81,7 +81,7 @@ test('withLock works with a rec mutex (nested), a spinlock and a lockcnt', () =>
   l.unlock();
 });
 
-test('using a mutex guard holds the lock to the end of the block', () => {
+watched('using a mutex guard holds the lock to the end of the block', () => {
   const m = QemuMutex.create();
   {
     using _guard = m.guard();
@@ -90,7 +90,7 @@ test('using a mutex guard holds the lock to the end of the block', () => {
   assert.equal(m.isHeldBySelf(), false);
 });
 
-test('a guard unlocks when its scope is left by return or by throw', () => {
+watched('a guard unlocks when its scope is left by return or by throw', () => {
   const m = QemuMutex.create();
   const returns = (): number => {
     using _guard = m.guard();
@@ -107,7 +107,7 @@ test('a guard unlocks when its scope is left by return or by throw', () => {
   assert.equal(m.isHeldBySelf(), false);
 });
 
-test('disposing a guard twice unlocks once', () => {
+watched('disposing a guard twice unlocks once', () => {
   const m = QemuMutex.create();
   const guard = m.guard();
   guard[Symbol.dispose]();
@@ -119,7 +119,7 @@ test('disposing a guard twice unlocks once', () => {
   m.unlock();
 });
 
-test('guard() on a mutex the caller holds is EDEADLK and leaves it held once', () => {
+watched('guard() on a mutex the caller holds is EDEADLK and leaves it held once', () => {
   const m = QemuMutex.create();
   m.lock();
   assert.throws(() => m.guard(), qemuError('EDEADLK', 'qemu_mutex_lock'));
@@ -127,7 +127,7 @@ test('guard() on a mutex the caller holds is EDEADLK and leaves it held once', (
   assert.throws(() => m.unlock(), qemuError('EPERM', 'qemu_mutex_unlock'));
 });
 
-test('guards for a rec mutex nest, and guards for a spinlock and a lockcnt release at scope end', () => {
+watched('guards for a rec mutex nest, and guards for a spinlock and a lockcnt release at scope end', () => {
   const r = QemuRecMutex.create();
   const s = QemuSpin.create();
   const l = QemuLockCnt.create();
@@ -149,56 +149,62 @@ test('guards for a rec mutex nest, and guards for a spinlock and a lockcnt relea
   l.unlock();
 });
 
-test('cond.waitFor returns true at once when the predicate already holds, checking it under the mutex', () => {
-  const c = QemuCond.create();
-  const m = QemuMutex.create();
-  m.lock();
-  let calls = 0;
-  const held: boolean[] = [];
-  const ok = c.waitFor(m, () => {
-    calls++;
-    held.push(m.isHeldBySelf());
-    return true;
-  });
-  assert.equal(ok, true);
-  assert.equal(calls, 1);
-  assert.deepEqual(held, [true]);
-  assert.equal(
-    c.waitFor(m, () => true, 50),
-    true,
-  );
-  assert.equal(m.isHeldBySelf(), true);
-  m.unlock();
-});
-
-test('cond.waitFor with ms returns false after about ms when the predicate stays false, mutex held', () => {
-  const c = QemuCond.create();
-  const m = QemuMutex.create();
-  m.lock();
-  const held: boolean[] = [];
-  const ms = 30;
-  const start = performance.now();
-  const ok = c.waitFor(
-    m,
-    () => {
+watched(
+  'cond.waitFor returns true at once when the predicate already holds, checking it under the mutex',
+  () => {
+    const c = QemuCond.create();
+    const m = QemuMutex.create();
+    m.lock();
+    let calls = 0;
+    const held: boolean[] = [];
+    const ok = c.waitFor(m, () => {
+      calls++;
       held.push(m.isHeldBySelf());
-      return false;
-    },
-    ms,
-  );
-  assert.equal(ok, false);
-  assert.ok(performance.now() - start >= ms - 2, 'returned well before the time-out');
-  assert.ok(held.length >= 1);
-  assert.ok(
-    held.every((h) => h),
-    'the predicate ran without the mutex',
-  );
-  assert.equal(m.isHeldBySelf(), true);
-  assert.equal(c.waiters(), 0);
-  m.unlock();
-});
+      return true;
+    });
+    assert.equal(ok, true);
+    assert.equal(calls, 1);
+    assert.deepEqual(held, [true]);
+    assert.equal(
+      c.waitFor(m, () => true, 50),
+      true,
+    );
+    assert.equal(m.isHeldBySelf(), true);
+    m.unlock();
+  },
+);
 
-test("cond.waitFor returns the predicate's value at the deadline, true if it became true", () => {
+watched(
+  'cond.waitFor with ms returns false after about ms when the predicate stays false, mutex held',
+  () => {
+    const c = QemuCond.create();
+    const m = QemuMutex.create();
+    m.lock();
+    const held: boolean[] = [];
+    const ms = 30;
+    const start = performance.now();
+    const ok = c.waitFor(
+      m,
+      () => {
+        held.push(m.isHeldBySelf());
+        return false;
+      },
+      ms,
+    );
+    assert.equal(ok, false);
+    assert.ok(performance.now() - start >= ms - 2, 'returned well before the time-out');
+    assert.ok(held.length >= 1);
+    assert.ok(
+      held.every((h) => h),
+      'the predicate ran without the mutex',
+    );
+    assert.equal(m.isHeldBySelf(), true);
+    assert.equal(c.waiters(), 0);
+    m.unlock();
+  },
+);
+
+watched("cond.waitFor returns the predicate's value at the deadline, true if it became true", () => {
   const c = QemuCond.create();
   const m = QemuMutex.create();
   m.lock();
@@ -216,7 +222,7 @@ test("cond.waitFor returns the predicate's value at the deadline, true if it bec
   m.unlock();
 });
 
-test('cond.waitFor refuses a bad time-out and a mutex the caller does not hold', () => {
+watched('cond.waitFor refuses a bad time-out and a mutex the caller does not hold', () => {
   const c = QemuCond.create();
   const m = QemuMutex.create();
   assert.throws(

@@ -1,6 +1,5 @@
 // API table rows for QemuLockCnt: the count, the lock, and the calls that combine them, through both faces.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuLockCnt,
   QemuThreadError,
@@ -16,6 +15,7 @@ import {
   qemu_lockcnt_unlock,
 } from 'qemu-thread';
 import { qemuError, whileHeldByWorker } from './support/api.js';
+import { watched } from './support/watchdog.js';
 
 /** Whether the calling thread holds `l`'s lock, told apart by what unlock does (and undone if so). */
 function heldBySelf(l: QemuLockCnt): boolean {
@@ -36,29 +36,32 @@ function withCount(n: number): QemuLockCnt {
   return l;
 }
 
-test('init, inc, dec, lock, unlock, inc_and_unlock and destroy return undefined through both faces', () => {
-  const l = new QemuLockCnt();
-  assert.equal(qemu_lockcnt_init(l), undefined);
-  assert.equal(qemu_lockcnt_inc(l), undefined);
-  assert.equal(qemu_lockcnt_dec(l), undefined);
-  assert.equal(qemu_lockcnt_lock(l), undefined);
-  assert.equal(qemu_lockcnt_inc_and_unlock(l), undefined);
-  assert.equal(qemu_lockcnt_lock(l), undefined);
-  assert.equal(qemu_lockcnt_unlock(l), undefined);
-  assert.equal(l.inc(), undefined);
-  assert.equal(l.dec(), undefined);
-  assert.equal(l.dec(), undefined);
-  assert.equal(l.lock(), undefined);
-  assert.equal(l.incAndUnlock(), undefined);
-  assert.equal(l.lock(), undefined);
-  assert.equal(l.unlock(), undefined);
-  assert.equal(l.dec(), undefined);
-  assert.equal(qemu_lockcnt_destroy(l), undefined);
-  assert.equal(l.init(), undefined);
-  assert.equal(l.destroy(), undefined);
-});
+watched(
+  'init, inc, dec, lock, unlock, inc_and_unlock and destroy return undefined through both faces',
+  () => {
+    const l = new QemuLockCnt();
+    assert.equal(qemu_lockcnt_init(l), undefined);
+    assert.equal(qemu_lockcnt_inc(l), undefined);
+    assert.equal(qemu_lockcnt_dec(l), undefined);
+    assert.equal(qemu_lockcnt_lock(l), undefined);
+    assert.equal(qemu_lockcnt_inc_and_unlock(l), undefined);
+    assert.equal(qemu_lockcnt_lock(l), undefined);
+    assert.equal(qemu_lockcnt_unlock(l), undefined);
+    assert.equal(l.inc(), undefined);
+    assert.equal(l.dec(), undefined);
+    assert.equal(l.dec(), undefined);
+    assert.equal(l.lock(), undefined);
+    assert.equal(l.incAndUnlock(), undefined);
+    assert.equal(l.lock(), undefined);
+    assert.equal(l.unlock(), undefined);
+    assert.equal(l.dec(), undefined);
+    assert.equal(qemu_lockcnt_destroy(l), undefined);
+    assert.equal(l.init(), undefined);
+    assert.equal(l.destroy(), undefined);
+  },
+);
 
-test('count starts at 0 and follows inc and dec through both faces', () => {
+watched('count starts at 0 and follows inc and dec through both faces', () => {
   const l = new QemuLockCnt();
   qemu_lockcnt_init(l);
   assert.equal(qemu_lockcnt_count(l), 0);
@@ -76,7 +79,7 @@ test('count starts at 0 and follows inc and dec through both faces', () => {
   assert.equal(heldBySelf(l), false);
 });
 
-test('lock and unlock leave the count alone', () => {
+watched('lock and unlock leave the count alone', () => {
   const l = withCount(3);
   qemu_lockcnt_lock(l);
   assert.equal(qemu_lockcnt_count(l), 3);
@@ -86,7 +89,7 @@ test('lock and unlock leave the count alone', () => {
   assert.equal(heldBySelf(l), false);
 });
 
-test('inc while the caller holds the lock is fine when the count is not 0', () => {
+watched('inc while the caller holds the lock is fine when the count is not 0', () => {
   const l = withCount(1);
   l.lock();
   qemu_lockcnt_inc(l);
@@ -94,19 +97,22 @@ test('inc while the caller holds the lock is fine when the count is not 0', () =
   l.unlock();
 });
 
-test('qemu_lockcnt_dec_and_lock: false above 1 (count down, lock free); true at 1 (count 0, lock held)', () => {
-  const l = withCount(2);
-  assert.equal(qemu_lockcnt_dec_and_lock(l), false);
-  assert.equal(qemu_lockcnt_count(l), 1);
-  assert.equal(heldBySelf(l), false);
-  assert.equal(qemu_lockcnt_dec_and_lock(l), true);
-  assert.equal(qemu_lockcnt_count(l), 0);
-  assert.equal(heldBySelf(l), true);
-  qemu_lockcnt_unlock(l);
-  assert.equal(heldBySelf(l), false);
-});
+watched(
+  'qemu_lockcnt_dec_and_lock: false above 1 (count down, lock free); true at 1 (count 0, lock held)',
+  () => {
+    const l = withCount(2);
+    assert.equal(qemu_lockcnt_dec_and_lock(l), false);
+    assert.equal(qemu_lockcnt_count(l), 1);
+    assert.equal(heldBySelf(l), false);
+    assert.equal(qemu_lockcnt_dec_and_lock(l), true);
+    assert.equal(qemu_lockcnt_count(l), 0);
+    assert.equal(heldBySelf(l), true);
+    qemu_lockcnt_unlock(l);
+    assert.equal(heldBySelf(l), false);
+  },
+);
 
-test('decAndLock (method) has the same results', () => {
+watched('decAndLock (method) has the same results', () => {
   const l = withCount(2);
   assert.equal(l.decAndLock(), false);
   assert.equal(l.count(), 1);
@@ -116,7 +122,7 @@ test('decAndLock (method) has the same results', () => {
   l.unlock();
 });
 
-test('qemu_lockcnt_dec_if_lock: false above 1 and changes nothing; true at 1 (count 0, lock held)', () => {
+watched('qemu_lockcnt_dec_if_lock: false above 1 and changes nothing; true at 1 (count 0, lock held)', () => {
   const l = withCount(2);
   assert.equal(qemu_lockcnt_dec_if_lock(l), false);
   assert.equal(qemu_lockcnt_count(l), 2);
@@ -128,7 +134,7 @@ test('qemu_lockcnt_dec_if_lock: false above 1 and changes nothing; true at 1 (co
   l.unlock();
 });
 
-test('decIfLock (method) has the same results', () => {
+watched('decIfLock (method) has the same results', () => {
   const l = withCount(3);
   assert.equal(l.decIfLock(), false);
   assert.equal(l.count(), 3);
@@ -140,7 +146,7 @@ test('decIfLock (method) has the same results', () => {
   l.unlock();
 });
 
-test('qemu_lockcnt_inc_and_unlock adds a visitor and releases the lock in one step', () => {
+watched('qemu_lockcnt_inc_and_unlock adds a visitor and releases the lock in one step', () => {
   const l = QemuLockCnt.create();
   qemu_lockcnt_lock(l);
   qemu_lockcnt_inc_and_unlock(l);
@@ -152,24 +158,27 @@ test('qemu_lockcnt_inc_and_unlock adds a visitor and releases the lock in one st
   assert.equal(heldBySelf(l), false);
 });
 
-test('the free-under-lock pattern: dec_and_lock at the last visitor, then inc_and_unlock re-admits one', () => {
-  const l = withCount(1);
-  assert.equal(qemu_lockcnt_dec_and_lock(l), true);
-  // Count 0 with the lock held: this is where QEMU frees what visitors use.
-  assert.equal(qemu_lockcnt_count(l), 0);
-  qemu_lockcnt_inc_and_unlock(l);
-  assert.equal(qemu_lockcnt_count(l), 1);
-  qemu_lockcnt_dec(l);
-  assert.equal(qemu_lockcnt_count(l), 0);
-  assert.equal(heldBySelf(l), false);
-});
+watched(
+  'the free-under-lock pattern: dec_and_lock at the last visitor, then inc_and_unlock re-admits one',
+  () => {
+    const l = withCount(1);
+    assert.equal(qemu_lockcnt_dec_and_lock(l), true);
+    // Count 0 with the lock held: this is where QEMU frees what visitors use.
+    assert.equal(qemu_lockcnt_count(l), 0);
+    qemu_lockcnt_inc_and_unlock(l);
+    assert.equal(qemu_lockcnt_count(l), 1);
+    qemu_lockcnt_dec(l);
+    assert.equal(qemu_lockcnt_count(l), 0);
+    assert.equal(heldBySelf(l), false);
+  },
+);
 
 for (const [func, functional, method] of [
   ['qemu_lockcnt_dec', qemu_lockcnt_dec, (l: QemuLockCnt) => l.dec()],
   ['qemu_lockcnt_dec_and_lock', qemu_lockcnt_dec_and_lock, (l: QemuLockCnt) => l.decAndLock()],
   ['qemu_lockcnt_dec_if_lock', qemu_lockcnt_dec_if_lock, (l: QemuLockCnt) => l.decIfLock()],
 ] as const) {
-  test(`${func} at count 0 is EINVAL through both faces, and takes nothing`, () => {
+  watched(`${func} at count 0 is EINVAL through both faces, and takes nothing`, () => {
     const l = QemuLockCnt.create();
     assert.throws(() => functional(l), qemuError('EINVAL', func));
     assert.throws(() => method(l), qemuError('EINVAL', func));
@@ -178,7 +187,7 @@ for (const [func, functional, method] of [
   });
 }
 
-test('unlock and inc_and_unlock without holding the lock are EPERM through both faces', () => {
+watched('unlock and inc_and_unlock without holding the lock are EPERM through both faces', () => {
   const l = withCount(1);
   assert.throws(() => qemu_lockcnt_unlock(l), qemuError('EPERM', 'qemu_lockcnt_unlock'));
   assert.throws(() => l.unlock(), qemuError('EPERM', 'qemu_lockcnt_unlock'));
@@ -187,7 +196,7 @@ test('unlock and inc_and_unlock without holding the lock are EPERM through both 
   assert.equal(l.count(), 1);
 });
 
-test('lock while the caller holds it is EDEADLK through both faces', () => {
+watched('lock while the caller holds it is EDEADLK through both faces', () => {
   const l = QemuLockCnt.create();
   l.lock();
   assert.throws(() => qemu_lockcnt_lock(l), qemuError('EDEADLK', 'qemu_lockcnt_lock'));
@@ -196,7 +205,7 @@ test('lock while the caller holds it is EDEADLK through both faces', () => {
   l.unlock();
 });
 
-test('inc at count 0 while the caller holds the lock is EDEADLK (it would wait for itself)', () => {
+watched('inc at count 0 while the caller holds the lock is EDEADLK (it would wait for itself)', () => {
   const l = QemuLockCnt.create();
   l.lock();
   assert.throws(() => qemu_lockcnt_inc(l), qemuError('EDEADLK', 'qemu_lockcnt_inc'));
@@ -205,7 +214,7 @@ test('inc at count 0 while the caller holds the lock is EDEADLK (it would wait f
   l.unlock();
 });
 
-test('dec_and_lock and dec_if_lock at count 1 while the caller holds the lock are EDEADLK', () => {
+watched('dec_and_lock and dec_if_lock at count 1 while the caller holds the lock are EDEADLK', () => {
   const l = withCount(1);
   l.lock();
   assert.throws(() => qemu_lockcnt_dec_and_lock(l), qemuError('EDEADLK', 'qemu_lockcnt_dec_and_lock'));
@@ -216,7 +225,7 @@ test('dec_and_lock and dec_if_lock at count 1 while the caller holds the lock ar
   l.unlock();
 });
 
-test('destroy while the lock is held is EBUSY through both faces', () => {
+watched('destroy while the lock is held is EBUSY through both faces', () => {
   const l = QemuLockCnt.create();
   l.lock();
   assert.throws(() => qemu_lockcnt_destroy(l), qemuError('EBUSY', 'qemu_lockcnt_destroy'));
@@ -225,7 +234,7 @@ test('destroy while the lock is held is EBUSY through both faces', () => {
   qemu_lockcnt_destroy(l);
 });
 
-test('double destroy is EINVAL through both faces', () => {
+watched('double destroy is EINVAL through both faces', () => {
   const l = QemuLockCnt.create();
   qemu_lockcnt_destroy(l);
   assert.throws(() => qemu_lockcnt_destroy(l), qemuError('EINVAL', 'qemu_lockcnt_destroy'));
@@ -249,14 +258,14 @@ const OPERATIONS: [
 ];
 
 for (const [func, functional, method] of OPERATIONS) {
-  test(`${func} on a never-initialized lockcnt is EINVAL through both faces`, () => {
+  watched(`${func} on a never-initialized lockcnt is EINVAL through both faces`, () => {
     const l = new QemuLockCnt();
     assert.throws(() => functional(l), qemuError('EINVAL', func));
     assert.throws(() => method(l), qemuError('EINVAL', func));
     assert.throws(() => functional(l), qemuError('EINVAL', func));
   });
 
-  test(`${func} on a destroyed lockcnt is EINVAL through both faces`, () => {
+  watched(`${func} on a destroyed lockcnt is EINVAL through both faces`, () => {
     const l = withCount(2);
     l.dec();
     l.dec();
@@ -266,7 +275,7 @@ for (const [func, functional, method] of OPERATIONS) {
   });
 }
 
-test('while another thread holds the lock: inc/dec above 0 do not wait, unlock is EPERM', async () => {
+watched('while another thread holds the lock: inc/dec above 0 do not wait, unlock is EPERM', async () => {
   const l = withCount(1);
   await whileHeldByWorker('lockcnt', l, (holder) => {
     qemu_lockcnt_inc(l);

@@ -1,6 +1,5 @@
 // API table rows for QemuMutex: results and errors through both faces (qemu_mutex_* and methods).
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuMutex,
   qemu_mutex_destroy,
@@ -10,8 +9,9 @@ import {
   qemu_mutex_unlock,
 } from 'qemu-thread';
 import { qemuError, whileHeldByWorker } from './support/api.js';
+import { watched } from './support/watchdog.js';
 
-test('init, lock and unlock return undefined through both faces', () => {
+watched('init, lock and unlock return undefined through both faces', () => {
   const m = new QemuMutex();
   assert.equal(qemu_mutex_init(m), undefined);
   assert.equal(qemu_mutex_lock(m), undefined);
@@ -29,7 +29,7 @@ test('init, lock and unlock return undefined through both faces', () => {
   assert.equal(n.destroy(), undefined);
 });
 
-test('qemu_mutex_trylock returns 0 on a free mutex and really takes it', () => {
+watched('qemu_mutex_trylock returns 0 on a free mutex and really takes it', () => {
   const m = QemuMutex.create();
   assert.equal(qemu_mutex_trylock(m), 0);
   assert.equal(m.isHeldBySelf(), true);
@@ -38,7 +38,7 @@ test('qemu_mutex_trylock returns 0 on a free mutex and really takes it', () => {
   assert.equal(m.isHeldBySelf(), false);
 });
 
-test('qemu_mutex_trylock returns -16 when the caller itself holds it, and leaves it held', () => {
+watched('qemu_mutex_trylock returns -16 when the caller itself holds it, and leaves it held', () => {
   const m = QemuMutex.create();
   qemu_mutex_lock(m);
   assert.equal(qemu_mutex_trylock(m), -16);
@@ -48,7 +48,7 @@ test('qemu_mutex_trylock returns -16 when the caller itself holds it, and leaves
   assert.throws(() => qemu_mutex_unlock(m), qemuError('EPERM', 'qemu_mutex_unlock'));
 });
 
-test('tryLock (method) returns true on success and false when held by the caller', () => {
+watched('tryLock (method) returns true on success and false when held by the caller', () => {
   const m = QemuMutex.create();
   assert.equal(m.tryLock(), true);
   assert.equal(m.tryLock(), false);
@@ -57,7 +57,7 @@ test('tryLock (method) returns true on success and false when held by the caller
   m.unlock();
 });
 
-test('lock while the caller holds it is EDEADLK through both faces, and the mutex stays held', () => {
+watched('lock while the caller holds it is EDEADLK through both faces, and the mutex stays held', () => {
   const m = QemuMutex.create();
   m.lock();
   assert.throws(() => qemu_mutex_lock(m), qemuError('EDEADLK', 'qemu_mutex_lock'));
@@ -66,7 +66,7 @@ test('lock while the caller holds it is EDEADLK through both faces, and the mute
   m.unlock();
 });
 
-test('unlock of a mutex nobody holds is EPERM through both faces', () => {
+watched('unlock of a mutex nobody holds is EPERM through both faces', () => {
   const m = QemuMutex.create();
   assert.throws(() => qemu_mutex_unlock(m), qemuError('EPERM', 'qemu_mutex_unlock'));
   assert.throws(() => m.unlock(), qemuError('EPERM', 'qemu_mutex_unlock'));
@@ -75,7 +75,7 @@ test('unlock of a mutex nobody holds is EPERM through both faces', () => {
   m.unlock();
 });
 
-test('destroy while locked is EBUSY through both faces, and the mutex is still usable', () => {
+watched('destroy while locked is EBUSY through both faces, and the mutex is still usable', () => {
   const m = QemuMutex.create();
   qemu_mutex_lock(m);
   assert.throws(() => qemu_mutex_destroy(m), qemuError('EBUSY', 'qemu_mutex_destroy'));
@@ -84,7 +84,7 @@ test('destroy while locked is EBUSY through both faces, and the mutex is still u
   qemu_mutex_destroy(m);
 });
 
-test('init on a mutex the caller holds is EBUSY (documented in README), and it stays held', () => {
+watched('init on a mutex the caller holds is EBUSY (documented in README), and it stays held', () => {
   const m = QemuMutex.create();
   m.lock();
   assert.throws(() => qemu_mutex_init(m), qemuError('EBUSY', 'qemu_mutex_init'));
@@ -93,14 +93,14 @@ test('init on a mutex the caller holds is EBUSY (documented in README), and it s
   m.unlock();
 });
 
-test('double destroy is EINVAL through both faces', () => {
+watched('double destroy is EINVAL through both faces', () => {
   const m = QemuMutex.create();
   qemu_mutex_destroy(m);
   assert.throws(() => qemu_mutex_destroy(m), qemuError('EINVAL', 'qemu_mutex_destroy'));
   assert.throws(() => m.destroy(), qemuError('EINVAL', 'qemu_mutex_destroy'));
 });
 
-test('a destroyed mutex can be initialized again, as in C', () => {
+watched('a destroyed mutex can be initialized again, as in C', () => {
   const m = QemuMutex.create();
   m.destroy();
   qemu_mutex_init(m);
@@ -118,7 +118,7 @@ const OPERATIONS: [func: string, functional: (m: QemuMutex) => unknown, method: 
   ];
 
 for (const [func, functional, method] of OPERATIONS) {
-  test(`${func} on a never-initialized mutex is EINVAL through both faces`, () => {
+  watched(`${func} on a never-initialized mutex is EINVAL through both faces`, () => {
     const m = new QemuMutex();
     assert.throws(() => functional(m), qemuError('EINVAL', func));
     assert.throws(() => method(m), qemuError('EINVAL', func));
@@ -126,7 +126,7 @@ for (const [func, functional, method] of OPERATIONS) {
     assert.throws(() => functional(m), qemuError('EINVAL', func));
   });
 
-  test(`${func} on a destroyed mutex is EINVAL through both faces`, () => {
+  watched(`${func} on a destroyed mutex is EINVAL through both faces`, () => {
     const m = QemuMutex.create();
     m.destroy();
     assert.throws(() => functional(m), qemuError('EINVAL', func));
@@ -134,19 +134,22 @@ for (const [func, functional, method] of OPERATIONS) {
   });
 }
 
-test('while another thread holds it: trylock -16, unlock EPERM, destroy EBUSY, inspection names it', async () => {
-  const m = QemuMutex.create();
-  await whileHeldByWorker('mutex', m, (holder) => {
-    assert.notEqual(holder, 0);
-    assert.equal(qemu_mutex_trylock(m), -16);
-    assert.equal(m.tryLock(), false);
-    assert.equal(m.isHeldBySelf(), false);
-    assert.throws(() => qemu_mutex_unlock(m), qemuError('EPERM', 'qemu_mutex_unlock'));
-    assert.throws(() => m.unlock(), qemuError('EPERM', 'qemu_mutex_unlock'));
-    assert.throws(() => qemu_mutex_destroy(m), qemuError('EBUSY', 'qemu_mutex_destroy'));
-    assert.match(String(m), new RegExp(`locked by thread ${holder}\\b`));
-  });
-  // The holder's unlock made it free for this thread.
-  assert.equal(qemu_mutex_trylock(m), 0);
-  qemu_mutex_unlock(m);
-});
+watched(
+  'while another thread holds it: trylock -16, unlock EPERM, destroy EBUSY, inspection names it',
+  async () => {
+    const m = QemuMutex.create();
+    await whileHeldByWorker('mutex', m, (holder) => {
+      assert.notEqual(holder, 0);
+      assert.equal(qemu_mutex_trylock(m), -16);
+      assert.equal(m.tryLock(), false);
+      assert.equal(m.isHeldBySelf(), false);
+      assert.throws(() => qemu_mutex_unlock(m), qemuError('EPERM', 'qemu_mutex_unlock'));
+      assert.throws(() => m.unlock(), qemuError('EPERM', 'qemu_mutex_unlock'));
+      assert.throws(() => qemu_mutex_destroy(m), qemuError('EBUSY', 'qemu_mutex_destroy'));
+      assert.match(String(m), new RegExp(`locked by thread ${holder}\\b`));
+    });
+    // The holder's unlock made it free for this thread.
+    assert.equal(qemu_mutex_trylock(m), 0);
+    qemu_mutex_unlock(m);
+  },
+);

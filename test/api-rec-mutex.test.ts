@@ -1,6 +1,5 @@
 // API table rows for QemuRecMutex: nesting, results and errors through both faces.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuRecMutex,
   qemu_rec_mutex_destroy,
@@ -10,8 +9,9 @@ import {
   qemu_rec_mutex_unlock,
 } from 'qemu-thread';
 import { qemuError, whileHeldByWorker } from './support/api.js';
+import { watched } from './support/watchdog.js';
 
-test('init, lock and unlock return undefined through both faces', () => {
+watched('init, lock and unlock return undefined through both faces', () => {
   const m = new QemuRecMutex();
   assert.equal(qemu_rec_mutex_init(m), undefined);
   assert.equal(qemu_rec_mutex_lock(m), undefined);
@@ -23,7 +23,7 @@ test('init, lock and unlock return undefined through both faces', () => {
   assert.equal(m.destroy(), undefined);
 });
 
-test('the owner nests: lock twice needs two unlocks, and a third unlock is EPERM', () => {
+watched('the owner nests: lock twice needs two unlocks, and a third unlock is EPERM', () => {
   const m = QemuRecMutex.create();
   qemu_rec_mutex_lock(m);
   qemu_rec_mutex_lock(m);
@@ -38,7 +38,7 @@ test('the owner nests: lock twice needs two unlocks, and a third unlock is EPERM
   qemu_rec_mutex_destroy(m);
 });
 
-test('the methods nest the same way, mixed freely with the functions', () => {
+watched('the methods nest the same way, mixed freely with the functions', () => {
   const m = QemuRecMutex.create();
   m.lock();
   qemu_rec_mutex_lock(m);
@@ -51,19 +51,22 @@ test('the methods nest the same way, mixed freely with the functions', () => {
   assert.throws(() => m.unlock(), qemuError('EPERM', 'qemu_rec_mutex_unlock'));
 });
 
-test('qemu_rec_mutex_trylock returns 0 on a free mutex and 0 again for the owner, nesting each time', () => {
-  const m = QemuRecMutex.create();
-  assert.equal(qemu_rec_mutex_trylock(m), 0);
-  assert.equal(qemu_rec_mutex_trylock(m), 0);
-  qemu_rec_mutex_lock(m);
-  assert.equal(m.depthHeldBySelf(), 3);
-  qemu_rec_mutex_unlock(m);
-  qemu_rec_mutex_unlock(m);
-  qemu_rec_mutex_unlock(m);
-  assert.throws(() => qemu_rec_mutex_unlock(m), qemuError('EPERM', 'qemu_rec_mutex_unlock'));
-});
+watched(
+  'qemu_rec_mutex_trylock returns 0 on a free mutex and 0 again for the owner, nesting each time',
+  () => {
+    const m = QemuRecMutex.create();
+    assert.equal(qemu_rec_mutex_trylock(m), 0);
+    assert.equal(qemu_rec_mutex_trylock(m), 0);
+    qemu_rec_mutex_lock(m);
+    assert.equal(m.depthHeldBySelf(), 3);
+    qemu_rec_mutex_unlock(m);
+    qemu_rec_mutex_unlock(m);
+    qemu_rec_mutex_unlock(m);
+    assert.throws(() => qemu_rec_mutex_unlock(m), qemuError('EPERM', 'qemu_rec_mutex_unlock'));
+  },
+);
 
-test('tryLock (method) returns true when free and true again for the owner', () => {
+watched('tryLock (method) returns true when free and true again for the owner', () => {
   const m = QemuRecMutex.create();
   assert.equal(m.tryLock(), true);
   assert.equal(m.tryLock(), true);
@@ -73,7 +76,7 @@ test('tryLock (method) returns true when free and true again for the owner', () 
   assert.equal(m.depthHeldBySelf(), 0);
 });
 
-test('unlock by a non-holder is EPERM through both faces', () => {
+watched('unlock by a non-holder is EPERM through both faces', () => {
   const m = QemuRecMutex.create();
   assert.throws(() => qemu_rec_mutex_unlock(m), qemuError('EPERM', 'qemu_rec_mutex_unlock'));
   assert.throws(() => m.unlock(), qemuError('EPERM', 'qemu_rec_mutex_unlock'));
@@ -81,7 +84,7 @@ test('unlock by a non-holder is EPERM through both faces', () => {
   m.unlock();
 });
 
-test('destroy while held is EBUSY through both faces, at any depth', () => {
+watched('destroy while held is EBUSY through both faces, at any depth', () => {
   const m = QemuRecMutex.create();
   m.lock();
   assert.throws(() => qemu_rec_mutex_destroy(m), qemuError('EBUSY', 'qemu_rec_mutex_destroy'));
@@ -92,14 +95,14 @@ test('destroy while held is EBUSY through both faces, at any depth', () => {
   qemu_rec_mutex_destroy(m);
 });
 
-test('double destroy is EINVAL through both faces', () => {
+watched('double destroy is EINVAL through both faces', () => {
   const m = QemuRecMutex.create();
   qemu_rec_mutex_destroy(m);
   assert.throws(() => qemu_rec_mutex_destroy(m), qemuError('EINVAL', 'qemu_rec_mutex_destroy'));
   assert.throws(() => m.destroy(), qemuError('EINVAL', 'qemu_rec_mutex_destroy'));
 });
 
-test('re-initialization after destroy starts at depth 0', () => {
+watched('re-initialization after destroy starts at depth 0', () => {
   const m = QemuRecMutex.create();
   m.lock();
   m.lock();
@@ -124,14 +127,14 @@ const OPERATIONS: [
 ];
 
 for (const [func, functional, method] of OPERATIONS) {
-  test(`${func} on a never-initialized rec mutex is EINVAL through both faces`, () => {
+  watched(`${func} on a never-initialized rec mutex is EINVAL through both faces`, () => {
     const m = new QemuRecMutex();
     assert.throws(() => functional(m), qemuError('EINVAL', func));
     assert.throws(() => method(m), qemuError('EINVAL', func));
     assert.throws(() => functional(m), qemuError('EINVAL', func));
   });
 
-  test(`${func} on a destroyed rec mutex is EINVAL through both faces`, () => {
+  watched(`${func} on a destroyed rec mutex is EINVAL through both faces`, () => {
     const m = QemuRecMutex.create();
     m.destroy();
     assert.throws(() => functional(m), qemuError('EINVAL', func));
@@ -139,7 +142,7 @@ for (const [func, functional, method] of OPERATIONS) {
   });
 }
 
-test('while another thread holds it: trylock -16 (no nesting for a non-owner), unlock EPERM', async () => {
+watched('while another thread holds it: trylock -16 (no nesting for a non-owner), unlock EPERM', async () => {
   const m = QemuRecMutex.create();
   await whileHeldByWorker('rec-mutex', m, (holder) => {
     assert.equal(qemu_rec_mutex_trylock(m), -16);

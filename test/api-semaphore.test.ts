@@ -1,6 +1,5 @@
 // API table rows for QemuSemaphore: the unsigned 32-bit count, time-outs and errors through both faces.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuSemaphore,
   qemu_sem_destroy,
@@ -10,12 +9,13 @@ import {
   qemu_sem_wait,
 } from 'qemu-thread';
 import { qemuError } from './support/api.js';
+import { watched } from './support/watchdog.js';
 
 const UINT32_MAX = 4294967295;
 /** Lets a value of the wrong type through the compiler, to check the run-time error. */
 const wrong = (value: unknown): never => value as never;
 
-test('init, post, wait and destroy return undefined through both faces', () => {
+watched('init, post, wait and destroy return undefined through both faces', () => {
   const s = new QemuSemaphore();
   assert.equal(qemu_sem_init(s, 0), undefined);
   assert.equal(qemu_sem_post(s), undefined);
@@ -28,7 +28,7 @@ test('init, post, wait and destroy return undefined through both faces', () => {
 });
 
 for (const n of [0, 1, 2, 1000, 2147483647, 2147483648, UINT32_MAX - 1, UINT32_MAX]) {
-  test(`qemu_sem_init accepts ${n}, and the count reads back as the unsigned value`, () => {
+  watched(`qemu_sem_init accepts ${n}, and the count reads back as the unsigned value`, () => {
     const s = new QemuSemaphore();
     qemu_sem_init(s, n);
     assert.equal(s.value(), n);
@@ -50,7 +50,7 @@ for (const n of [
   Number.POSITIVE_INFINITY,
   -Infinity,
 ]) {
-  test(`qemu_sem_init(s, ${n}) is EINVAL through both faces and in create`, () => {
+  watched(`qemu_sem_init(s, ${n}) is EINVAL through both faces and in create`, () => {
     const s = new QemuSemaphore();
     assert.throws(() => qemu_sem_init(s, n), qemuError('EINVAL', 'qemu_sem_init'));
     assert.throws(() => s.init(n), qemuError('EINVAL', 'qemu_sem_init'));
@@ -60,14 +60,14 @@ for (const n of [
   });
 }
 
-test('qemu_sem_init with a non-number count is EINVAL', () => {
+watched('qemu_sem_init with a non-number count is EINVAL', () => {
   const s = new QemuSemaphore();
   for (const n of ['1', null, undefined, 1n, {}]) {
     assert.throws(() => qemu_sem_init(s, wrong(n)), qemuError('EINVAL', 'qemu_sem_init'));
   }
 });
 
-test('post at 4294967295 is EINVAL through both faces, and the count is unchanged', () => {
+watched('post at 4294967295 is EINVAL through both faces, and the count is unchanged', () => {
   const s = QemuSemaphore.create(UINT32_MAX - 1);
   qemu_sem_post(s);
   assert.equal(s.value(), UINT32_MAX);
@@ -81,7 +81,7 @@ test('post at 4294967295 is EINVAL through both faces, and the count is unchange
   assert.equal(s.value(), UINT32_MAX);
 });
 
-test('post adds a unit and wait takes one, through both faces', () => {
+watched('post adds a unit and wait takes one, through both faces', () => {
   const s = QemuSemaphore.create(0);
   qemu_sem_post(s);
   s.post();
@@ -95,14 +95,14 @@ test('post adds a unit and wait takes one, through both faces', () => {
   assert.equal(qemu_sem_timedwait(s, 0), -1);
 });
 
-test('qemu_sem_timedwait returns 0 when it takes a unit, for ms = 0 and ms > 0', () => {
+watched('qemu_sem_timedwait returns 0 when it takes a unit, for ms = 0 and ms > 0', () => {
   const s = QemuSemaphore.create(2);
   assert.equal(qemu_sem_timedwait(s, 0), 0);
   assert.equal(qemu_sem_timedwait(s, 50), 0);
   assert.equal(s.value(), 0);
 });
 
-test('qemu_sem_timedwait with ms = 0 on an empty semaphore returns -1 at once and takes nothing', () => {
+watched('qemu_sem_timedwait with ms = 0 on an empty semaphore returns -1 at once and takes nothing', () => {
   const s = QemuSemaphore.create(0);
   assert.equal(qemu_sem_timedwait(s, 0), -1);
   assert.equal(s.timedWait(0), false);
@@ -113,7 +113,7 @@ test('qemu_sem_timedwait with ms = 0 on an empty semaphore returns -1 at once an
   assert.equal(qemu_sem_timedwait(s, 0), -1);
 });
 
-test('qemu_sem_timedwait returns -1 after about ms, and never takes a unit after timing out', () => {
+watched('qemu_sem_timedwait returns -1 after about ms, and never takes a unit after timing out', () => {
   const s = QemuSemaphore.create(0);
   const ms = 30;
   const start = performance.now();
@@ -125,7 +125,7 @@ test('qemu_sem_timedwait returns -1 after about ms, and never takes a unit after
   assert.equal(qemu_sem_timedwait(s, 0), 0);
 });
 
-test('timedWait (method) returns true when it takes a unit and false on time-out', () => {
+watched('timedWait (method) returns true when it takes a unit and false on time-out', () => {
   const s = QemuSemaphore.create(1);
   assert.equal(s.timedWait(20), true);
   const ms = 20;
@@ -135,14 +135,14 @@ test('timedWait (method) returns true when it takes a unit and false on time-out
   assert.equal(s.value(), 0);
 });
 
-test('double destroy is EINVAL through both faces', () => {
+watched('double destroy is EINVAL through both faces', () => {
   const s = QemuSemaphore.create(0);
   qemu_sem_destroy(s);
   assert.throws(() => qemu_sem_destroy(s), qemuError('EINVAL', 'qemu_sem_destroy'));
   assert.throws(() => s.destroy(), qemuError('EINVAL', 'qemu_sem_destroy'));
 });
 
-test('init after destroy sets a fresh count', () => {
+watched('init after destroy sets a fresh count', () => {
   const s = QemuSemaphore.create(5);
   s.destroy();
   qemu_sem_init(s, 1);
@@ -164,13 +164,13 @@ const OPERATIONS: [
 ];
 
 for (const [func, functional, method] of OPERATIONS) {
-  test(`${func} on a never-initialized semaphore is EINVAL through both faces`, () => {
+  watched(`${func} on a never-initialized semaphore is EINVAL through both faces`, () => {
     const s = new QemuSemaphore();
     assert.throws(() => functional(s), qemuError('EINVAL', func));
     assert.throws(() => method(s), qemuError('EINVAL', func));
   });
 
-  test(`${func} on a destroyed semaphore is EINVAL through both faces`, () => {
+  watched(`${func} on a destroyed semaphore is EINVAL through both faces`, () => {
     const s = QemuSemaphore.create(3);
     s.destroy();
     assert.throws(() => functional(s), qemuError('EINVAL', func));
@@ -178,7 +178,7 @@ for (const [func, functional, method] of OPERATIONS) {
   });
 }
 
-test('qemu_sem_timedwait with ms = 0 on a never-initialized semaphore is EINVAL, not -1', () => {
+watched('qemu_sem_timedwait with ms = 0 on a never-initialized semaphore is EINVAL, not -1', () => {
   const s = new QemuSemaphore();
   assert.throws(() => qemu_sem_timedwait(s, 0), qemuError('EINVAL', 'qemu_sem_timedwait'));
 });

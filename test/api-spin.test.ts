@@ -1,7 +1,6 @@
 // API table rows for QemuSpin: QEMU's inverted trylock, qemu_spin_locked, and the owner checks the
 // README documents (relock EDEADLK, foreign unlock EPERM) through both faces.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuSpin,
   qemu_spin_destroy,
@@ -12,8 +11,9 @@ import {
   qemu_spin_unlock,
 } from 'qemu-thread';
 import { qemuError, whileHeldByWorker } from './support/api.js';
+import { watched } from './support/watchdog.js';
 
-test('init, lock, unlock and destroy return undefined through both faces', () => {
+watched('init, lock, unlock and destroy return undefined through both faces', () => {
   const s = new QemuSpin();
   assert.equal(qemu_spin_init(s), undefined);
   assert.equal(qemu_spin_lock(s), undefined);
@@ -25,7 +25,7 @@ test('init, lock, unlock and destroy return undefined through both faces', () =>
   assert.equal(s.destroy(), undefined);
 });
 
-test('qemu_spin_locked follows lock and unlock; the method isLocked agrees', () => {
+watched('qemu_spin_locked follows lock and unlock; the method isLocked agrees', () => {
   const s = QemuSpin.create();
   assert.equal(qemu_spin_locked(s), false);
   assert.equal(s.isLocked(), false);
@@ -36,7 +36,7 @@ test('qemu_spin_locked follows lock and unlock; the method isLocked agrees', () 
   assert.equal(qemu_spin_locked(s), false);
 });
 
-test('qemu_spin_trylock returns false when it took the lock and true when it FAILED', () => {
+watched('qemu_spin_trylock returns false when it took the lock and true when it FAILED', () => {
   const s = QemuSpin.create();
   assert.equal(qemu_spin_trylock(s), false);
   assert.equal(qemu_spin_locked(s), true);
@@ -48,7 +48,7 @@ test('qemu_spin_trylock returns false when it took the lock and true when it FAI
   assert.throws(() => qemu_spin_unlock(s), qemuError('EPERM', 'qemu_spin_unlock'));
 });
 
-test('tryLock (method) uses the usual convention: true on success, false when busy', () => {
+watched('tryLock (method) uses the usual convention: true on success, false when busy', () => {
   const s = QemuSpin.create();
   assert.equal(s.tryLock(), true);
   assert.equal(s.isLocked(), true);
@@ -57,7 +57,7 @@ test('tryLock (method) uses the usual convention: true on success, false when bu
   assert.equal(s.isLocked(), false);
 });
 
-test('lock while the caller holds it is EDEADLK through both faces, not an endless spin', () => {
+watched('lock while the caller holds it is EDEADLK through both faces, not an endless spin', () => {
   const s = QemuSpin.create();
   s.lock();
   assert.throws(() => qemu_spin_lock(s), qemuError('EDEADLK', 'qemu_spin_lock'));
@@ -66,14 +66,14 @@ test('lock while the caller holds it is EDEADLK through both faces, not an endle
   s.unlock();
 });
 
-test('unlock of a free spinlock is EPERM through both faces', () => {
+watched('unlock of a free spinlock is EPERM through both faces', () => {
   const s = QemuSpin.create();
   assert.throws(() => qemu_spin_unlock(s), qemuError('EPERM', 'qemu_spin_unlock'));
   assert.throws(() => s.unlock(), qemuError('EPERM', 'qemu_spin_unlock'));
   assert.equal(s.isLocked(), false);
 });
 
-test('destroy while held is EBUSY, and the lock is kept', () => {
+watched('destroy while held is EBUSY, and the lock is kept', () => {
   const s = QemuSpin.create();
   s.lock();
   assert.throws(() => qemu_spin_destroy(s), qemuError('EBUSY', 'qemu_spin_destroy'));
@@ -83,7 +83,7 @@ test('destroy while held is EBUSY, and the lock is kept', () => {
   qemu_spin_destroy(s);
 });
 
-test('double destroy is EINVAL through both faces', () => {
+watched('double destroy is EINVAL through both faces', () => {
   const s = QemuSpin.create();
   qemu_spin_destroy(s);
   assert.throws(() => qemu_spin_destroy(s), qemuError('EINVAL', 'qemu_spin_destroy'));
@@ -99,14 +99,14 @@ const OPERATIONS: [func: string, functional: (s: QemuSpin) => unknown, method: (
 ];
 
 for (const [func, functional, method] of OPERATIONS) {
-  test(`${func} on a never-initialized spinlock is EINVAL through both faces`, () => {
+  watched(`${func} on a never-initialized spinlock is EINVAL through both faces`, () => {
     const s = new QemuSpin();
     assert.throws(() => functional(s), qemuError('EINVAL', func));
     assert.throws(() => method(s), qemuError('EINVAL', func));
     assert.throws(() => functional(s), qemuError('EINVAL', func));
   });
 
-  test(`${func} on a destroyed spinlock is EINVAL through both faces`, () => {
+  watched(`${func} on a destroyed spinlock is EINVAL through both faces`, () => {
     const s = QemuSpin.create();
     s.destroy();
     assert.throws(() => functional(s), qemuError('EINVAL', func));
@@ -114,7 +114,7 @@ for (const [func, functional, method] of OPERATIONS) {
   });
 }
 
-test('while another thread holds it: trylock reports busy, locked is true, unlock is EPERM', async () => {
+watched('while another thread holds it: trylock reports busy, locked is true, unlock is EPERM', async () => {
   const s = QemuSpin.create();
   await whileHeldByWorker('spin', s, (holder) => {
     assert.equal(qemu_spin_trylock(s), true);

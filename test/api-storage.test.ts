@@ -1,7 +1,6 @@
 // Storage rows of the contract: own and placed storage, placement errors, several primitives in one
 // buffer, wrappers and structured clones sharing state, X.create, X.from and inspection.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { inspect } from 'node:util';
 import { threadId } from 'node:worker_threads';
 import {
@@ -61,6 +60,7 @@ import {
   qemu_thread_join,
 } from 'qemu-thread';
 import { qemuError } from './support/api.js';
+import { watched } from './support/watchdog.js';
 
 /** Lets a value of the wrong type through the compiler, to check the run-time TypeError. */
 const wrong = (value: unknown): never => value as never;
@@ -165,12 +165,12 @@ const KINDS: [cls: StorageClass, workout: (x: never) => void][] = [
 const region = (x: Placed, bytes: number) => new Uint8Array(x.buffer, x.byteOffset, bytes);
 
 for (const [cls, workout] of KINDS) {
-  test(`${cls.name}.BYTES is a positive multiple of 4`, () => {
+  watched(`${cls.name}.BYTES is a positive multiple of 4`, () => {
     assert.equal(typeof cls.BYTES, 'number');
     assert.ok(cls.BYTES > 0 && cls.BYTES % 4 === 0, `BYTES = ${cls.BYTES}`);
   });
 
-  test(`new ${cls.name}() owns zeroed shared storage of its own`, () => {
+  watched(`new ${cls.name}() owns zeroed shared storage of its own`, () => {
     const a = new cls();
     const b = new cls();
     assert.ok(a.buffer instanceof SharedArrayBuffer);
@@ -182,7 +182,7 @@ for (const [cls, workout] of KINDS) {
     assert.ok(region(b, cls.BYTES).every((byte) => byte === 0));
   });
 
-  test(`new ${cls.name}(buffer, byteOffset) uses exactly BYTES bytes at byteOffset`, () => {
+  watched(`new ${cls.name}(buffer, byteOffset) uses exactly BYTES bytes at byteOffset`, () => {
     const before = 8;
     const after = 8;
     const buffer = new SharedArrayBuffer(before + cls.BYTES + after);
@@ -207,13 +207,13 @@ for (const [cls, workout] of KINDS) {
     );
   });
 
-  test(`new ${cls.name}(buffer, byteOffset) fits exactly at the end of a buffer`, () => {
+  watched(`new ${cls.name}(buffer, byteOffset) fits exactly at the end of a buffer`, () => {
     const buffer = new SharedArrayBuffer(4 + cls.BYTES);
     const x = new cls(buffer, 4);
     workout(x as never);
   });
 
-  test(`new ${cls.name}(non-shared buffer) is a TypeError saying a SharedArrayBuffer is expected`, () => {
+  watched(`new ${cls.name}(non-shared buffer) is a TypeError saying a SharedArrayBuffer is expected`, () => {
     for (const bad of [
       new ArrayBuffer(cls.BYTES),
       new Int32Array(new SharedArrayBuffer(cls.BYTES)),
@@ -227,18 +227,21 @@ for (const [cls, workout] of KINDS) {
     }
   });
 
-  test(`new ${cls.name}(buffer, misaligned offset) is a RangeError saying a multiple of 4 is expected`, () => {
-    const buffer = new SharedArrayBuffer(cls.BYTES + 8);
-    for (const offset of [1, 2, 3, 6]) {
-      assert.throws(
-        () => new cls(buffer, offset),
-        (e: unknown) =>
-          e instanceof RangeError && /multiple of 4/.test(e.message) && e.message.includes(`${offset}`),
-      );
-    }
-  });
+  watched(
+    `new ${cls.name}(buffer, misaligned offset) is a RangeError saying a multiple of 4 is expected`,
+    () => {
+      const buffer = new SharedArrayBuffer(cls.BYTES + 8);
+      for (const offset of [1, 2, 3, 6]) {
+        assert.throws(
+          () => new cls(buffer, offset),
+          (e: unknown) =>
+            e instanceof RangeError && /multiple of 4/.test(e.message) && e.message.includes(`${offset}`),
+        );
+      }
+    },
+  );
 
-  test(`new ${cls.name}(buffer, negative or fractional offset) is a RangeError`, () => {
+  watched(`new ${cls.name}(buffer, negative or fractional offset) is a RangeError`, () => {
     const buffer = new SharedArrayBuffer(cls.BYTES + 8);
     for (const offset of [-4, 1.5, Number.NaN]) {
       assert.throws(
@@ -248,7 +251,7 @@ for (const [cls, workout] of KINDS) {
     }
   });
 
-  test(`new ${cls.name}(buffer too small) is a RangeError saying how many bytes are needed`, () => {
+  watched(`new ${cls.name}(buffer too small) is a RangeError saying how many bytes are needed`, () => {
     const cases: [SharedArrayBuffer, number][] = [
       [new SharedArrayBuffer(cls.BYTES - 4), 0],
       [new SharedArrayBuffer(cls.BYTES), 4],
@@ -263,18 +266,21 @@ for (const [cls, workout] of KINDS) {
     }
   });
 
-  test(`${cls.name}.from(x) is x, and from a structured clone is a working instance of ${cls.name}`, () => {
-    const x = new cls();
-    assert.equal(cls.from(x), x);
-    const y = cls.from(structuredClone(x));
-    assert.ok(y instanceof cls);
-    assert.equal(y.byteOffset, x.byteOffset);
-    // Same memory: y's workout is visible through x's buffer.
-    workout(y as never);
-    assert.ok(region(x, cls.BYTES).some((byte) => byte !== 0));
-  });
+  watched(
+    `${cls.name}.from(x) is x, and from a structured clone is a working instance of ${cls.name}`,
+    () => {
+      const x = new cls();
+      assert.equal(cls.from(x), x);
+      const y = cls.from(structuredClone(x));
+      assert.ok(y instanceof cls);
+      assert.equal(y.byteOffset, x.byteOffset);
+      // Same memory: y's workout is visible through x's buffer.
+      workout(y as never);
+      assert.ok(region(x, cls.BYTES).some((byte) => byte !== 0));
+    },
+  );
 
-  test(`${cls.name}.from(anything but a ${cls.name}) is a TypeError naming ${cls.name}`, () => {
+  watched(`${cls.name}.from(anything but a ${cls.name}) is a TypeError naming ${cls.name}`, () => {
     const other = cls === QemuMutex ? QemuCond.create() : QemuMutex.create();
     const bad = [
       other,
@@ -299,7 +305,7 @@ for (const [cls, workout] of KINDS) {
   });
 }
 
-test('primitives of every kind side by side in one SharedArrayBuffer work independently', () => {
+watched('primitives of every kind side by side in one SharedArrayBuffer work independently', () => {
   let offset = 0;
   const at = (bytes: number) => {
     const here = offset;
@@ -373,7 +379,7 @@ test('primitives of every kind side by side in one SharedArrayBuffer work indepe
   assert.equal(rec.depthHeldBySelf(), 0);
 });
 
-test('two wrappers on the same buffer and offset share one mutex', () => {
+watched('two wrappers on the same buffer and offset share one mutex', () => {
   const buffer = new SharedArrayBuffer(16);
   const a = QemuMutex.create(buffer, 8);
   const b = new QemuMutex(buffer, 8);
@@ -385,35 +391,43 @@ test('two wrappers on the same buffer and offset share one mutex', () => {
   assert.throws(() => a.unlock(), qemuError('EPERM', 'qemu_mutex_unlock'));
 });
 
-test('two wrappers on the same buffer and offset share a semaphore, an event, a spinlock and a lockcnt', () => {
-  const buffer = new SharedArrayBuffer(64);
-  const s1 = QemuSemaphore.create(2, buffer, 0);
-  const s2 = new QemuSemaphore(buffer, 0);
-  s2.wait();
-  assert.equal(s1.value(), 1);
-  const e1 = QemuEvent.create(false, buffer, 12);
-  const e2 = new QemuEvent(buffer, 12);
-  e1.set();
-  assert.equal(e2.timedWait(0), true);
-  const p1 = QemuSpin.create(buffer, 20);
-  const p2 = new QemuSpin(buffer, 20);
-  p1.lock();
-  assert.equal(qemu_spin_trylock(p2), true);
-  p2.unlock();
-  assert.equal(p1.isLocked(), false);
-  const l1 = QemuLockCnt.create(buffer, 24);
-  const l2 = new QemuLockCnt(buffer, 24);
-  l1.inc();
-  assert.equal(l2.decAndLock(), true);
-  assert.throws(() => l1.lock(), qemuError('EDEADLK', 'qemu_lockcnt_lock'));
-  l1.unlock();
-  const c1 = QemuCond.create(buffer, 36);
-  const c2 = new QemuCond(buffer, 36);
-  c1.destroy();
-  assert.throws(() => c2.signal(), qemuError('EINVAL', 'qemu_cond_signal'));
-});
+watched(
+  'two wrappers on the same buffer and offset share a semaphore, an event, a spinlock and a lockcnt',
+  () => {
+    const buffer = new SharedArrayBuffer(128);
+    // One after the other, each at the end of the previous one.
+    const EVENT = QemuSemaphore.BYTES;
+    const SPIN = EVENT + QemuEvent.BYTES;
+    const LOCKCNT = SPIN + QemuSpin.BYTES;
+    const COND = LOCKCNT + QemuLockCnt.BYTES;
+    const s1 = QemuSemaphore.create(2, buffer, 0);
+    const s2 = new QemuSemaphore(buffer, 0);
+    s2.wait();
+    assert.equal(s1.value(), 1);
+    const e1 = QemuEvent.create(false, buffer, EVENT);
+    const e2 = new QemuEvent(buffer, EVENT);
+    e1.set();
+    assert.equal(e2.timedWait(0), true);
+    const p1 = QemuSpin.create(buffer, SPIN);
+    const p2 = new QemuSpin(buffer, SPIN);
+    p1.lock();
+    assert.equal(qemu_spin_trylock(p2), true);
+    p2.unlock();
+    assert.equal(p1.isLocked(), false);
+    const l1 = QemuLockCnt.create(buffer, LOCKCNT);
+    const l2 = new QemuLockCnt(buffer, LOCKCNT);
+    l1.inc();
+    assert.equal(l2.decAndLock(), true);
+    assert.throws(() => l1.lock(), qemuError('EDEADLK', 'qemu_lockcnt_lock'));
+    l1.unlock();
+    const c1 = QemuCond.create(buffer, COND);
+    const c2 = new QemuCond(buffer, COND);
+    c1.destroy();
+    assert.throws(() => c2.signal(), qemuError('EINVAL', 'qemu_cond_signal'));
+  },
+);
 
-test('every qemu_mutex_* and qemu_rec_mutex_* function accepts a structured clone', () => {
+watched('every qemu_mutex_* and qemu_rec_mutex_* function accepts a structured clone', () => {
   const m = new QemuMutex();
   const mc = () => structuredClone(m);
   qemu_mutex_init(mc());
@@ -439,7 +453,7 @@ test('every qemu_mutex_* and qemu_rec_mutex_* function accepts a structured clon
   assert.throws(() => r.lock(), qemuError('EINVAL', 'qemu_rec_mutex_lock'));
 });
 
-test('every qemu_cond_* function accepts structured clones of the cond and the mutex', () => {
+watched('every qemu_cond_* function accepts structured clones of the cond and the mutex', () => {
   const c = new QemuCond();
   const m = QemuMutex.create();
   const cc = () => structuredClone(c);
@@ -458,7 +472,7 @@ test('every qemu_cond_* function accepts structured clones of the cond and the m
   assert.throws(() => c.signal(), qemuError('EINVAL', 'qemu_cond_signal'));
 });
 
-test('every qemu_sem_* and qemu_event_* function accepts a structured clone', () => {
+watched('every qemu_sem_* and qemu_event_* function accepts a structured clone', () => {
   const s = new QemuSemaphore();
   const sc = () => structuredClone(s);
   qemu_sem_init(sc(), 1);
@@ -483,7 +497,7 @@ test('every qemu_sem_* and qemu_event_* function accepts a structured clone', ()
   assert.throws(() => e.set(), qemuError('EINVAL', 'qemu_event_set'));
 });
 
-test('every qemu_spin_* and qemu_lockcnt_* function accepts a structured clone', () => {
+watched('every qemu_spin_* and qemu_lockcnt_* function accepts a structured clone', () => {
   const p = new QemuSpin();
   const pc = () => structuredClone(p);
   qemu_spin_init(pc());
@@ -513,7 +527,7 @@ test('every qemu_spin_* and qemu_lockcnt_* function accepts a structured clone',
   assert.throws(() => l.count(), qemuError('EINVAL', 'qemu_lockcnt_count'));
 });
 
-test('qemu_thread_* functions accept a structured clone', () => {
+watched('qemu_thread_* functions accept a structured clone', () => {
   const t = new QemuThread();
   assert.equal(qemu_thread_is_self(structuredClone(t)), false);
   qemu_thread_get_self(structuredClone(t));
@@ -523,7 +537,7 @@ test('qemu_thread_* functions accept a structured clone', () => {
   assert.throws(() => qemu_thread_join(structuredClone(t)), qemuError('EDEADLK', 'qemu_thread_join'));
 });
 
-test('X.create returns an initialized primitive, in its own or in placed storage', () => {
+watched('X.create returns an initialized primitive, in its own or in placed storage', () => {
   // Each primitive is placed right after the previous one, by the sizes the classes declare.
   const offsets: number[] = [];
   let at = 0;
@@ -557,7 +571,7 @@ test('X.create returns an initialized primitive, in its own or in placed storage
   assert.equal(new Int32Array(buffer, at, 1)[0], 0, 'a create wrote past its region');
 });
 
-test('toString and util.inspect show a mutex state, naming the locking thread', () => {
+watched('toString and util.inspect show a mutex state, naming the locking thread', () => {
   const m = new QemuMutex();
   assert.match(String(m), /QemuMutex/);
   assert.match(String(m), /uninit|never/i);
@@ -574,7 +588,7 @@ test('toString and util.inspect show a mutex state, naming the locking thread', 
   assert.match(inspect(m), /destroyed/);
 });
 
-test('toString and util.inspect show the state of every other kind', () => {
+watched('toString and util.inspect show the state of every other kind', () => {
   const r = QemuRecMutex.create();
   r.lock();
   r.lock();
@@ -618,7 +632,7 @@ test('toString and util.inspect show the state of every other kind', () => {
   assert.match(inspect(t), new RegExp(`QemuThread.*thread ${threadId}\\b`));
 });
 
-test('a QemuThread that was never started does not claim to be some thread in its inspection', () => {
+watched('a QemuThread that was never started does not claim to be some thread in its inspection', () => {
   const shown = String(new QemuThread());
   assert.match(shown, /QemuThread/);
   assert.match(shown, /never started/);

@@ -2,7 +2,6 @@
 // EINVAL/EDEADLK/EPERM/ESRCH rows, self identity, and the at-exit list's argument checks.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   QEMU_THREAD_DETACHED,
@@ -22,41 +21,45 @@ import {
   qemu_thread_join,
 } from 'qemu-thread';
 import { qemuError } from './support/api.js';
+import { watched } from './support/watchdog.js';
 
 const FNS = new URL('./workers/api/thread-fns.js', import.meta.url);
 const fn = (name: string) => new URL(`#${name}`, FNS);
 
-test('QEMU_THREAD_JOINABLE is 0 and QEMU_THREAD_DETACHED is 1', () => {
+watched('QEMU_THREAD_JOINABLE is 0 and QEMU_THREAD_DETACHED is 1', () => {
   assert.equal(QEMU_THREAD_JOINABLE, 0);
   assert.equal(QEMU_THREAD_DETACHED, 1);
 });
 
-test("qemu_thread_create returns undefined and qemu_thread_join returns the function's return value", () => {
-  const t = new QemuThread();
-  assert.equal(qemu_thread_create(t, 'adder', fn('add'), { a: 2, b: 40 }, QEMU_THREAD_JOINABLE), undefined);
-  assert.equal(qemu_thread_join(t), 42);
-});
+watched(
+  "qemu_thread_create returns undefined and qemu_thread_join returns the function's return value",
+  () => {
+    const t = new QemuThread();
+    assert.equal(qemu_thread_create(t, 'adder', fn('add'), { a: 2, b: 40 }, QEMU_THREAD_JOINABLE), undefined);
+    assert.equal(qemu_thread_join(t), 42);
+  },
+);
 
-test('no fragment runs the default export; an absolute URL string works as well as a URL', () => {
+watched('no fragment runs the default export; an absolute URL string works as well as a URL', () => {
   const t = new QemuThread();
   qemu_thread_create(t, null, FNS.href, [1, 'two'], QEMU_THREAD_JOINABLE);
   assert.deepEqual(qemu_thread_join(t), { echoed: [1, 'two'] });
 });
 
-test('the method face: start/join and QemuThread.create', () => {
+watched('the method face: start/join and QemuThread.create', () => {
   const t = new QemuThread();
   assert.equal(t.start('m', fn('add'), { a: 1, b: 1 }, QEMU_THREAD_JOINABLE), undefined);
   assert.equal(t.join(), 2);
   assert.equal(QemuThread.create(null, fn('add'), { a: 3, b: 4 }).join(), 7);
 });
 
-test('qemu_thread_join returns what the thread passed to qemu_thread_exit', () => {
+watched('qemu_thread_join returns what the thread passed to qemu_thread_exit', () => {
   const t = new QemuThread();
   qemu_thread_create(t, null, fn('exitEarly'), 9, QEMU_THREAD_JOINABLE);
   assert.deepEqual(qemu_thread_join(t), { exited: 9 });
 });
 
-test('a thread that died of an exception makes join throw it, with name and message kept', () => {
+watched('a thread that died of an exception makes join throw it, with name and message kept', () => {
   const t = new QemuThread();
   qemu_thread_create(t, null, fn('throwRange'), 'out of range', QEMU_THREAD_JOINABLE);
   assert.throws(
@@ -65,7 +68,7 @@ test('a thread that died of an exception makes join throw it, with name and mess
   );
 });
 
-test("primitives inside a thread's arg, at any depth, arrive as full instances sharing state", () => {
+watched("primitives inside a thread's arg, at any depth, arrive as full instances sharing state", () => {
   const sem = QemuSemaphore.create(0);
   const arg = {
     list: [QemuMutex.create(), structuredClone(QemuCond.create())],
@@ -77,26 +80,26 @@ test("primitives inside a thread's arg, at any depth, arrive as full instances s
   assert.equal(sem.value(), 1);
 });
 
-test('joining a joined thread is EINVAL through both faces', () => {
+watched('joining a joined thread is EINVAL through both faces', () => {
   const t = QemuThread.create(null, fn('add'), { a: 0, b: 0 });
   assert.equal(qemu_thread_join(t), 0);
   assert.throws(() => qemu_thread_join(t), qemuError('EINVAL', 'qemu_thread_join'));
   assert.throws(() => t.join(), qemuError('EINVAL', 'qemu_thread_join'));
 });
 
-test('joining a detached thread is EINVAL', () => {
+watched('joining a detached thread is EINVAL', () => {
   const t = new QemuThread();
   qemu_thread_create(t, null, fn('add'), { a: 0, b: 0 }, QEMU_THREAD_DETACHED);
   assert.throws(() => qemu_thread_join(t), qemuError('EINVAL', 'qemu_thread_join'));
   assert.throws(() => t.join(), qemuError('EINVAL', 'qemu_thread_join'));
 });
 
-test('joining a QemuThread that was never started is ESRCH (README)', () => {
+watched('joining a QemuThread that was never started is ESRCH (README)', () => {
   assert.throws(() => qemu_thread_join(new QemuThread()), qemuError('ESRCH', 'qemu_thread_join'));
 });
 
 for (const mode of [2, -1, 0.5, Number.NaN]) {
-  test(`qemu_thread_create with mode ${mode} is EINVAL, and starts nothing`, () => {
+  watched(`qemu_thread_create with mode ${mode} is EINVAL, and starts nothing`, () => {
     const t = new QemuThread();
     assert.throws(
       () => qemu_thread_create(t, null, fn('add'), { a: 1, b: 1 }, mode),
@@ -106,7 +109,7 @@ for (const mode of [2, -1, 0.5, Number.NaN]) {
   });
 }
 
-test('qemu_thread_create with a relative string, a missing module or a non-URL fn is EINVAL', () => {
+watched('qemu_thread_create with a relative string, a missing module or a non-URL fn is EINVAL', () => {
   const missing = new URL('./workers/api/no-such-module.js#f', import.meta.url);
   for (const bad of ['./workers/api/thread-fns.js#add', 'thread-fns.js', missing, missing.href, 42, null]) {
     const t = new QemuThread();
@@ -118,7 +121,7 @@ test('qemu_thread_create with a relative string, a missing module or a non-URL f
   }
 });
 
-test('an export that is not a function, or is missing, is EINVAL from create or else from join', () => {
+watched('an export that is not a function, or is missing, is EINVAL from create or else from join', () => {
   for (const name of ['notAFunction', 'noSuchExport']) {
     const t = new QemuThread();
     let reported: unknown;
@@ -136,7 +139,7 @@ test('an export that is not a function, or is missing, is EINVAL from create or 
   }
 });
 
-test('qemu_thread_get_self / qemu_thread_is_self identify the calling thread', () => {
+watched('qemu_thread_get_self / qemu_thread_is_self identify the calling thread', () => {
   const t = new QemuThread();
   assert.equal(qemu_thread_is_self(t), false);
   assert.equal(qemu_thread_get_self(t), undefined);
@@ -147,7 +150,7 @@ test('qemu_thread_get_self / qemu_thread_is_self identify the calling thread', (
   assert.equal(qemu_thread_is_self(u), true);
 });
 
-test("a created thread's handle is not self here, and in the thread get_self is self", () => {
+watched("a created thread's handle is not self here, and in the thread get_self is self", () => {
   const t = QemuThread.create('reporter', fn('selfReport'));
   assert.equal(qemu_thread_is_self(t), false);
   const report = qemu_thread_join(t) as { name: string | null; isSelf: boolean };
@@ -155,44 +158,50 @@ test("a created thread's handle is not self here, and in the thread get_self is 
   assert.equal(report.name, 'reporter');
 });
 
-test('joining your own identity is EDEADLK', () => {
+watched('joining your own identity is EDEADLK', () => {
   const t = new QemuThread();
   qemu_thread_get_self(t);
   assert.throws(() => qemu_thread_join(t), qemuError('EDEADLK', 'qemu_thread_join'));
   assert.throws(() => t.join(), qemuError('EDEADLK', 'qemu_thread_join'));
 });
 
-test('qemu_thread_exit on a thread qemu_thread_create did not start is EPERM', () => {
+watched('qemu_thread_exit on a thread qemu_thread_create did not start is EPERM', () => {
   assert.throws(() => qemu_thread_exit(1), qemuError('EPERM', 'qemu_thread_exit'));
 });
 
-test('qemu_thread_atexit_remove of a notifier not on the list is EINVAL; add of a non-notifier a TypeError', () => {
-  const n = { notify() {} };
-  assert.throws(() => qemu_thread_atexit_remove(n), qemuError('EINVAL', 'qemu_thread_atexit_remove'));
-  qemu_thread_atexit_add(n);
-  assert.equal(qemu_thread_atexit_remove(n), undefined);
-  assert.throws(() => qemu_thread_atexit_remove(n), qemuError('EINVAL', 'qemu_thread_atexit_remove'));
-  for (const bad of [null, {}, { notify: 1 }, 3]) {
-    assert.throws(() => qemu_thread_atexit_add(bad as never), TypeError);
-  }
-});
+watched(
+  'qemu_thread_atexit_remove of a notifier not on the list is EINVAL; add of a non-notifier a TypeError',
+  () => {
+    const n = { notify() {} };
+    assert.throws(() => qemu_thread_atexit_remove(n), qemuError('EINVAL', 'qemu_thread_atexit_remove'));
+    qemu_thread_atexit_add(n);
+    assert.equal(qemu_thread_atexit_remove(n), undefined);
+    assert.throws(() => qemu_thread_atexit_remove(n), qemuError('EINVAL', 'qemu_thread_atexit_remove'));
+    for (const bad of [null, {}, { notify: 1 }, 3]) {
+      assert.throws(() => qemu_thread_atexit_add(bad as never), TypeError);
+    }
+  },
+);
 
-test('a program run as `node --input-type=module -e` can create and join a thread (join must not hang)', () => {
-  const run = spawnSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `import { QemuThread } from 'qemu-thread';
+watched(
+  'a program run as `node --input-type=module -e` can create and join a thread (join must not hang)',
+  () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { QemuThread } from 'qemu-thread';
       const t = QemuThread.create(null, ${JSON.stringify(fn('add').href)}, { a: 20, b: 22 });
       try { console.log(t.join()); } catch (e) { console.log(e.name); }`,
-    ],
-    { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', timeout: 3000 },
-  );
-  assert.notEqual(
-    run.signal,
-    'SIGTERM',
-    'qemu_thread_join hung: the worker never started and join was not told',
-  );
-  assert.equal(run.stdout, '42\n', run.stderr);
-});
+      ],
+      { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', timeout: 30_000 },
+    );
+    assert.notEqual(
+      run.signal,
+      'SIGTERM',
+      'qemu_thread_join hung: the worker never started and join was not told',
+    );
+    assert.equal(run.stdout, '42\n', run.stderr);
+  },
+);

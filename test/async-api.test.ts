@@ -4,7 +4,6 @@
  * thread's event loop run; a blocking thread on the other side wakes it; time-outs; AbortSignal.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import {
@@ -26,6 +25,8 @@ import {
   qemu_thread_join_async,
 } from 'qemu-thread';
 import { qemuError } from './support/api.js';
+import { semaphoreWaiters } from './support/waiters.js';
+import { watched } from './support/watchdog.js';
 import { sharedWords, spawn } from './workers/concurrency/helpers.js';
 
 const WORKERS = new URL('./workers/async/async-workers.js', import.meta.url);
@@ -34,6 +35,19 @@ const fn = (name: string) => new URL(`#${name}`, WORKERS);
 /** Resolves once flag[index] holds `value` (polling, so the main thread's event loop keeps running). */
 async function until(flag: Int32Array, index: number, value: number): Promise<void> {
   while (Atomics.load(flag, index) !== value) await delay(1);
+}
+
+/** One full turn of this thread's event loop (timers, I/O, then immediates). */
+const loopTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Follows `promise`: `settled` turns true once it has (seen from the next turn of the event loop on). */
+function follow(promise: Promise<unknown>): { settled: boolean } {
+  const state = { settled: false };
+  const mark = () => {
+    state.settled = true;
+  };
+  promise.then(mark, mark);
+  return state;
 }
 
 function tell(flag: Int32Array, value = 1): void {
@@ -48,23 +62,30 @@ function abortError(e: unknown): boolean {
   return true;
 }
 
-test('mutex: lockAsync waits for a blocking holder in a worker, with the event loop running', async () => {
-  const m = QemuMutex.create();
-  const flag = sharedWords(1);
-  const t = spawn('holder', fn('holdMutex'), { m, flag });
-  await until(flag, 0, 1);
-  const locking = m.lockAsync();
-  // The timer fires while the lock is pending: the call did not block this thread.
-  await delay(30);
-  assert.equal(m.holder()?.threadId, t.threadId(), 'the worker still holds it');
-  tell(flag, 2);
-  await locking;
-  assert.equal(m.holder()?.threadId, threadId, 'resolved holding the lock');
-  m.unlock();
-  await qemu_thread_join_async(t);
-});
+watched(
+  'mutex: lockAsync waits for a blocking holder in a worker, with the event loop running',
+  async (w) => {
+    const m = QemuMutex.create();
+    const flag = sharedWords(1);
+    const t = spawn('holder', fn('holdMutex'), { m, flag });
+    w.show({ m, t, flag });
+    await until(flag, 0, 1);
+    const locking = m.lockAsync();
+    const lock = follow(locking);
+    assert.equal(m.holder()?.contended, true, 'the pending lock is queued on the word');
+    // The event loop turns while the lock is pending: the call did not block this thread.
+    await loopTurn();
+    assert.equal(lock.settled, false, 'still pending');
+    assert.equal(m.holder()?.threadId, t.threadId(), 'the worker still holds it');
+    tell(flag, 2);
+    await locking;
+    assert.equal(m.holder()?.threadId, threadId, 'resolved holding the lock');
+    m.unlock();
+    await qemu_thread_join_async(t);
+  },
+);
 
-test('mutex: the async lock reports the blocking lock errors as rejections', async () => {
+watched('mutex: the async lock reports the blocking lock errors as rejections', async () => {
   const m = QemuMutex.create();
   await qemu_mutex_lock_async(m);
   await assert.rejects(qemu_mutex_lock_async(m), qemuError('EDEADLK', 'qemu_mutex_lock'));
@@ -76,31 +97,41 @@ test('mutex: the async lock reports the blocking lock errors as rejections', asy
   assert.equal(m.holder(), null, 'an already-aborted lock takes nothing');
 });
 
-test('mutex: a cancelled lockAsync rejects, takes nothing, and the lock goes to the next locker', async () => {
-  const m = QemuMutex.create();
-  const flag = sharedWords(1);
-  const t = spawn('holder', fn('holdMutex'), { m, flag });
-  await until(flag, 0, 1);
-  const controller = new AbortController();
-  const cancelled = m.lockAsync({ signal: controller.signal });
-  await delay(10);
-  controller.abort();
-  await assert.rejects(cancelled, abortError);
-  assert.equal(m.holder()?.threadId, t.threadId(), 'still the worker, not this thread');
-  tell(flag, 2);
-  await qemu_thread_join_async(t);
-  await m.lockAsync();
-  assert.equal(m.holder()?.threadId, threadId);
-  m.unlock();
-});
+watched(
+  'mutex: a cancelled lockAsync rejects, takes nothing, and the lock goes to the next locker',
+  async (w) => {
+    const m = QemuMutex.create();
+    const flag = sharedWords(1);
+    const t = spawn('holder', fn('holdMutex'), { m, flag });
+    w.show({ m, t, flag });
+    await until(flag, 0, 1);
+    const controller = new AbortController();
+    const cancelled = m.lockAsync({ signal: controller.signal });
+    // Cancelled while queued (the call queues before it returns), after a turn of the event loop.
+    assert.equal(m.holder()?.contended, true, 'the pending lock is queued on the word');
+    await loopTurn();
+    controller.abort();
+    await assert.rejects(cancelled, abortError);
+    assert.equal(m.holder()?.threadId, t.threadId(), 'still the worker, not this thread');
+    tell(flag, 2);
+    await qemu_thread_join_async(t);
+    await m.lockAsync();
+    assert.equal(m.holder()?.threadId, threadId);
+    m.unlock();
+  },
+);
 
-test('rec mutex: lockAsync waits for another thread, then nests for the owner', async () => {
+watched('rec mutex: lockAsync waits for another thread, then nests for the owner', async (w) => {
   const m = QemuRecMutex.create();
   const flag = sharedWords(1);
   const t = spawn('holder', fn('holdMutex'), { m, flag });
+  w.show({ m, t, flag });
   await until(flag, 0, 1);
   const locking = qemu_rec_mutex_lock_async(m);
-  await delay(10);
+  const lock = follow(locking);
+  assert.match(String(m), /contended/, 'the pending lock is queued on the word');
+  await loopTurn();
+  assert.equal(lock.settled, false, 'still pending');
   assert.equal(m.depthHeldBySelf(), 0);
   tell(flag, 2);
   await locking;
@@ -112,7 +143,7 @@ test('rec mutex: lockAsync waits for another thread, then nests for the owner', 
   assert.equal(m.depthHeldBySelf(), 0);
 });
 
-test('cond: waitAsync is woken by a blocking signaller and resolves holding the mutex', async () => {
+watched('cond: waitAsync is woken by a blocking signaller and resolves holding the mutex', async () => {
   const m = QemuMutex.create();
   const c = QemuCond.create();
   const flag = sharedWords(2);
@@ -126,7 +157,7 @@ test('cond: waitAsync is woken by a blocking signaller and resolves holding the 
   assert.equal(c.waiters(), 0);
 });
 
-test('cond: broadcast wakes an async waiter and a blocking one alike', async () => {
+watched('cond: broadcast wakes an async waiter and a blocking one alike', async () => {
   const m = QemuMutex.create();
   const c = QemuCond.create();
   const flag = sharedWords(2);
@@ -144,7 +175,7 @@ test('cond: broadcast wakes an async waiter and a blocking one alike', async () 
   assert.equal(await qemu_thread_join_async(waiter), 'woken');
 });
 
-test('cond: timedWaitAsync times out (false) holding the mutex; 0 ms, bad ms, not held', async () => {
+watched('cond: timedWaitAsync times out (false) holding the mutex; 0 ms, bad ms, not held', async () => {
   const m = QemuMutex.create();
   const c = QemuCond.create();
   await m.lockAsync();
@@ -160,7 +191,7 @@ test('cond: timedWaitAsync times out (false) holding the mutex; 0 ms, bad ms, no
   assert.equal(c.waiters(), 0);
 });
 
-test('cond: a cancelled waitAsync rejects holding the mutex and stops counting as a waiter', async () => {
+watched('cond: a cancelled waitAsync rejects holding the mutex and stops counting as a waiter', async () => {
   const m = QemuMutex.create();
   const c = QemuCond.create();
   await m.lockAsync();
@@ -176,7 +207,7 @@ test('cond: a cancelled waitAsync rejects holding the mutex and stops counting a
   c.destroy();
 });
 
-test('semaphore: waitAsync takes a unit posted by a worker; timedWaitAsync -1 takes none', async () => {
+watched('semaphore: waitAsync takes a unit posted by a worker; timedWaitAsync -1 takes none', async () => {
   const s = QemuSemaphore.create(0);
   const flag = sharedWords(2);
   const t = spawn('poster', fn('actWhenTold'), { what: 'post', flag, s });
@@ -201,7 +232,7 @@ test('semaphore: waitAsync takes a unit posted by a worker; timedWaitAsync -1 ta
   s.destroy();
 });
 
-test('event: waitAsync is woken by set from a worker; timedWaitAsync times out', async () => {
+watched('event: waitAsync is woken by set from a worker; timedWaitAsync times out', async () => {
   const e = QemuEvent.create(false);
   const flag = sharedWords(2);
   const t = spawn('setter', fn('actWhenTold'), { what: 'set', flag, e });
@@ -223,33 +254,44 @@ test('event: waitAsync is woken by set from a worker; timedWaitAsync times out',
   e.destroy();
 });
 
-test('thread: joinAsync returns the value, rethrows the error, and a cancelled join leaves it joinable', async () => {
-  const flag = sharedWords(1);
-  const t = spawn('returns', fn('endWhenTold'), { flag, value: { answer: 42 } });
-  const controller = new AbortController();
-  const cancelled = t.joinAsync({ signal: controller.signal });
-  controller.abort();
-  await assert.rejects(cancelled, abortError);
-  const joining = qemu_thread_join_async(t);
-  await assert.rejects(qemu_thread_join_async(t), qemuError('EINVAL', 'qemu_thread_join'));
-  tell(flag);
-  assert.deepEqual(await joining, { answer: 42 });
-  await assert.rejects(t.joinAsync(), qemuError('EINVAL', 'qemu_thread_join'));
+watched(
+  'thread: joinAsync returns the value, rethrows the error, and a cancelled join leaves it joinable',
+  async () => {
+    const flag = sharedWords(1);
+    const t = spawn('returns', fn('endWhenTold'), { flag, value: { answer: 42 } });
+    const controller = new AbortController();
+    const cancelled = t.joinAsync({ signal: controller.signal });
+    controller.abort();
+    await assert.rejects(cancelled, abortError);
+    const joining = qemu_thread_join_async(t);
+    await assert.rejects(qemu_thread_join_async(t), qemuError('EINVAL', 'qemu_thread_join'));
+    tell(flag);
+    assert.deepEqual(await joining, { answer: 42 });
+    await assert.rejects(t.joinAsync(), qemuError('EINVAL', 'qemu_thread_join'));
 
-  const failing = spawn('throws', fn('endWhenTold'), { flag, value: 0, fail: true });
-  await assert.rejects(failing.joinAsync(), (e: unknown) => {
-    assert.ok(e instanceof QemuThreadError);
-    assert.equal(e.code, 'EBUSY');
-    assert.match(e.message, /thrown on purpose/);
-    return true;
-  });
-  await assert.rejects(qemu_thread_join_async(new QemuThread()), qemuError('ESRCH', 'qemu_thread_join'));
-});
+    const failing = spawn('throws', fn('endWhenTold'), { flag, value: 0, fail: true });
+    await assert.rejects(failing.joinAsync(), (e: unknown) => {
+      assert.ok(e instanceof QemuThreadError);
+      assert.equal(e.code, 'EBUSY');
+      assert.match(e.message, /thrown on purpose/);
+      return true;
+    });
+    await assert.rejects(qemu_thread_join_async(new QemuThread()), qemuError('ESRCH', 'qemu_thread_join'));
+  },
+);
 
-test('thread: an async thread function stays alive on a pending waitAsync until it is posted', async () => {
-  const s = QemuSemaphore.create(0);
-  const t = spawn('async-fn', fn('awaitPost'), { s });
-  await delay(200);
-  s.post();
-  assert.equal(await t.joinAsync(), 'woken');
-});
+watched(
+  'thread: an async thread function stays alive on a pending waitAsync until it is posted',
+  async (w) => {
+    const s = QemuSemaphore.create(0);
+    const t = spawn('async-fn', fn('awaitPost'), { s });
+    w.show({ s, t });
+    // Once its wait is pending the worker has nothing else to run: a worker that the wait did not keep
+    // alive would end then. Time is let pass on purpose: that something does not happen is not observable.
+    while (semaphoreWaiters(s) === 0) await delay(1);
+    await delay(200);
+    assert.match(String(t), /running/, 'still alive');
+    s.post();
+    assert.equal(await t.joinAsync(), 'woken');
+  },
+);

@@ -7,12 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { QemuCond, QemuMutex, QemuSemaphore, qemu_thread_join_async } from 'qemu-thread';
-import { ANNOUNCED, GATE, ringWords, TOOK } from './workers/async/async-workers.js';
+import { untilAsleepAsync } from './support/os-thread.js';
+import { semaphoreWaiters } from './support/waiters.js';
+import { watched } from './support/watchdog.js';
+import { ANNOUNCED, GATE, OS_TID, ringWords, TAKER_WORDS, TOOK } from './workers/async/async-workers.js';
 import { sharedWords, spawn } from './workers/concurrency/helpers.js';
 
 const WORKERS = new URL('./workers/async/async-workers.js', import.meta.url);
@@ -37,27 +39,31 @@ function openGate(data: Int32Array, r: number): void {
   Atomics.notify(data, GATE);
 }
 
-/** Resolves once the semaphore has `n` announced waiters (its WAITERS word), polling. */
-async function waitersAnnounced(s: QemuSemaphore, n: number): Promise<void> {
-  while (Atomics.load(s.words, 2) < n) await delay(0.5);
-  // Announced comes just before the park; give the blocking one time to be queued.
-  await delay(2);
+/**
+ * Resolves once the semaphore has `n` waiters (this thread's async one and the taker's), and the taker is
+ * asleep in the kernel: queued behind the async waiter, which is what the round is about (a taker that
+ * has counted itself but not parked yet would take the post without sleeping, and prove nothing).
+ */
+async function takerQueued(s: QemuSemaphore, n: number, data: Int32Array): Promise<void> {
+  while (semaphoreWaiters(s) < n) await delay(0.5);
+  await untilAsleepAsync(Atomics.load(data, OS_TID));
 }
 
-test(
+watched(
   'an async waiter whose thread is blocked does not swallow the post meant for a blocked thread (50 rounds)',
-  { timeout: 120_000 },
-  async () => {
+  { ms: 120_000 },
+  async (w) => {
     const ROUNDS = 50;
     const s = QemuSemaphore.create(0);
-    const data = sharedWords(3);
+    const data = sharedWords(TAKER_WORDS);
     const taker = spawn('taker', fn('semTaker'), { s, data, rounds: ROUNDS, gated: true });
+    w.show({ s, taker, data });
     for (let r = 1; r <= ROUNDS; r++) {
       // This thread's async waiter is queued first; then the worker blocks behind it.
       const mine = s.waitAsync();
       openGate(data, r);
       while (Atomics.load(data, ANNOUNCED) < r) await delay(0.5);
-      await waitersAnnounced(s, 2);
+      await takerQueued(s, 2, data);
       s.post();
       // Now this thread blocks: its async waiter cannot act on a wake-up. If the one wake-up of the post
       // reached it, the worker would sleep on and this would time out.
@@ -72,20 +78,21 @@ test(
   },
 );
 
-test(
+watched(
   'a cancelled async waiter queued ahead of a blocked thread does not steal its wake-up (200 rounds)',
-  { timeout: 120_000 },
-  async () => {
+  { ms: 120_000 },
+  async (w) => {
     const ROUNDS = 200;
     const s = QemuSemaphore.create(0);
-    const data = sharedWords(3);
+    const data = sharedWords(TAKER_WORDS);
     const taker = spawn('taker', fn('semTaker'), { s, data, rounds: ROUNDS, gated: true });
+    w.show({ s, taker, data });
     for (let r = 1; r <= ROUNDS; r++) {
       const controller = new AbortController();
       const cancelled = s.waitAsync({ signal: controller.signal });
       openGate(data, r);
       while (Atomics.load(data, ANNOUNCED) < r) await delay(0.5);
-      await waitersAnnounced(s, 2);
+      await takerQueued(s, 2, data);
       // Odd rounds cancel before the post, even rounds right after it (in the same tick).
       if (r % 2) controller.abort();
       s.post();
@@ -104,10 +111,10 @@ test(
   },
 );
 
-test(
+watched(
   'bounded buffer: 2 blocking producers, a blocking consumer and an async consumer; every item exactly once',
-  { timeout: 120_000 },
-  async () => {
+  { ms: 120_000 },
+  async (watch) => {
     const PER_PRODUCER = 5_000;
     const ring = {
       m: QemuMutex.create(),
@@ -120,6 +127,7 @@ test(
     const producers = [0, 1].map((i) =>
       spawn(`producer-${i}`, fn('produceThenStop'), { ring, first: i * PER_PRODUCER, n: PER_PRODUCER }),
     );
+    watch.show({ ...ring, consumer, producers });
     let mine = 0;
     for (;;) {
       await ring.m.lockAsync();
@@ -143,36 +151,41 @@ test(
   },
 );
 
-test('mutex: async and blocking lockers exclude each other (3 x 20,000 plain increments)', async () => {
+watched('mutex: async and blocking lockers exclude each other (3 x 20,000 plain increments)', async (w) => {
   const N = 20_000;
   const m = QemuMutex.create();
   const counter = sharedWords(1);
   const workers = [0, 1].map((i) => spawn(`counter-${i}`, fn('countUnderLock'), { m, counter, n: N }));
+  w.show({ m, counter, workers });
   for (let i = 0; i < N; i++) {
     await m.lockAsync();
     counter[0]++;
     m.unlock();
   }
-  for (const w of workers) await qemu_thread_join_async(w);
+  for (const t of workers) await qemu_thread_join_async(t);
   assert.equal(counter[0], 3 * N);
 });
 
-test('semaphore: async timed waits racing posts and a blocking taker lose and duplicate no unit', async () => {
-  const POSTS = 600;
-  const TAKER = 200;
-  const s = QemuSemaphore.create(0);
-  const data = sharedWords(3);
-  const poster = spawn('poster', fn('postSlowly'), { s, n: POSTS });
-  const taker = spawn('taker', fn('semTaker'), { s, data, rounds: TAKER });
-  let took = 0;
-  while (took < POSTS - TAKER) {
-    if (await s.timedWaitAsync(1)) took++;
-  }
-  await qemu_thread_join_async(poster);
-  await qemu_thread_join_async(taker);
-  assert.equal(took + Atomics.load(data, TOOK) + s.value(), POSTS);
-  assert.equal(s.value(), 0);
-});
+watched(
+  'semaphore: async timed waits racing posts and a blocking taker lose and duplicate no unit',
+  async (w) => {
+    const POSTS = 600;
+    const TAKER = 200;
+    const s = QemuSemaphore.create(0);
+    const data = sharedWords(TAKER_WORDS);
+    const poster = spawn('poster', fn('postSlowly'), { s, n: POSTS });
+    const taker = spawn('taker', fn('semTaker'), { s, data, rounds: TAKER });
+    w.show({ s, poster, taker, data });
+    let took = 0;
+    while (took < POSTS - TAKER) {
+      if (await s.timedWaitAsync(1)) took++;
+    }
+    await qemu_thread_join_async(poster);
+    await qemu_thread_join_async(taker);
+    assert.equal(took + Atomics.load(data, TOOK) + s.value(), POSTS);
+    assert.equal(s.value(), 0);
+  },
+);
 
 /** What child-scripts.ts prints for each scenario when it went right. */
 const CHILD_RESULT = {
@@ -183,11 +196,11 @@ const CHILD_RESULT = {
 };
 
 for (const [what, expected] of Object.entries(CHILD_RESULT)) {
-  test(`a pending async ${what} wait keeps the process alive until another thread wakes it`, async () => {
+  watched(`a pending async ${what} wait keeps the process alive until another thread wakes it`, async () => {
     const { stdout } = await run(process.execPath, [CHILD, 'native', what], { timeout: 30_000 });
     assert.equal(stdout.trim(), expected);
   });
-  test(`without Atomics.waitAsync, the async ${what} wait falls back to polling`, async () => {
+  watched(`without Atomics.waitAsync, the async ${what} wait falls back to polling`, async () => {
     const { stdout } = await run(process.execPath, [CHILD, 'no-wait-async', what], { timeout: 30_000 });
     assert.equal(stdout.trim(), expected);
   });

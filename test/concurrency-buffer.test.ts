@@ -5,7 +5,6 @@
  * not_empty), once with a mutex and two semaphores (free slots / filled slots).
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuMutex,
@@ -14,6 +13,7 @@ import {
   qemu_mutex_destroy,
   qemu_sem_destroy,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import {
   type BufferArg,
   type ConsumerReport,
@@ -85,9 +85,9 @@ function runBuffer(
   assert.equal(Atomics.load(stats, OPS), 2 * PRODUCERS * ITEMS);
 }
 
-test(
+watched(
   'bounded buffer, mutex + not_full/not_empty conds: 3 x 20,000 items each consumed exactly once',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const m = QemuMutex.create();
     const notFull = QemuCond.create();
@@ -99,9 +99,9 @@ test(
   },
 );
 
-test(
+watched(
   'bounded buffer, mutex + free/filled semaphores: 3 x 20,000 items each consumed exactly once',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const m = QemuMutex.create();
     const freeSlots = QemuSemaphore.create(CAPACITY);

@@ -4,7 +4,6 @@
  * parked waiters, and a signal with no waiter not being remembered.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuMutex,
@@ -16,6 +15,7 @@ import {
   qemu_mutex_trylock,
   qemu_mutex_unlock,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import {
   ACKS,
   BC_WORDS,
@@ -55,9 +55,9 @@ function pollLocked(m: QemuMutex, ready: () => boolean, ms: number): boolean {
 
 for (const signalOutside of [false, true]) {
   const how = signalOutside ? 'signalled after unlocking' : 'signalled under the mutex';
-  test(
+  watched(
     `ping-pong: 100,000 strictly alternating hand-offs, main thread <-> worker, ${how}`,
-    { timeout: 60_000 },
+    { ms: 60_000 },
     () => {
       const HANDOFFS = 100_000;
       const m = QemuMutex.create();
@@ -103,7 +103,7 @@ for (const signalOutside of [false, true]) {
   );
 }
 
-test('broadcast wakes all 6 parked waiters, 1,000 generations in a row', { timeout: 60_000 }, () => {
+watched('broadcast wakes all 6 parked waiters, 1,000 generations in a row', { ms: 60_000 }, () => {
   const N = 6;
   const ROUNDS = 1_000;
   const m = QemuMutex.create();
@@ -164,9 +164,9 @@ test('broadcast wakes all 6 parked waiters, 1,000 generations in a row', { timeo
   qemu_cond_destroy(ackCond);
 });
 
-test(
+watched(
   'signal wakes one of 4 parked waiters, 2,000 times; tokens are taken exactly once',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const K = 4;
     const ROUNDS = 2_000;
@@ -226,7 +226,7 @@ test(
   },
 );
 
-test('a signal or broadcast with no waiter is not remembered by a later waiter', { timeout: 60_000 }, () => {
+watched('a signal or broadcast with no waiter is not remembered by a later waiter', { ms: 60_000 }, () => {
   const m = QemuMutex.create();
   const cond = QemuCond.create();
   qemu_cond_signal(cond);

@@ -4,7 +4,6 @@
  * with their class, code, errno, func and message; EBUSY on destroying what another thread holds or waits on.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuEvent,
@@ -30,6 +29,7 @@ import {
   qemu_spin_unlock,
   qemu_thread_join,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import type { HolderArg, MisuseArg, UncaughtArg } from './workers/concurrency/error-workers.js';
 import { joinAll, notifyAllWords, sharedWords, sleep, spawn } from './workers/concurrency/helpers.js';
 
@@ -44,9 +44,9 @@ const eperm = (func: string) => ({
   func,
 });
 
-test(
+watched(
   'a worker misusing locks the main thread holds gets EPERM at once, naming the function',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const arg = {
       m: QemuMutex.create(),
@@ -88,9 +88,9 @@ for (const [what, func] of [
   ['unlock', 'qemu_mutex_unlock'],
   ['condWait', 'qemu_cond_wait'],
 ] as const) {
-  test(
+  watched(
     `an uncaught EPERM from ${func} in a thread is rethrown by qemu_thread_join with code and func`,
-    { timeout: 60_000 },
+    { ms: 60_000 },
     () => {
       const m = QemuMutex.create();
       const c = QemuCond.create();
@@ -119,9 +119,9 @@ for (const [what, func] of [
   );
 }
 
-test(
+watched(
   'other errors escaping a thread keep their class and message through qemu_thread_join',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const m = QemuMutex.create();
     const c = QemuCond.create();
@@ -145,9 +145,9 @@ test(
   },
 );
 
-test(
+watched(
   'destroying a mutex another thread holds, or a cond another thread waits on, is EBUSY',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const arg = {
       m: QemuMutex.create(),

@@ -4,7 +4,6 @@
  * in 50,000 rounds of lockstep between the main thread and a worker.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuEvent,
   QemuSemaphore,
@@ -13,6 +12,9 @@ import {
   qemu_event_set,
   qemu_sem_timedwait,
 } from 'qemu-thread';
+import { untilAsleep } from './support/os-thread.js';
+import { eventWaiters } from './support/waiters.js';
+import { watched } from './support/watchdog.js';
 import {
   ALL_WORDS,
   type AllWaitersArg,
@@ -33,23 +35,30 @@ import { joinAll, notifyAllWords, sharedWords, sleep, spawn } from './workers/co
 const WORKERS = new URL('./workers/concurrency/event-workers.js', import.meta.url);
 const fn = (name: string) => new URL(`#${name}`, WORKERS);
 
-test('qemu_event_set releases all 4 waiters of qemu_event_wait, 1,000 rounds', { timeout: 60_000 }, () => {
+watched('qemu_event_set releases all 4 waiters of qemu_event_wait, 1,000 rounds', { ms: 60_000 }, (w) => {
   const N = 4;
   const ROUNDS = 1_000;
   const events: [QemuEvent, QemuEvent] = [QemuEvent.create(false), QemuEvent.create(false)];
   const ack = QemuSemaphore.create(0);
   const data = sharedWords(ALL_WORDS);
   const done = sharedWords(1);
+  const os = sharedWords(N);
   const threads = [];
   for (let id = 0; id < N; id++) {
-    const arg: AllWaitersArg = { id, events, ack, data, rounds: ROUNDS, done };
+    const arg: AllWaitersArg = { id, events, ack, data, rounds: ROUNDS, done, os };
     threads.push(spawn(`ev-waiter-${id}`, fn('roundWaiter'), arg));
   }
+  w.show({ events, ack, data, threads });
   let mainError: unknown;
   try {
     for (let r = 1; r <= ROUNDS; r++) {
       // Every waiter has left round r - 1 and is on its way into qemu_event_wait(events[r % 2]).
-      if (r % 3 !== 0) sleep(1); // most rounds, let them park first (scenario only)
+      // Most rounds, set once all of them sleep inside the wait (counted as its waiters, and asleep in the
+      // kernel): one set must wake every sleeper. Every third round sets at once, racing them.
+      if (r % 3 !== 0) {
+        while (eventWaiters(events[r % 2]) < N) sleep(0.05);
+        untilAsleep(...os);
+      }
       qemu_event_reset(events[(r + 1) % 2]); // next round's event; nobody waits on it now
       Atomics.store(data, ROUND, r);
       qemu_event_set(events[r % 2]);
@@ -82,10 +91,10 @@ test('qemu_event_set releases all 4 waiters of qemu_event_wait, 1,000 rounds', {
   for (const e of events) qemu_event_destroy(e);
 });
 
-test(
+watched(
   'reset(); if (!done) wait(); with 3 racing setters: no set is lost (30,000 targets)',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const SETTERS = 3;
     const INCREMENTS = 10_000;
     const ev = QemuEvent.create(false);
@@ -94,6 +103,7 @@ test(
     const arg: IdiomArg = { ev, data, increments: INCREMENTS, setters: SETTERS, watchdogMs: 10_000, done };
     const threads = [spawn('idiom-waiter', fn('idiomWaiter'), arg)];
     for (let i = 0; i < SETTERS; i++) threads.push(spawn(`idiom-setter-${i}`, fn('idiomSetter'), arg));
+    w.show({ ev, data, threads });
     const [waits, ...setters] = joinAll(threads, done, {
       what: 'event idiom',
       progress: () => Atomics.load(data, PROGRESS),
@@ -109,10 +119,10 @@ test(
   },
 );
 
-test(
+watched(
   'lockstep through two events with the reset/check/wait idiom, 50,000 rounds, main <-> worker',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const ROUNDS = 50_000;
     const request = QemuEvent.create(false);
     const answer = QemuEvent.create(false);
@@ -120,6 +130,7 @@ test(
     const done = sharedWords(1);
     const base = { request, answer, data, rounds: ROUNDS, watchdogMs: 10_000 };
     const worker = spawn('answerer', fn('lockstepAnswerer'), { ...base, done } satisfies LockstepArg);
+    w.show({ request, answer, data, worker });
     let mainError: unknown;
     let echo: unknown;
     let mine = -1;

@@ -5,7 +5,6 @@
  * must come out exact.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuLockCnt,
   qemu_lockcnt_count,
@@ -13,6 +12,7 @@ import {
   qemu_lockcnt_lock,
   qemu_lockcnt_unlock,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import { joinAll, notifyAllWords, sharedWords, spawn } from './workers/concurrency/helpers.js';
 import {
   INSIDE,
@@ -26,9 +26,9 @@ import {
 const WORKERS = new URL('./workers/concurrency/lockcnt-workers.js', import.meta.url);
 const fn = (name: string) => new URL(`#${name}`, WORKERS);
 
-test(
+watched(
   'lockcnt: with the lock held and the count at 0, no visitor is inside (3 visitors x 100,000 + reclaimer)',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const VISITORS = 3;
     const ITERATIONS = 100_000;

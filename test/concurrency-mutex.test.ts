@@ -5,7 +5,6 @@
  * wake-up (no progress for 15 s, reported by joinAll instead of a hang).
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuLockCnt,
   QemuMutex,
@@ -26,6 +25,7 @@ import {
   qemu_spin_trylock,
   qemu_spin_unlock,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import { joinAll, notifyAllWords, sharedWords, spawn } from './workers/concurrency/helpers.js';
 import {
   ATOMIC,
@@ -62,9 +62,9 @@ function runCounter(kind: LockKind, lock: CounterArg['lock'], iterations: number
   return data;
 }
 
-test(
+watched(
   'QemuMutex: 4 threads x 50,000 locked increments of a plain counter are exact',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const m = QemuMutex.create();
     runCounter('mutex', m, 50_000);
@@ -74,7 +74,7 @@ test(
   },
 );
 
-test('QemuRecMutex: 4 threads x 50,000 increments, nested twice, are exact', { timeout: 60_000 }, () => {
+watched('QemuRecMutex: 4 threads x 50,000 increments, nested twice, are exact', { ms: 60_000 }, () => {
   const m = QemuRecMutex.create();
   runCounter('rec', m, 50_000);
   assert.equal(qemu_rec_mutex_trylock(m), 0, 'the recursive mutex is free at the end');
@@ -82,22 +82,18 @@ test('QemuRecMutex: 4 threads x 50,000 increments, nested twice, are exact', { t
   qemu_rec_mutex_destroy(m);
 });
 
-test(
-  'QemuSpin: 4 threads x 50,000 locked increments of a plain counter are exact',
-  { timeout: 60_000 },
-  () => {
-    const s = QemuSpin.create();
-    runCounter('spin', s, 50_000);
-    assert.equal(qemu_spin_locked(s), false, 'the spinlock is free at the end');
-    assert.equal(qemu_spin_trylock(s), false, 'trylock succeeds (false = not busy)');
-    qemu_spin_unlock(s);
-    qemu_spin_destroy(s);
-  },
-);
+watched('QemuSpin: 4 threads x 50,000 locked increments of a plain counter are exact', { ms: 60_000 }, () => {
+  const s = QemuSpin.create();
+  runCounter('spin', s, 50_000);
+  assert.equal(qemu_spin_locked(s), false, 'the spinlock is free at the end');
+  assert.equal(qemu_spin_trylock(s), false, 'trylock succeeds (false = not busy)');
+  qemu_spin_unlock(s);
+  qemu_spin_destroy(s);
+});
 
-test(
+watched(
   'QemuLockCnt lock: 4 threads x 50,000 locked increments of a plain counter are exact',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const l = QemuLockCnt.create();
     runCounter('lockcnt', l, 50_000);

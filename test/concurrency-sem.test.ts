@@ -4,8 +4,10 @@
  * duplicate a unit.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { QemuSemaphore, qemu_sem_destroy, qemu_sem_post, qemu_sem_timedwait } from 'qemu-thread';
+import { untilAsleep } from './support/os-thread.js';
+import { semaphoreWaiters } from './support/waiters.js';
+import { watched } from './support/watchdog.js';
 import { joinAll, notifyAllWords, sharedWords, sleep, spawn } from './workers/concurrency/helpers.js';
 import {
   ANNOUNCED,
@@ -33,20 +35,23 @@ function awaitWord(data: Int32Array, index: number, target: number, ms: number):
   return true;
 }
 
-test(
+watched(
   '4 sleepers in qemu_sem_wait are all woken by 4 back-to-back posts, 1,000 rounds',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const N = 4;
     const ROUNDS = 1_000;
     const s = QemuSemaphore.create(0);
     const ack = QemuSemaphore.create(0);
     const data = sharedWords(SL_WORDS);
     const done = sharedWords(1);
+    const os = sharedWords(N);
     const threads = [];
     for (let i = 0; i < N; i++) {
-      threads.push(spawn(`sleeper-${i}`, fn('sleeper'), { s, ack, data, done } satisfies SleeperArg));
+      const arg: SleeperArg = { s, ack, data, done, os, index: i };
+      threads.push(spawn(`sleeper-${i}`, fn('sleeper'), arg));
     }
+    w.show({ s, ack, data, threads });
     const openRound = (r: number) => {
       Atomics.store(data, SL_ROUND, r);
       Atomics.notify(data, SL_ROUND);
@@ -61,8 +66,12 @@ test(
             `round ${r}: only ${Atomics.load(data, ANNOUNCED) - N * (r - 1)} sleepers came back`,
           );
         }
-        // Most rounds, give them a moment to be parked inside qemu_sem_wait (scenario only, not a check).
-        if (r % 4 !== 0) sleep(1);
+        // Most rounds, post once all of them sleep inside qemu_sem_wait (counted as its waiters, and asleep
+        // in the kernel): the lost wake-up needs sleepers. Every fourth round posts at once, racing them.
+        if (r % 4 !== 0) {
+          while (semaphoreWaiters(s) < N) sleep(0.05);
+          untilAsleep(...os);
+        }
         for (let i = 0; i < N; i++) qemu_sem_post(s);
         for (let i = 0; i < N; i++) {
           if (qemu_sem_timedwait(ack, 10_000) !== 0) {
@@ -100,10 +109,10 @@ test(
   },
 );
 
-test(
+watched(
   'timed waits under concurrency: units taken + units left == units posted, exactly',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const POSTERS = 2;
     const TAKERS = 3;
     const UNITS = 20_000;
@@ -114,6 +123,7 @@ test(
     const threads = [];
     for (let i = 0; i < TAKERS; i++) threads.push(spawn(`taker-${i}`, fn('timedTaker'), arg));
     for (let i = 0; i < POSTERS; i++) threads.push(spawn(`poster-${i}`, fn('poster'), arg));
+    w.show({ s, data, threads });
     const results = joinAll(threads, done, {
       what: 'posters and timed takers',
       progress: () => Atomics.load(data, POSTED) + Atomics.load(data, TAKEN),

@@ -5,7 +5,6 @@
  * SharedArrayBuffer. In every case both sides operate on the same shared state.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import {
   QemuCond,
@@ -29,6 +28,7 @@ import {
   qemu_spin_locked,
   qemu_spin_trylock,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import { joinAll, notifyAllWords, sharedWords, sleep, spawn } from './workers/concurrency/helpers.js';
 import {
   type CloneReport,
@@ -214,27 +214,27 @@ async function withRaw(
   }
 }
 
-test(
+watched(
   'postMessage: primitives arrive in a raw Worker as clones; qemu_* accept them; state is shared',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   async () => {
     const p = makePrims();
     await withRaw(undefined, (send) => sharedStateScenario(send, p, true));
   },
 );
 
-test(
+watched(
   'workerData: primitives arrive in a raw Worker as clones; qemu_* accept them; state is shared',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   async () => {
     const p = makePrims();
     await withRaw(p, (send) => sharedStateScenario(send, p, false));
   },
 );
 
-test(
+watched(
   "a thread's arg: primitives nested in objects, arrays, a Map and a Set arrive as full instances",
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const p = makePrims();
     const done = sharedWords(1);
@@ -281,9 +281,9 @@ test(
   },
 );
 
-test(
+watched(
   "a thread's arg: full instances even when the thread's module imports nothing from qemu-thread",
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const m = QemuMutex.create();
     const other = QemuMutex.create();
@@ -306,9 +306,9 @@ test(
   },
 );
 
-test(
+watched(
   'one SharedArrayBuffer holding 7 primitives and data, used by 2 threads and the main thread',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const N = 20_000;
     const buffer = new SharedArrayBuffer(LAYOUT.size);

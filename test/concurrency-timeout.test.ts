@@ -5,7 +5,6 @@
  * primitives are being signalled. A positive control shows the same waits return 0 / true when woken.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuEvent,
@@ -21,6 +20,7 @@ import {
   qemu_sem_post,
   qemu_sem_timedwait,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import { joinAll, sharedWords, sleep, spawn } from './workers/concurrency/helpers.js';
 import {
   ANNOUNCED,
@@ -43,10 +43,10 @@ function awaitAnnounced(data: Int32Array, n: number): void {
   }
 }
 
-test(
+watched(
   'cond: timed waits in 4 threads with nobody signalling all return false, each holding the mutex again',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const MS = 150;
     const m = QemuMutex.create();
     const cond = QemuCond.create();
@@ -59,6 +59,7 @@ test(
         spawn(`cond-to-${i}`, FN, { kind: 'cond', m, cond, ms: MS, data, done } satisfies TimeoutArg),
       );
     }
+    w.show({ m, cond, data, threads });
     awaitAnnounced(data, 4);
     // Signals on another cond must not wake them.
     for (let i = 0; i < 50; i++) {
@@ -82,20 +83,23 @@ test(
   },
 );
 
-test(
+watched(
   'cond: a timed-out waiter returns false only once it has the mutex back from another thread',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const MS = 50;
     const m = QemuMutex.create();
     const cond = QemuCond.create();
     const data = sharedWords(TO_WORDS);
     const done = sharedWords(1);
     const t = spawn('cond-to-held', FN, { kind: 'cond', m, cond, ms: MS, data, done } satisfies TimeoutArg);
+    w.show({ m, cond, data, t });
     awaitAnnounced(data, 1);
-    // The waiter released the mutex inside its wait; take it and keep it well past the waiter's deadline.
+    // The waiter released the mutex inside its wait; take it and keep it until the waiter, its time up,
+    // is parked on the mutex to take it back.
     qemu_mutex_lock(m);
-    sleep(MS + 150);
+    while (m.waiters().length === 0) sleep(0.5);
+    assert.equal(m.waiters()[0].threadId, t.threadId(), 'the waiter is parked on the relock');
     Atomics.store(data, RELEASED, 1);
     qemu_mutex_unlock(m);
     const [r] = joinAll([t], done, {
@@ -107,10 +111,10 @@ test(
   },
 );
 
-test(
+watched(
   'semaphore: timed waits in 3 threads return -1 and take no unit; a later post is still there',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const MS = 100;
     const s = QemuSemaphore.create(0);
     const other = QemuSemaphore.create(0);
@@ -122,6 +126,7 @@ test(
         spawn(`sem-to-${i}`, FN, { kind: 'sem', sem: s, ms: MS, data, done } satisfies TimeoutArg),
       );
     }
+    w.show({ s, other, data, threads });
     awaitAnnounced(data, 3);
     for (let i = 0; i < 100; i++) qemu_sem_post(other);
     const reports = joinAll(threads, done, { what: 'semaphore time-outs' }) as TimeoutReport[];
@@ -153,7 +158,7 @@ test(
   },
 );
 
-test('event: timed waits in 3 threads return false while another event is set', { timeout: 60_000 }, () => {
+watched('event: timed waits in 3 threads return false while another event is set', { ms: 60_000 }, (w) => {
   const MS = 100;
   const e = QemuEvent.create(false);
   const other = QemuEvent.create(false);
@@ -165,6 +170,7 @@ test('event: timed waits in 3 threads return false while another event is set', 
       spawn(`event-to-${i}`, FN, { kind: 'event', event: e, ms: MS, data, done } satisfies TimeoutArg),
     );
   }
+  w.show({ e, other, data, threads });
   awaitAnnounced(data, 3);
   qemu_event_set(other);
   const reports = joinAll(threads, done, { what: 'event time-outs' }) as TimeoutReport[];

@@ -1,9 +1,9 @@
 // The waiter counts exist so that signalling nobody costs no futex call: check it with the counters.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { parkStats, QemuCond, QemuMutex, QemuSemaphore, resetParkStats } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 
-test('signal and broadcast with no waiter make no notify call', () => {
+watched('signal and broadcast with no waiter make no notify call', () => {
   const c = QemuCond.create();
   resetParkStats();
   for (let i = 0; i < 1000; i++) {
@@ -13,7 +13,7 @@ test('signal and broadcast with no waiter make no notify call', () => {
   assert.deepEqual(parkStats(), { parks: 0, wakes: 0, woken: 0 });
 });
 
-test('uncontended mutex and semaphore hand-offs in one thread make no futex call', () => {
+watched('uncontended mutex and semaphore hand-offs in one thread make no futex call', () => {
   const m = QemuMutex.create();
   const s = QemuSemaphore.create(0);
   resetParkStats();
@@ -26,7 +26,7 @@ test('uncontended mutex and semaphore hand-offs in one thread make no futex call
   assert.deepEqual(parkStats(), { parks: 0, wakes: 0, woken: 0 });
 });
 
-test('a timed wait that times out parks once and counts nothing woken', () => {
+watched('a timed wait that times out parks once and counts nothing woken', () => {
   const m = QemuMutex.create();
   const c = QemuCond.create();
   m.lock();

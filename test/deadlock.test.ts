@@ -1,7 +1,6 @@
 // Deadlock detection: a lock-order inversion between real threads gives exactly one of them EDEADLK
 // naming the cycle; a long wait that is not a deadlock never does.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuMutex,
@@ -11,6 +10,7 @@ import {
   qsp_disable,
   qsp_enable,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 
 const fn = (name: string) => new URL(`./workers/deadlock/abba.js#${name}`, import.meta.url);
 
@@ -19,10 +19,10 @@ for (const [n, profiled] of [
   [3, false],
   [2, true],
 ] as const) {
-  test(
+  watched(
     `a cycle of ${n} threads: one gets EDEADLK naming the cycle and where it waits, the others then finish${profiled ? '; with the profiler on, also where each lock was taken' : ''}`,
-    { timeout: 60_000 },
-    () => {
+    { ms: 60_000 },
+    (w) => {
       // The profiler (like tracing) computes each lock's call site, which the report then shows.
       if (profiled) qsp_enable();
       const mutexes = Array.from({ length: n }, () => QemuMutex.create());
@@ -36,6 +36,7 @@ for (const [n, profiled] of [
           threads: n,
         }),
       );
+      w.show({ mutexes, threads, ready });
       const results = threads.map((t) => String(t.join()));
       const refused = results.filter((r) => r.startsWith('EDEADLK'));
       assert.equal(refused.length, 1, results.join('\n'));
@@ -57,17 +58,18 @@ for (const [n, profiled] of [
   );
 }
 
-test('a long wait for a busy holder is not a deadlock', { timeout: 60_000 }, () => {
+watched('a long wait for a busy holder is not a deadlock', { ms: 60_000 }, (w) => {
   const m = QemuMutex.create();
   const held = new Int32Array(new SharedArrayBuffer(4));
   const t = QemuThread.create('slow holder', fn('holdFor'), { m, ms: 1500, held });
+  w.show({ m, t });
   while (Atomics.load(held, 0) === 0) Atomics.wait(held, 0, 0, 20);
-  qemu_mutex_lock(m); // waits about 1.5 s, well past the detector's threshold
+  qemu_mutex_lock(m); // parked for 1.5 s after the holder sees it parked, well past the detector's threshold
   qemu_mutex_unlock(m);
   t.join();
 });
 
-test("a cycle through a cond wait's relock is found too", { timeout: 60_000 }, () => {
+watched("a cycle through a cond wait's relock is found too", { ms: 60_000 }, (w) => {
   const arg = {
     m1: QemuMutex.create(),
     m2: QemuMutex.create(),
@@ -76,6 +78,7 @@ test("a cycle through a cond wait's relock is found too", { timeout: 60_000 }, (
   };
   const a = QemuThread.create('cond side', fn('condSide'), arg);
   const b = QemuThread.create('lock side', fn('lockSide'), arg);
+  w.show({ ...arg, a, b });
   const results = [String(a.join()), String(b.join())];
   assert.equal(results.filter((r) => r.startsWith('EDEADLK')).length, 1, results.join('\n'));
   assert.equal(results.filter((r) => r === 'ok').length, 1, results.join('\n'));

@@ -24,6 +24,11 @@ const UNREACHABLE: { code: string; detail: string; why: string }[] = [
   },
   { code: 'ENOTRECOVERABLE', detail: 'it was never initialized', why: 'as above' },
   {
+    code: 'ENOTRECOVERABLE',
+    detail: 'its memory holds …: the primitive was placed over another one',
+    why: 'as above',
+  },
+  {
     code: 'EPERM',
     detail: 'the calling thread holds its lock',
     why: "lockcnt's release fails only when the caller does not hold the lock",

@@ -5,12 +5,11 @@
  * finds the count at 0 fails with EINVAL, as documented, but drops the wake-up it inherited (lockcnt.ts:
  * "a woken thread has in effect inherited the lock's wake-up duty"), so a second thread parked on the
  * same lock sleeps forever although the lock is free. The fuzz saw it as threads stuck with the lockcnt
- * "count: 0, unlocked". The replay is bounded: if thread B is not through within 3 s, the test wakes it
+ * "count: 0, unlocked". The replay is bounded: if thread B is not through within 10 s, the test wakes it
  * by hand (a bare notify on the lockcnt's words, which its loop survives) and then fails.
  * Found against commit 34511ac; fixed in b49f8af (the EINVAL path now wakes one waiter when it had waited).
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QEMU_THREAD_JOINABLE,
   QemuLockCnt,
@@ -22,6 +21,8 @@ import {
   qemu_thread_create,
   qemu_thread_join,
 } from 'qemu-thread';
+import { untilAsleep } from './support/os-thread.js';
+import { watched } from './support/watchdog.js';
 import {
   A_OUTCOME,
   A_STARTED,
@@ -34,7 +35,7 @@ import {
 
 const FN = (name: string) => new URL(`./workers/fuzz/regress.js#${name}`, import.meta.url);
 const napWord = new Int32Array(new SharedArrayBuffer(4));
-/** Shapes the scenario (lets a thread reach its park); never decides pass or fail. */
+/** A pause between two looks at something the test waits for. */
 const nap = (ms: number) => Atomics.wait(napWord, 0, 0, ms);
 
 /** Waits until `flags[index]` is non-zero, at most `ms`; returns whether it became so. */
@@ -54,13 +55,14 @@ function spawn(name: string, arg: RegressArg): QemuThread {
   return t;
 }
 
-test(
+watched(
   'QemuLockCnt: a dec_and_lock woken to EINVAL passes the wake-up on to the next waiter',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const l = QemuLockCnt.create();
     const flags = new Int32Array(new SharedArrayBuffer(4 * FLAG_WORDS));
     const arg: RegressArg = { l, flags };
+    w.show({ l, flags });
     qemu_lockcnt_inc(l); // count 1
     qemu_lockcnt_lock(l); // the main thread holds the lock
 
@@ -71,12 +73,13 @@ test(
       assert.ok(performance.now() < deadline, `thread A never waited for the lock (${String(l)})`);
       nap(1);
     }
-    nap(200); // let A reach Atomics.wait: it must be first in the queue (under heavy load it may not be,
-    // and then the replay passes without proving anything; it can never fail on a correct lockcnt)
+    // A must be first in the futex queue: asleep in the kernel before B even starts.
+    untilAsleep(Atomics.load(flags, A_STARTED));
     // B: a plain lock, parked behind A.
     const b = spawn('lockWaiter', arg);
     assert.ok(waitFlag(flags, B_STARTED, 10_000), 'thread B started');
-    nap(200);
+    untilAsleep(Atomics.load(flags, B_STARTED));
+    w.show({ a, b });
 
     // The main thread takes the count to 0 (a misuse: A's dec then has no visitor left) and unlocks,
     // which wakes the first waiter, A.
@@ -86,7 +89,7 @@ test(
     assert.equal(Atomics.load(flags, A_OUTCOME), OUT_EINVAL, 'dec_and_lock at count 0 is EINVAL');
 
     // B must now get the lock: it is free and nobody else wants it.
-    const through = waitFlag(flags, B_ACQUIRED, 3_000);
+    const through = waitFlag(flags, B_ACQUIRED, 10_000);
     if (!through) {
       // Rescue, so the test ends: B's loop re-reads the word after any wake-up.
       for (let i = 0; i < 500 && Atomics.load(flags, B_ACQUIRED) === 0; i++) {

@@ -9,8 +9,8 @@
  * sequence to a minimal one and prints it with its seed and path.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import fc from 'fast-check';
+import { watched } from './support/watchdog.js';
 import { commandArb, FAMILIES } from './workers/fuzz/arbitraries.js';
 import {
   type Command,
@@ -69,7 +69,7 @@ function check(startReady: boolean, commands: Command[]): void {
 }
 
 for (const [family, ops] of Object.entries(FAMILIES)) {
-  test(`fuzzed misuse, one thread: ${family} calls match the model`, () => {
+  watched(`fuzzed misuse, one thread: ${family} calls match the model`, () => {
     fc.assert(
       fc.property(
         fc.boolean(),
@@ -83,7 +83,7 @@ for (const [family, ops] of Object.entries(FAMILIES)) {
   });
 }
 
-test('fuzzed misuse, one thread: all primitives interleaved', () => {
+watched('fuzzed misuse, one thread: all primitives interleaved', () => {
   fc.assert(
     fc.property(
       fc.boolean(),
@@ -96,7 +96,7 @@ test('fuzzed misuse, one thread: all primitives interleaved', () => {
 
 // The model must be able to fail: a few hand-written sequences with their known outcomes, so that a model
 // that predicted whatever the library did (or skipped everything) could not pass unnoticed.
-test('the model predicts the documented errors of hand-written sequences', () => {
+watched('the model predicts the documented errors of hand-written sequences', () => {
   const st = initialState(true);
   const c = (op: Command['op'], arg = 0): Command => ({ op, arg, face: 'fn' });
   assert.deepEqual(predict(st, 0, c('m_unlock')), { err: 'EPERM', func: 'qemu_mutex_unlock' });

@@ -17,7 +17,6 @@
  */
 import assert from 'node:assert/strict';
 import { writeSync } from 'node:fs';
-import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   QEMU_THREAD_JOINABLE,
@@ -39,6 +38,7 @@ import {
   qemu_thread_create,
   qemu_thread_join,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 import { commandArb, FAMILIES } from './workers/fuzz/arbitraries.js';
 import {
   DONE,
@@ -169,62 +169,70 @@ function expectedProbe(st: ModelState): Record<string, unknown> {
   return want;
 }
 
-test('fuzzed misuse, 3 threads in lock-step: every outcome matches the model', { timeout: 120_000 }, (t) => {
-  const pool = startPool();
-  const lists = fc.array(
-    fc.array(commandArb(Object.values(FAMILIES).flat(), ['fn', 'method', 'clone']), {
-      maxLength: 30,
-      size: 'max',
-    }),
-    { minLength: LOCKSTEP_THREADS, maxLength: LOCKSTEP_THREADS },
-  );
-  const schedule = fc.array(fc.nat(LOCKSTEP_THREADS - 1), { maxLength: 90, size: 'max' });
-  let calls = 0;
-  let skipped = 0;
-  try {
-    fc.assert(
-      fc.property(fc.boolean(), lists, schedule, (startReady, perThread, order) => {
-        // Fresh state: the threads are idle, so the storage can be zeroed ("never initialized") here.
-        new Int32Array(pool.buffer).fill(0);
-        if (startReady) initAll(pool.prims);
-        const st = initialState(startReady);
-        const next = perThread.map(() => 0);
-        // The random interleaving, then whatever is left, round-robin.
-        const turns = [...order];
-        for (let t = 0; t < LOCKSTEP_THREADS; t++) {
-          for (let i = 0; i < perThread[t].length; i++) turns.push(t);
-        }
-        const trail: string[] = [];
-        for (const t of turns) {
-          const cmd = perThread[t][next[t]++];
-          if (cmd === undefined) continue;
-          const want = predict(st, t, cmd);
-          if (want === 'blocks') {
-            skipped++;
-            trail.push(`thread ${t}: ${describeCommand(cmd)}: skipped (would block)`);
-            continue;
-          }
-          const got = ask(pool, t, OPS.indexOf(cmd.op), cmd, trail);
-          calls++;
-          trail.push(`thread ${t}: ${describeCommand(cmd)}: ${describeOutcome(got)}`);
-          assert.deepEqual(got, want, `after:\n  ${trail.join('\n  ')}\nwanted ${describeOutcome(want)}`);
-          assert.deepEqual(probe(pool.prims, st), expectedProbe(st), `state after:\n  ${trail.join('\n  ')}`);
-        }
+watched(
+  'fuzzed misuse, 3 threads in lock-step: every outcome matches the model',
+  { ms: 120_000 },
+  (_w, t) => {
+    const pool = startPool();
+    const lists = fc.array(
+      fc.array(commandArb(Object.values(FAMILIES).flat(), ['fn', 'method', 'clone']), {
+        maxLength: 30,
+        size: 'max',
       }),
-      { seed: SEED, numRuns: 500, includeErrorInReport: true },
+      { minLength: LOCKSTEP_THREADS, maxLength: LOCKSTEP_THREADS },
     );
-  } finally {
-    for (let t = 0; t < LOCKSTEP_THREADS; t++) ask(pool, t, QUIT, { op: 'm_init', arg: 0, face: 'fn' }, []);
-  }
-  const performed = pool.threads.map((t) => qemu_thread_join(t) as number);
-  assert.equal(
-    performed.reduce((a, b) => a + b, 0),
-    calls,
-    'every call was performed by a thread',
-  );
-  assert.ok(calls > 1000, `enough calls were made (${calls}, ${skipped} skipped as blocking)`);
-  t.diagnostic(`${calls} calls made, ${skipped} skipped as blocking`);
-});
+    const schedule = fc.array(fc.nat(LOCKSTEP_THREADS - 1), { maxLength: 90, size: 'max' });
+    let calls = 0;
+    let skipped = 0;
+    try {
+      fc.assert(
+        fc.property(fc.boolean(), lists, schedule, (startReady, perThread, order) => {
+          // Fresh state: the threads are idle, so the storage can be zeroed ("never initialized") here.
+          new Int32Array(pool.buffer).fill(0);
+          if (startReady) initAll(pool.prims);
+          const st = initialState(startReady);
+          const next = perThread.map(() => 0);
+          // The random interleaving, then whatever is left, round-robin.
+          const turns = [...order];
+          for (let t = 0; t < LOCKSTEP_THREADS; t++) {
+            for (let i = 0; i < perThread[t].length; i++) turns.push(t);
+          }
+          const trail: string[] = [];
+          for (const t of turns) {
+            const cmd = perThread[t][next[t]++];
+            if (cmd === undefined) continue;
+            const want = predict(st, t, cmd);
+            if (want === 'blocks') {
+              skipped++;
+              trail.push(`thread ${t}: ${describeCommand(cmd)}: skipped (would block)`);
+              continue;
+            }
+            const got = ask(pool, t, OPS.indexOf(cmd.op), cmd, trail);
+            calls++;
+            trail.push(`thread ${t}: ${describeCommand(cmd)}: ${describeOutcome(got)}`);
+            assert.deepEqual(got, want, `after:\n  ${trail.join('\n  ')}\nwanted ${describeOutcome(want)}`);
+            assert.deepEqual(
+              probe(pool.prims, st),
+              expectedProbe(st),
+              `state after:\n  ${trail.join('\n  ')}`,
+            );
+          }
+        }),
+        { seed: SEED, numRuns: 500, includeErrorInReport: true },
+      );
+    } finally {
+      for (let t = 0; t < LOCKSTEP_THREADS; t++) ask(pool, t, QUIT, { op: 'm_init', arg: 0, face: 'fn' }, []);
+    }
+    const performed = pool.threads.map((t) => qemu_thread_join(t) as number);
+    assert.equal(
+      performed.reduce((a, b) => a + b, 0),
+      calls,
+      'every call was performed by a thread',
+    );
+    assert.ok(calls > 1000, `enough calls were made (${calls}, ${skipped} skipped as blocking)`);
+    t.diagnostic(`${calls} calls made, ${skipped} skipped as blocking`);
+  },
+);
 
 // ---- free-running -------------------------------------------------------------------------------------
 
@@ -302,18 +310,12 @@ function freeRun(lists: number[][]): void {
   qemu_cond_destroy(p.c);
 }
 
-test(
-  'fuzzed misuse, 2-3 free-running threads: per-thread outcomes, exact totals',
-  { timeout: 120_000 },
-  () => {
-    const command = fc.tuple(fc.constantFrom(...FREE_OPS.map((op) => OPS.indexOf(op))), fc.nat(71));
-    const list = fc
-      .array(command, { minLength: 20, maxLength: 120, size: 'max' })
-      .map((pairs) => pairs.flat());
-    fc.assert(
-      fc.property(fc.array(list, { minLength: 2, maxLength: 3 }), (lists) => freeRun(lists)),
-      // No shrinking: a free run's interleaving is not reproducible, so a smaller list proves nothing.
-      { seed: SEED, numRuns: 30, includeErrorInReport: true, endOnFailure: true },
-    );
-  },
-);
+watched('fuzzed misuse, 2-3 free-running threads: per-thread outcomes, exact totals', { ms: 120_000 }, () => {
+  const command = fc.tuple(fc.constantFrom(...FREE_OPS.map((op) => OPS.indexOf(op))), fc.nat(71));
+  const list = fc.array(command, { minLength: 20, maxLength: 120, size: 'max' }).map((pairs) => pairs.flat());
+  fc.assert(
+    fc.property(fc.array(list, { minLength: 2, maxLength: 3 }), (lists) => freeRun(lists)),
+    // No shrinking: a free run's interleaving is not reproducible, so a smaller list proves nothing.
+    { seed: SEED, numRuns: 30, includeErrorInReport: true, endOnFailure: true },
+  );
+});

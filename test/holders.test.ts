@@ -1,26 +1,27 @@
 // The holder view: which thread holds a mutex and since when, and which threads are parked on it.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { QemuCond, QemuMutex, QemuThread, traceEnable, traceSetLog } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 
 const fn = (name: string) => new URL(`./workers/trace/block.js#${name}`, import.meta.url);
 
-/** Polls `done` for up to 20 s (a liveness bound, not a timing assertion). */
+/** Polls `done` (every 5 ms) for up to 20 s: a liveness bound, not a timing assertion. */
 function eventually(done: () => boolean, what: string): void {
   const nap = new Int32Array(new SharedArrayBuffer(4));
   for (let i = 0; i < 4000 && !done(); i++) Atomics.wait(nap, 0, 0, 5);
   assert.ok(done(), what);
 }
 
-test(
+watched(
   'waiters() lists exactly the threads parked on the mutex; holder() names the owner',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const m = QemuMutex.create();
     const free = QemuMutex.create();
     assert.equal(m.holder(), null);
     m.lock();
     const threads = [0, 1].map((i) => QemuThread.create(`blocked-${i}`, fn('lockOnce'), { m }));
+    w.show({ m, threads });
     try {
       eventually(() => m.waiters().length === 2, 'both threads park on the mutex');
       const ids = m
@@ -46,7 +47,7 @@ test(
   },
 );
 
-test('holder().since is known while tracing is on', () => {
+watched('holder().since is known while tracing is on', () => {
   const m = QemuMutex.create();
   m.lock();
   assert.equal(m.holder()?.since, null, 'not recorded with tracing off');
@@ -65,11 +66,12 @@ test('holder().since is known while tracing is on', () => {
   }
 });
 
-test('parkedThreads() lists the threads asleep in a cond wait', { timeout: 60_000 }, () => {
+watched('parkedThreads() lists the threads asleep in a cond wait', { ms: 60_000 }, (w) => {
   const m = QemuMutex.create();
   const c = QemuCond.create();
   const go = new Int32Array(new SharedArrayBuffer(4));
   const threads = [0, 1, 2].map((i) => QemuThread.create(`sleeper-${i}`, fn('waitForGo'), { m, c, go }));
+  w.show({ m, c, go, threads });
   try {
     eventually(() => c.parkedThreads().length === 3, 'all three sleep in the cond');
     assert.deepEqual(

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PROGRAMS, runCli } from './machine-support.js';
+import { runReport } from './support/run-report.js';
 
 const T = { timeout: 60_000 };
 const SPIN = `${PROGRAMS}spin.s`;
@@ -37,7 +38,7 @@ function infoCpus(stdout: string): Map<number, number>[] {
 
 test('--help', T, () => {
   const run = runCli(['--help']);
-  assert.equal(run.status, 0);
+  assert.equal(run.status, 0, runReport(run));
   assert.match(run.stdout, /^Usage: node build\/machine\/main\.js/);
   assert.match(run.stdout, /--smp N/);
 });
@@ -134,6 +135,8 @@ test(
   'scripted monitor: stop freezes the instruction counts, cont and cpu-unplug work, quit joins all',
   T,
   () => {
+    // The sleeps are time let pass on purpose: the vCPUs run a while, and then, stopped, have 300 ms in
+    // which their counts must not move (that nothing happens cannot be observed otherwise).
     const run = runCli([
       '--program',
       SPIN,
@@ -142,7 +145,7 @@ test(
       '--monitor',
       'sleep 100; stop; info cpus; sleep 300; info cpus; info status; cont; info status; cpu-unplug 1; info cpus; quit',
     ]);
-    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.status, 0, runReport(run));
     const [a, b, c] = infoCpus(run.stdout);
     assert.deepEqual([...a.keys()], [0, 1, 2]);
     assert.deepEqual(b, a, 'no instruction executed while stopped');
@@ -173,7 +176,7 @@ test('a monitor command that fails in a script: message, clean shutdown, exit 1'
 
 test('--smp 8: vCPUs are created one at a time, in order, in the log', T, () => {
   const run = runCli(['--program', HELLO, '--smp', '8']);
-  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.status, 0, runReport(run));
   const steps = run.stdout
     .split('\n')
     .map((l) => /^main: (?:qemu_thread_create\((CPU \d)\/TCG|(CPU \d)\/TCG created)/.exec(l))
@@ -192,7 +195,7 @@ test('--smp 8: vCPUs are created one at a time, in order, in the log', T, () => 
 
 test('--quiet prints only the guest serial output', T, () => {
   const run = runCli(['--program', HELLO, '--smp', '3', '--quiet']);
-  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.status, 0, runReport(run));
   assert.deepEqual(run.stdout.trimEnd().split('\n').sort(), [
     'Hello from CPU 0 of 3',
     'Hello from CPU 1 of 3',

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import { crc32 } from '../machine/png.js';
 import { renderAscii, toRgb } from '../machine/render.js';
@@ -17,8 +16,10 @@ import {
   runCli,
   until,
 } from './machine-support.js';
+import { runReport } from './support/run-report.js';
+import { watched } from './support/watchdog.js';
 
-const T = { timeout: 60_000 };
+const T = { ms: 60_000 };
 
 /** Serial lines "CPU n: k rows": one per vCPU, and the rows add up to the picture's height. */
 function checkRowReport(serial: string, smp: number, height: number): void {
@@ -34,7 +35,7 @@ function checkRowReport(serial: string, smp: number, height: number): void {
   assert.equal(total, height, 'every row rendered exactly once');
 }
 
-test('in-process: the vCPUs render exactly the reference Mandelbrot into guest RAM', T, async () => {
+watched('in-process: the vCPUs render exactly the reference Mandelbrot into guest RAM', T, async () => {
   const [w, h] = [64, 40];
   const m = makeMachine(program('mandelbrot.s'), 3, {}, [w, h]);
   const chores = mainLoopChores(m);
@@ -83,7 +84,7 @@ function decodePng(png: Buffer): { width: number; height: number; rgb: Uint8Arra
   return { width, height, rgb };
 }
 
-test(
+watched(
   'npm start: the default machine prints the right picture, writes the right PNG, joins everything',
   T,
   () => {
@@ -91,7 +92,7 @@ test(
     try {
       const file = join(dir, 'out.png');
       const run = runCli(['--png', file, '--png-scale', '2']);
-      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.status, 0, runReport(run));
       assert.equal(run.stderr, '');
       const ref = mandelbrotReference(160, 96);
       assert.ok(

@@ -2,7 +2,6 @@
 // iothread) and the vCPUs are real worker threads. Every check is exact; the only waits are liveness
 // bounds (see until()).
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { QemuCond, QemuMutex, QemuThreadError, qemu_thread_join } from 'qemu-thread';
 import {
   BqlAssertionError,
@@ -16,10 +15,11 @@ import { C, G, K } from '../machine/state.js';
 import type { VcpuResult } from '../machine/vcpu-thread.js';
 import { async_run_on_cpu, async_safe_run_on_cpu, run_on_cpu, WorkKind } from '../machine/work.js';
 import { locked, mainLoopChores, makeMachine, program, sleep, until } from './machine-support.js';
+import { watched } from './support/watchdog.js';
 
-const T = { timeout: 60_000 };
+const T = { ms: 60_000 };
 
-test('the BQL asserts: a double lock and a foreign unlock are errors, not hangs', T, () => {
+watched('the BQL asserts: a double lock and a foreign unlock are errors, not hangs', T, () => {
   bql_attach(QemuMutex.create());
   bql_lock();
   assert.throws(() => bql_lock(), BqlAssertionError);
@@ -34,7 +34,7 @@ test('the BQL asserts: a double lock and a foreign unlock are errors, not hangs'
 });
 
 for (const smp of [1, 2, 8]) {
-  test(`creation is strictly sequential with smp ${smp}`, T, () => {
+  watched(`creation is strictly sequential with smp ${smp}`, T, () => {
     const m = makeMachine(program('hello.s'), smp);
     locked(() => m.boot());
     try {
@@ -60,7 +60,7 @@ for (const smp of [1, 2, 8]) {
   });
 }
 
-test('pause_all_vcpus really stops every vCPU, resume_all_vcpus restarts them', T, async () => {
+watched('pause_all_vcpus really stops every vCPU, resume_all_vcpus restarts them', T, async () => {
   const m = makeMachine(program('spin.s'), 4);
   const chores = mainLoopChores(m);
   try {
@@ -75,7 +75,9 @@ test('pause_all_vcpus really stops every vCPU, resume_all_vcpus restarts them', 
       m.cpus.every((c) => c.get(C.STOPPED) === 1 && c.get(C.EXECUTING) === 0),
       'all stopped, none executing',
     );
-    // Let them have every chance to run (the BQL is free meanwhile): the counts must not move.
+    // Stopped vCPUs sleep on their halt_cond. Then time is let pass on purpose, the BQL free meanwhile:
+    // they have every chance to run, and the counts must not move (that nothing happens is not observable).
+    await until(() => m.s.haltConds.every((c) => c.parkedThreads().length === 1), 'every vCPU asleep');
     await sleep(300);
     assert.deepEqual(
       locked(() => m.insns()),
@@ -93,7 +95,7 @@ test('pause_all_vcpus really stops every vCPU, resume_all_vcpus restarts them', 
   assert.equal(m.results.size, 4);
 });
 
-test("run_on_cpu runs on the named vCPU's own thread and returns its result", T, async () => {
+watched("run_on_cpu runs on the named vCPU's own thread and returns its result", T, async () => {
   const m = makeMachine(program('spin.s'), 3);
   const chores = mainLoopChores(m);
   try {
@@ -126,7 +128,7 @@ test("run_on_cpu runs on the named vCPU's own thread and returns its result", T,
   assert.ok(m.stats().workSync >= 7);
 });
 
-test('async_run_on_cpu items run in order, before a later run_on_cpu returns', T, () => {
+watched('async_run_on_cpu items run in order, before a later run_on_cpu returns', T, () => {
   const m = makeMachine(program('spin.s'), 2);
   try {
     locked(() => {
@@ -163,7 +165,7 @@ busy:
 counter: .word 0
 `;
 
-test('exclusive sections see no vCPU executing, and guest atomics are atomic', T, async () => {
+watched('exclusive sections see no vCPU executing, and guest atomics are atomic', T, async () => {
   // Each section lingers 1 ms and checks that no other vCPU is executing or advancing meanwhile.
   const m = makeMachine(ATOMIC, 3, { exclusiveDwellMs: 1 });
   const counter = m.program.symbols.get('counter')!;
@@ -190,7 +192,7 @@ test('exclusive sections see no vCPU executing, and guest atomics are atomic', T
   }
 });
 
-test('unplug joins the thread; the other vCPUs go on', T, async () => {
+watched('unplug joins the thread; the other vCPUs go on', T, async () => {
   const m = makeMachine(program('spin.s'), 3);
   const chores = mainLoopChores(m);
   try {
@@ -226,7 +228,7 @@ test('unplug joins the thread; the other vCPUs go on', T, async () => {
   assert.equal(m.results.size, 3);
 });
 
-test('a faulting vCPU stops with a clear message; the others finish', T, async () => {
+watched('a faulting vCPU stops with a clear message; the others finish', T, async () => {
   const src = `
 start:
     cpuid r1

@@ -1,6 +1,5 @@
 // QSP: exact counts across threads, QEMU's sort and coalescing rules, reset as a snapshot, the table format.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuMutex,
@@ -18,12 +17,13 @@ import {
   qspReportText,
   qspRows,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 
 const here = (row: { file: string }) => row.file.endsWith('qsp.test.js');
 
-test(
+watched(
   'counts are exact across threads, failed trylocks add time but no acquisition',
-  { timeout: 60_000 },
+  { ms: 60_000 },
   () => {
     const m = QemuMutex.create();
     qsp_enable();
@@ -67,7 +67,7 @@ test(
   },
 );
 
-test('reset makes later reports show deltas and drops rows with nothing new', () => {
+watched('reset makes later reports show deltas and drops rows with nothing new', () => {
   const m = QemuMutex.create();
   const other = QemuMutex.create();
   qsp_enable();
@@ -93,7 +93,7 @@ test('reset makes later reports show deltas and drops rows with nothing new', ()
   );
 });
 
-test('coalescing merges call sites across objects; sort orders follow QEMU', () => {
+watched('coalescing merges call sites across objects; sort orders follow QEMU', () => {
   const mutexes = [QemuMutex.create(), QemuMutex.create(), QemuMutex.create()];
   const c = QemuCond.create();
   const r = QemuRecMutex.create();
@@ -129,7 +129,7 @@ test('coalescing merges call sites across objects; sort orders follow QEMU', () 
   assert.ok(coalesced.some((row) => row.type === 'rec_mutex'));
 });
 
-test("the table has QEMU's header, rule, column widths and number formats", () => {
+watched("the table has QEMU's header, rule, column widths and number formats", () => {
   const m = QemuMutex.create();
   qsp_enable();
   try {

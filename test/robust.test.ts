@@ -1,7 +1,6 @@
 // Robust mutexes: a lock left by a thread that ended goes to the next locker with EOWNERDEAD; unlocking
 // it without qemu_mutex_consistent makes it ENOTRECOVERABLE. Nobody waits forever on a dead owner.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import {
   QemuCond,
   QemuMutex,
@@ -13,6 +12,7 @@ import {
   qemu_mutex_trylock,
   qemu_mutex_unlock,
 } from 'qemu-thread';
+import { watched } from './support/watchdog.js';
 
 const fn = (name: string) => new URL(`./workers/robust/holders.js#${name}`, import.meta.url);
 const flag = () => new Int32Array(new SharedArrayBuffer(4));
@@ -24,13 +24,14 @@ function waitFlag(f: Int32Array): void {
   assert.equal(Atomics.load(f, 0), 1, 'the thread took the lock');
 }
 
-test(
+watched(
   'a lock left by a thread that returned: EOWNERDEAD, held; consistent() repairs it',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const m = QemuMutex.create();
     const held = flag();
     const t = QemuThread.create('leaver', fn('lockAndReturn'), { m, held });
+    w.show({ m, t });
     assert.equal(t.join(), 'left it locked');
     assert.throws(() => qemu_mutex_lock(m), isError('EOWNERDEAD', 'qemu_mutex_lock'));
     assert.equal(m.isHeldBySelf(), true, 'EOWNERDEAD comes with the lock');
@@ -46,12 +47,13 @@ test(
   },
 );
 
-test(
+watched(
   'unlocking without consistent() makes the mutex ENOTRECOVERABLE for everyone',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const m = QemuMutex.create();
     const t = QemuThread.create('leaver', fn('lockAndReturn'), { m, held: flag() });
+    w.show({ m, t });
     t.join();
     // The thread's function has returned, but it ends with its worker, a moment later: until then the lock
     // is simply busy (-EBUSY), then a trylock takes it with EOWNERDEAD.
@@ -77,17 +79,17 @@ test(
 );
 
 for (const how of ['exit', 'throw', 'process.exit', 'returned']) {
-  test(
+  watched(
     `a thread parked on the lock gets it with EOWNERDEAD when the holder ends (${how})`,
-    { timeout: 60_000 },
-    () => {
+    { ms: 60_000 },
+    (w) => {
       const m = QemuMutex.create();
       const held = flag();
-      const go = flag();
-      const t = QemuThread.create('holder', fn('lockThenEnd'), { m, held, go, how });
+      const t = QemuThread.create('holder', fn('lockThenEnd'), { m, held, how });
+      w.show({ m, t, held });
       waitFlag(held);
-      Atomics.store(go, 0, 1);
-      // Blocks until the holder has ended: then the lock comes with EOWNERDEAD instead of never.
+      // Parks (the holder ends only once it sees this thread in m.waiters()) until the holder has ended:
+      // then the lock comes with EOWNERDEAD instead of never.
       assert.throws(() => m.lock(), isError('EOWNERDEAD', 'qemu_mutex_lock'));
       m.consistent();
       m.unlock();
@@ -100,12 +102,13 @@ for (const how of ['exit', 'throw', 'process.exit', 'returned']) {
   );
 }
 
-test(
+watched(
   'a cond wait that re-takes a mutex from a dead owner reports EOWNERDEAD holding it',
-  { timeout: 60_000 },
-  () => {
+  { ms: 60_000 },
+  (w) => {
     const m = QemuMutex.create();
     const c = QemuCond.create();
+    w.show({ m, c });
     m.lock();
     // The thread can take m only while this thread's wait has released it; it ends holding it, so the wait's
     // relock meets the dead owner. (1000 rounds of 20 ms bound the wait, should the thread never start.)
@@ -123,8 +126,9 @@ test(
   },
 );
 
-test('a recursive mutex left held is taken once, with EOWNERDEAD', { timeout: 60_000 }, () => {
+watched('a recursive mutex left held is taken once, with EOWNERDEAD', { ms: 60_000 }, (w) => {
   const r = QemuRecMutex.create();
+  w.show({ r });
   QemuThread.create('rec-leaver', fn('recLockTwice'), { r, held: flag() }).join();
   assert.throws(() => r.lock(), isError('EOWNERDEAD', 'qemu_rec_mutex_lock'));
   assert.equal(r.depthHeldBySelf(), 1);

@@ -46,7 +46,9 @@ test('soak --quick: exit 0, zero violations, operations of every kind', { timeou
 });
 
 test('soak: an update outside the mutex is a violation (exit 1)', { timeout: 90_000 }, async () => {
-  const run = await soak('--seconds', '1', '--threads', '2', '--inject-fault', 'mutex');
+  // 3 s, not 1: the soak's clock starts before its threads do, and a loaded 2-core machine has been seen
+  // to take over a second to start them (a 1 s run then did no operation at all, and found nothing).
+  const run = await soak('--seconds', '3', '--threads', '2', '--inject-fault', 'mutex');
   assert.equal(run.status, 1, run.stdout);
   assert.match(run.stdout, /VIOLATION: mutex: locked counter vs atomic counter: \d+, expected \d+/);
   assert.ok(run.result && run.result.violations >= 1);

@@ -5,7 +5,6 @@
  * it was terminated. Only the creating thread holds the worker, so only it may terminate.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   QemuCond,
@@ -16,6 +15,8 @@ import {
   QemuThread,
   QemuThreadError,
 } from 'qemu-thread';
+import { untilAsleepAsync } from './support/os-thread.js';
+import { watched } from './support/watchdog.js';
 import type { BlockKind } from './workers/robust/terminate-targets.js';
 
 const fn = (name: string) => new URL(`./workers/robust/terminate-targets.js#${name}`, import.meta.url);
@@ -31,28 +32,33 @@ function terminatedError(e: unknown): boolean {
   return true;
 }
 
-test('terminating a lock holder: the next locker gets EOWNERDEAD, a joiner learns it was terminated', async () => {
-  const m = QemuMutex.create();
-  const held = flag();
-  const t = QemuThread.create('holder', fn('holdForever'), { m, held });
-  await announced(held);
-  await t.terminate();
-  assert.throws(
-    () => m.lock(),
-    (e: unknown) => e instanceof QemuThreadError && e.code === 'EOWNERDEAD' && e.func === 'qemu_mutex_lock',
-  );
-  m.consistent();
-  m.unlock();
-  assert.throws(() => t.join(), terminatedError);
-});
+watched(
+  'terminating a lock holder: the next locker gets EOWNERDEAD, a joiner learns it was terminated',
+  async (w) => {
+    const m = QemuMutex.create();
+    const held = flag();
+    const t = QemuThread.create('holder', fn('holdForever'), { m, held });
+    w.show({ m, t });
+    await announced(held);
+    await t.terminate();
+    assert.throws(
+      () => m.lock(),
+      (e: unknown) => e instanceof QemuThreadError && e.code === 'EOWNERDEAD' && e.func === 'qemu_mutex_lock',
+    );
+    m.consistent();
+    m.unlock();
+    assert.throws(() => t.join(), terminatedError);
+  },
+);
 
-test('a thread parked on the lock of a terminated holder gets it with EOWNERDEAD', async () => {
+watched('a thread parked on the lock of a terminated holder gets it with EOWNERDEAD', async (w) => {
   const m = QemuMutex.create();
   const held = flag();
   const holder = QemuThread.create('holder', fn('holdForever'), { m, held });
   await announced(held);
   const waiting = flag();
   const locker = QemuThread.create('locker', fn('lockAndReport'), { m, held: waiting });
+  w.show({ m, holder, locker });
   await announced(waiting);
   while (m.waiters().length === 0) await delay(1);
   await holder.terminate();
@@ -60,35 +66,39 @@ test('a thread parked on the lock of a terminated holder gets it with EOWNERDEAD
   await assert.rejects(holder.joinAsync(), terminatedError);
 });
 
-test('terminating a thread parked in a cond wait: the mutex is free and a signal still reaches the other waiter', async () => {
-  const m = QemuMutex.create();
-  const c = QemuCond.create();
-  const prims = { m, c, s: QemuSemaphore.create(0), e: QemuEvent.create(false), l: QemuLockCnt.create() };
-  const stopped = QemuThread.create('stopped', fn('blockIn'), { kind: 'cond', held: flag(), ...prims });
-  const predicate = new Int32Array(new SharedArrayBuffer(8));
-  const other = QemuThread.create(
-    'other',
-    new URL('./workers/async/async-workers.js#waitForPredicate', import.meta.url),
-    {
-      m,
-      c,
-      flag: predicate,
-    },
-  );
-  while (c.parkedThreads().length < 2) await delay(1);
-  await stopped.terminate();
-  // It had released the mutex to wait: no EOWNERDEAD, nobody holds it.
-  m.lock();
-  Atomics.store(predicate, 1, 1);
-  // One signal: its wake-up must reach the live waiter, not vanish with the terminated one.
-  c.signal();
-  m.unlock();
-  assert.equal(await other.joinAsync(), 'woken');
-  await assert.rejects(stopped.joinAsync(), terminatedError);
-});
+watched(
+  'terminating a thread parked in a cond wait: the mutex is free and a signal still reaches the other waiter',
+  async (w) => {
+    const m = QemuMutex.create();
+    const c = QemuCond.create();
+    const prims = { m, c, s: QemuSemaphore.create(0), e: QemuEvent.create(false), l: QemuLockCnt.create() };
+    const stopped = QemuThread.create('stopped', fn('blockIn'), { kind: 'cond', held: flag(), ...prims });
+    const predicate = new Int32Array(new SharedArrayBuffer(8));
+    const other = QemuThread.create(
+      'other',
+      new URL('./workers/async/async-workers.js#waitForPredicate', import.meta.url),
+      {
+        m,
+        c,
+        flag: predicate,
+      },
+    );
+    w.show({ m, c, stopped, other });
+    while (c.parkedThreads().length < 2) await delay(1);
+    await stopped.terminate();
+    // It had released the mutex to wait: no EOWNERDEAD, nobody holds it.
+    m.lock();
+    Atomics.store(predicate, 1, 1);
+    // One signal: its wake-up must reach the live waiter, not vanish with the terminated one.
+    c.signal();
+    m.unlock();
+    assert.equal(await other.joinAsync(), 'woken');
+    await assert.rejects(stopped.joinAsync(), terminatedError);
+  },
+);
 
 for (const kind of ['mutex', 'cond', 'sem', 'event', 'join', 'lockcnt', 'sleep'] as BlockKind[]) {
-  test(`a thread blocked in ${kind} can be terminated`, async () => {
+  watched(`a thread blocked in ${kind} can be terminated`, async (w) => {
     const m = QemuMutex.create();
     const c = QemuCond.create();
     const s = QemuSemaphore.create(0);
@@ -107,8 +117,10 @@ for (const kind of ['mutex', 'cond', 'sem', 'event', 'join', 'lockcnt', 'sleep']
     if (kind === 'lockcnt') l.lock();
     const held = flag();
     const t = QemuThread.create(`blocked-${kind}`, fn('blockIn'), { kind, held, m, c, s, e, l, t: sleeper });
+    w.show({ m, c, s, e, l, sleeper, t });
     await announced(held);
-    await delay(30);
+    // Terminated while asleep in the wait, not on its way there: held is its kernel id.
+    await untilAsleepAsync(Atomics.load(held, 0));
     await t.terminate();
     await assert.rejects(t.joinAsync(), terminatedError);
     if (kind === 'mutex') m.unlock();
@@ -118,17 +130,20 @@ for (const kind of ['mutex', 'cond', 'sem', 'event', 'join', 'lockcnt', 'sleep']
   });
 }
 
-test('terminate: only the creator may (EPERM elsewhere); ESRCH if never started; a finished thread is left as is', async () => {
-  const m = QemuMutex.create();
-  const held = flag();
-  const target = QemuThread.create('target', fn('holdForever'), { m, held });
-  await announced(held);
-  const other = QemuThread.create('other', fn('terminateOthers'), { t: target });
-  assert.match(String(await other.joinAsync()), /^EPERM: QemuThread\.terminate: Operation not permitted/);
-  await target.terminate();
-  await target.terminate();
-  await assert.rejects(
-    new QemuThread().terminate(),
-    (e: unknown) => e instanceof QemuThreadError && e.code === 'ESRCH',
-  );
-});
+watched(
+  'terminate: only the creator may (EPERM elsewhere); ESRCH if never started; a finished thread is left as is',
+  async () => {
+    const m = QemuMutex.create();
+    const held = flag();
+    const target = QemuThread.create('target', fn('holdForever'), { m, held });
+    await announced(held);
+    const other = QemuThread.create('other', fn('terminateOthers'), { t: target });
+    assert.match(String(await other.joinAsync()), /^EPERM: QemuThread\.terminate: Operation not permitted/);
+    await target.terminate();
+    await target.terminate();
+    await assert.rejects(
+      new QemuThread().terminate(),
+      (e: unknown) => e instanceof QemuThreadError && e.code === 'ESRCH',
+    );
+  },
+);

@@ -73,10 +73,13 @@ threadTest('qemu_thread_exit on the main thread is EPERM', () => {
 
 threadTest('qemu_thread_exit in a plain worker (not started by qemu_thread_create) is EPERM', async () => {
   const worker = new Worker(moduleUrl('plain-worker.js'));
+  // Listen for the exit first: a worker that posts and ends at once has both events emitted in one go
+  // (Node drains its port on exit), before a listener attached after the message could see the exit.
+  const exited = once(worker, 'exit');
   const [{ error: report }] = (await once(worker, 'message')) as [
     { error: { shape: unknown; message: string } },
   ];
-  await once(worker, 'exit');
+  await exited;
   assert.deepEqual(report.shape, qemuErrorShape('EPERM', 'qemu_thread_exit'));
   assert.ok(report.message.startsWith('qemu_thread_exit: Operation not permitted'), report.message);
 });

@@ -4,6 +4,8 @@
  * errors (EINVAL detached or joined twice, ESRCH never started, EDEADLK self).
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { Worker } from 'node:worker_threads';
 import {
   QEMU_THREAD_DETACHED,
   QEMU_THREAD_JOINABLE,
@@ -130,9 +132,10 @@ threadTest('two threads race to join one thread: exactly one gets the value, the
   assert.deepEqual(losers[0].error?.shape, qemuErrorShape('EINVAL', 'qemu_thread_join'));
 });
 
-threadTest('the main thread blocks in join while the thread starts, sleeps and returns', () => {
+threadTest('the main thread blocks in join until the thread, which waits to see it asleep, returns', (w) => {
   const t = new QemuThread();
-  qemu_thread_create(t, 'sleeper', fn('sleepThenReturn'), { ms: 100, value: 'awake' });
+  qemu_thread_create(t, 'sleeper', fn('returnOnceMainSleeps'), { value: 'awake' });
+  w.show({ t });
   assert.equal(qemu_thread_join(t), 'awake');
 });
 
@@ -197,19 +200,33 @@ threadTest('a QemuThread can be reused for a new thread once joined', () => {
 
 threadTest(
   'reusing a QemuThread at once: the earlier workers ending later do not disturb the new thread',
-  async () => {
+  async (w) => {
     const gate = QemuSemaphore.create(0);
     const t = new QemuThread();
-    for (let round = 0; round < 3; round++) {
-      qemu_thread_create(t, 'short', fn('echo'), round);
-      assert.equal(qemu_thread_join(t), round);
+    w.show({ gate, t });
+    // Node announces each worker this thread creates (on the next tick, before any of its events).
+    const exits = new Map<number, Promise<unknown>>();
+    const onWorker = (worker: Worker) => exits.set(worker.threadId, once(worker, 'exit'));
+    process.on('worker', onWorker);
+    const earlier: number[] = [];
+    try {
+      for (let round = 0; round < 3; round++) {
+        qemu_thread_create(t, 'short', fn('echo'), round);
+        earlier.push(t.threadId());
+        assert.equal(qemu_thread_join(t), round);
+      }
+      qemu_thread_create(t, 'dies', fn('exitProcess'), { code: 3 });
+      earlier.push(t.threadId());
+      assert.throws(() => qemu_thread_join(t), Error);
+      qemu_thread_create(t, 'long', fn('waitThenReturn'), { gate, value: 'second life' });
+      // The earlier workers' exit events reach this thread's event loop while the new thread runs.
+      await new Promise((resolve) => setImmediate(resolve));
+      await Promise.all(earlier.map((id) => exits.get(id) ?? assert.fail(`no worker seen for thread ${id}`)));
+      assert.match(String(t), /running/, 'the new thread runs on');
+    } finally {
+      process.off('worker', onWorker);
+      qemu_sem_post(gate);
     }
-    qemu_thread_create(t, 'dies', fn('exitProcess'), { code: 3 });
-    assert.throws(() => qemu_thread_join(t), Error);
-    qemu_thread_create(t, 'long', fn('waitThenReturn'), { gate, value: 'second life' });
-    // Let the earlier workers' exit events reach this thread's event loop while the new thread runs.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    qemu_sem_post(gate);
     assert.equal(qemu_thread_join(t), 'second life');
   },
 );

@@ -62,12 +62,14 @@ test('--from/--to cut the window; the CLI refuses a trace without spans', () => 
   writeFileSync(join(dir, 'empty.json'), `[\n${JSON.stringify(named(0, 'main'))},\n`);
   const empty = spawnSync(process.execPath, [cli, join(dir, 'empty.json'), join(dir, 'out.svg')], {
     encoding: 'utf8',
+    timeout: 30_000,
   });
   assert.equal(empty.status, 1);
   assert.match(empty.stderr, /has no spans/);
   writeFileSync(join(dir, 'ok.json'), `[\n${records.map((r) => JSON.stringify(r)).join(',\n')},\n`);
   const ok = spawnSync(process.execPath, [cli, join(dir, 'ok.json'), join(dir, 'out.svg')], {
     encoding: 'utf8',
+    timeout: 30_000,
   });
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(readFileSync(join(dir, 'out.svg'), 'utf8'), />CPU 0\/TCG</);

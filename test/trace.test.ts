@@ -1,10 +1,11 @@
 // QEMU's trace events: emission points, order and arguments, both backends, and silence when off.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   parseTraceFile,
@@ -16,13 +17,15 @@ import {
   traceSetFile,
   traceSetLog,
 } from 'qemu-thread';
+import { runReport } from './support/run-report.js';
+import { watched } from './support/watchdog.js';
 
 const script = fileURLToPath(new URL('./workers/trace/script.js', import.meta.url));
 const lockcntScript = fileURLToPath(new URL('./workers/trace/lockcnt.js', import.meta.url));
 const runScript = (mode: 'on' | 'off') =>
   spawnSync(process.execPath, [script, mode], { encoding: 'utf8', timeout: 30_000 });
 
-test('patterns select events the way QEMU -trace does', () => {
+watched('patterns select events the way QEMU -trace does', () => {
   assert.deepEqual(TRACE_EVENTS.slice(0, 3), ['qemu_mutex_lock', 'qemu_mutex_locked', 'qemu_mutex_unlock']);
   assert.equal(TRACE_EVENTS.filter((name) => name.startsWith('lockcnt_')).length, 8);
   try {
@@ -44,7 +47,7 @@ test('patterns select events the way QEMU -trace does', () => {
   assert.throws(() => traceEventEnabled('nope' as 'qemu_mutex_lock'), TypeError);
 });
 
-test('log backend: each event at its emission point, in order, with the mutex and the call site', () => {
+watched('log backend: each event at its emission point, in order, with the mutex and the call site', () => {
   const run = runScript('on');
   assert.equal(run.status, 0, run.stderr);
   const id = /mutex (#\d+)/.exec(run.stdout)?.[1];
@@ -79,13 +82,13 @@ test('log backend: each event at its emission point, in order, with the mutex an
   assert.equal(unlockD, lockedD, "the cond wait's unlock and relock name the wait's call");
 });
 
-test('nothing is emitted while tracing is off', () => {
+watched('nothing is emitted while tracing is off', () => {
   const run = runScript('off');
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stderr, '');
 });
 
-test('JSON backend: a Chrome Trace file with a track per thread and a span per wait and hold', () => {
+watched('JSON backend: a Chrome Trace file with a track per thread and a span per wait and hold', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'qemu-trace-')), 'trace.json');
   const m = QemuMutex.create();
   try {
@@ -118,7 +121,7 @@ test('JSON backend: a Chrome Trace file with a track per thread and a span per w
   }
 });
 
-test("lockcnt events: QEMU's names and arguments at the fast path and the unlock", () => {
+watched("lockcnt events: QEMU's names and arguments at the fast path and the unlock", () => {
   const run = spawnSync(process.execPath, [lockcntScript], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(run.status, 0, run.stderr);
   const events = run.stderr
@@ -138,4 +141,27 @@ test("lockcnt events: QEMU's names and arguments at the fast path and the unlock
     'lockcnt_unlock_attempt: unlock 5->4',
     'lockcnt_unlock_success: unlock 5->4 succeeded',
   ]);
+});
+
+watched('the log backend waits out a full stderr pipe (a slow reader) instead of failing', async () => {
+  const flood = fileURLToPath(new URL('./workers/trace/flood.js', import.meta.url));
+  const child = spawn(process.execPath, [flood], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 50_000 });
+  const exited = once(child, 'exit');
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  // Nobody reads its stderr until it is writing the lines, and then for 200 ms more: time let pass on
+  // purpose, in which the pipe fills up (the lines are 100 times its size) and the writer meets it full.
+  while (!stdout.includes('writing')) await delay(5);
+  await delay(200);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const [status, signal] = await exited;
+  assert.equal(status, 0, runReport({ status, signal, stdout, stderr }));
+  assert.equal(stdout, 'writing\ndone\n');
+  const lines = stderr.split('\n').filter((l) => l.includes(': qemu_mutex_locked taken mutex #'));
+  assert.equal(lines.length, 5_000, 'every line, none lost or cut');
 });

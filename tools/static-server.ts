@@ -37,9 +37,22 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
+export interface StaticServerOptions {
+  /** Where `/` redirects (default `/web/`, the example page); null serves the root's index.html. */
+  home?: string | null;
+  /** Paths served without the isolation headers (the bundler tests' broken cases); none by default. */
+  plain?: (path: string) => boolean;
+}
+
 /** Starts serving `root` on `port` (0: any free port) on the loopback interface. */
-export function startStaticServer(root: string, port: number, host = '127.0.0.1'): Promise<StaticServer> {
+export function startStaticServer(
+  root: string,
+  port: number,
+  host = '127.0.0.1',
+  options: StaticServerOptions = {},
+): Promise<StaticServer> {
   const base = normalize(root);
+  const home = options.home === undefined ? '/web/' : options.home;
   const server = createServer((request, response) => {
     const send = (status: number, text: string) => {
       response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...ISOLATION_HEADERS });
@@ -56,8 +69,8 @@ export function startStaticServer(root: string, port: number, host = '127.0.0.1'
       return send(400, 'bad request\n');
     }
     // The page's relative URLs (./main.js) need it to be served from /web/, so / redirects there.
-    if (path === '/') {
-      response.writeHead(302, { Location: `/web/${search}`, ...ISOLATION_HEADERS });
+    if (path === '/' && home !== null) {
+      response.writeHead(302, { Location: `${home}${search}`, ...ISOLATION_HEADERS });
       return response.end();
     }
     if (path.endsWith('/')) path += 'index.html';
@@ -77,7 +90,7 @@ export function startStaticServer(root: string, port: number, host = '127.0.0.1'
       'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
       'Content-Length': size,
       'Cache-Control': 'no-store',
-      ...ISOLATION_HEADERS,
+      ...(options.plain?.(path) ? {} : ISOLATION_HEADERS),
     });
     if (request.method === 'HEAD') return response.end();
     createReadStream(file).pipe(response);

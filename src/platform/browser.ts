@@ -16,21 +16,35 @@
  *   uncaught error reaches the creator as the Worker's `error` event and is reported to a joiner, and so
  *   is QemuThread.terminate. A worker killed from outside the library (`worker.terminate()` on a worker the
  *   page holds, a crash, the page closing), and the threads of a terminated thread, are not detected.
+ * - A worker that fails to load fires an `error` event without a word of why, and one that loads but never
+ *   runs qemu-thread's boot code fires nothing at all. So a creator expects the worker's HELLO within a few
+ *   seconds of its own event loop's time, and on a failure fetches the script again to say what is wrong
+ *   (diagnose.ts): the joiner gets that, never a silent hang.
  *
- * As the package's `qemu-thread/browser` entry point it exports {@link workerInit}, for Web Workers a page
- * creates itself.
- *
- * @module qemu-thread/browser
+ * All of a thread's state lives in one object on `globalThis` (browser-state.ts), so that two copies of
+ * the library in one thread act as one.
  */
 
-import { BOOT, BOOT_STATE, type BootState, SPAWN } from './browser-boot.js';
+import {
+  BOOT,
+  type BootMessage,
+  type BrowserState,
+  browserState,
+  DONE,
+  FAILED,
+  HELLO,
+  ownScriptHref,
+  READY,
+  SPAWN,
+  type WorkerType,
+} from './browser-state.js';
 import { decodeClone, encodeClone } from './clone-codec.js';
+import { diagnoseUrl, urlInMessage } from './diagnose.js';
 import type { Platform, SpawnedThread, SpawnOptions } from './types.js';
 
-/** A worker's messages to its creator: waiting for its start data (pre-started), and closing. */
-const READY = '__qemuThreadReady';
-const DONE = '__qemuThreadDone';
 const TID_KEY = 'qemu-thread.browser-tids';
+/** How long a new worker has, in its creator's event-loop time, to run qemu-thread's boot code. */
+const BOOT_TIMEOUT_MS = 5000;
 
 // The few DOM types used here, declared locally: the project compiles without the DOM library, so that no
 // browser global leaks into the rest of the library unnoticed.
@@ -46,7 +60,10 @@ interface WebWorker {
   terminate(): void;
   addEventListener(type: 'message' | 'error', listener: (event: MessageEvent) => void): void;
 }
-type WebWorkerConstructor = new (url: URL, options: { type: 'module'; name?: string }) => WebWorker;
+type WebWorkerConstructor = new (
+  url: URL | string,
+  options: { type: WorkerType; name?: string },
+) => WebWorker;
 
 interface WorkerScope {
   postMessage(message: unknown): void;
@@ -54,48 +71,46 @@ interface WorkerScope {
   addEventListener(type: string, listener: (event: Event) => void): void;
 }
 
-const scope = globalThis as unknown as WorkerScope & Record<symbol, BootState | undefined>;
+const scope = globalThis as unknown as WorkerScope;
 const isWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'function';
-const boot: BootState | undefined = scope[BOOT_STATE];
 
-/** This thread's process-shared blocks, by key: received at boot, added to by processShared. */
-const registry: Record<string, SharedArrayBuffer> = { ...(boot?.shared ?? {}) };
+function describeErrorEvent(event: Event): Error {
+  const e = event as ErrorEventLike;
+  if (e.error instanceof Error) return e.error;
+  const where = e.filename ? ` (${e.filename}:${e.lineno}:${e.colno})` : '';
+  return new Error(`${e.message || 'the worker threw an uncaught error'}${where}`);
+}
 
-function processShared(key: string, bytes: number): SharedArrayBuffer {
-  let buffer = registry[key];
+function shared(key: string, bytes: number, state: BrowserState): SharedArrayBuffer {
+  let buffer = state.shared[key];
   if (buffer === undefined || buffer.byteLength < bytes) {
     buffer = new SharedArrayBuffer(bytes);
-    registry[key] = buffer;
+    state.shared[key] = buffer;
   }
   return buffer;
 }
 
 /** The next free thread id; the window is 0, so the counter hands out 1, 2, ... */
 function allocateThreadId(): number {
-  return Atomics.add(new Int32Array(processShared(TID_KEY, 4)), 0, 1) + 1;
+  return Atomics.add(new Int32Array(shared(TID_KEY, 4, browserState())), 0, 1) + 1;
 }
 
 /**
- * A worker the page created itself (not through qemu_thread_create) gets no id from a creator. It takes
- * one at random above every allocated range, and it has its own shared blocks: its locks still work with
- * everyone's, but liveness and thread names are not shared with it (see workerInit for the full hand-over).
+ * This thread's id. A worker the page created itself (not through qemu_thread_create, and without the
+ * workerInit hand-over) gets no id from a creator: it takes one at random above every allocated range, and
+ * it has its own shared blocks: its locks still work with everyone's, but liveness and thread names are
+ * not shared with it.
  */
-function ownThreadId(): number {
-  if (!isWorker) return 0;
-  return boot?.tid ?? (1 << 20) + Math.floor(Math.random() * (1 << 26));
+function settleThreadId(state: BrowserState): number {
+  state.threadId ??= !isWorker ? 0 : (state.boot?.tid ?? (1 << 20) + Math.floor(Math.random() * (1 << 26)));
+  return state.threadId;
 }
-
-const threadId = ownThreadId();
-
-/** Threads this thread launched that have not closed yet: it must outlive them (they die with it). */
-let liveChildren = 0;
-let finished = false;
-const endCallbacks: (() => void)[] = [];
 
 /** Closes this worker once its thread is over and no thread it launched is still running. */
 function closeIfDone(): void {
-  if (!finished || liveChildren > 0 || !isWorker) return;
-  for (const callback of endCallbacks.splice(0)) {
+  const state = browserState();
+  if (!state.finished || state.liveChildren > 0 || !isWorker) return;
+  for (const callback of state.endCallbacks.splice(0)) {
     try {
       callback();
     } catch (error) {
@@ -106,179 +121,420 @@ function closeIfDone(): void {
   scope.close();
 }
 
-function describeErrorEvent(event: Event): Error {
-  const e = event as ErrorEventLike;
-  if (e.error instanceof Error) return e.error;
-  const where = e.filename ? ` (${e.filename}:${e.lineno}:${e.colno})` : '';
-  return new Error(`${e.message || 'the worker failed to load or threw an uncaught error'}${where}`);
+/**
+ * Chooses the worker that threads created from the calling thread run in (and their own threads after
+ * them). A bundled application passes a function that creates its thread worker, written literally so
+ * that the bundler builds the worker and its thread modules (docs/bundlers.md):
+ *
+ * ```ts
+ * setThreadWorker(() => new Worker(new URL('./threads.ts', import.meta.url), { type: 'module' }));
+ * qemu_thread_create(t, 'CPU 0', 'vcpu#vcpuThreadFn', arg, QEMU_THREAD_JOINABLE);
+ * ```
+ *
+ * A URL (or string) names a thread worker served as it is; `null` goes back to qemu-thread's own worker,
+ * which runs only thread functions named by URL. Threads started from a thread worker start theirs in
+ * the same worker without being told.
+ */
+export function setThreadWorker(worker: (() => object) | URL | string | null): void {
+  const state = browserState();
+  if (worker === null) {
+    state.threadWorker = undefined;
+  } else if (typeof worker === 'function') {
+    state.threadWorker = worker;
+  } else if (worker instanceof URL || typeof worker === 'string') {
+    state.threadWorkerType = 'module';
+    state.threadWorker = new URL(
+      String(worker),
+      (globalThis as { location?: { href: string } }).location?.href,
+    ).href;
+  } else {
+    throw new TypeError(
+      `setThreadWorker: expected a function that creates the Worker, a URL or null, got ${typeof worker}`,
+    );
+  }
+  state.threadWorkerSeen = undefined;
 }
 
 /**
  * The message to post, first, to a Web Worker the page creates itself, so that it joins this page's
  * threads with an id of its own and the same shared blocks. In the worker, call `receiveWorkerInit()`
- * from `qemu-thread/browser-boot` before importing qemu-thread.
+ * from `qemu-thread/worker` before importing qemu-thread.
  */
 export function workerInit(): unknown {
-  return { [BOOT]: { tid: allocateThreadId(), shared: { ...registry }, data: undefined } };
+  const state = browserState();
+  const boot: BootMessage = {
+    tid: allocateThreadId(),
+    spawned: false,
+    shared: { ...state.shared },
+    data: undefined,
+    threadWorker: typeof state.threadWorker === 'string' ? state.threadWorker : state.threadWorkerSeen?.href,
+    threadWorkerType:
+      typeof state.threadWorker === 'string' ? state.threadWorkerType : state.threadWorkerSeen?.type,
+  };
+  return { [BOOT]: boot };
 }
 
-/** The library's platform layer for browsers (platform/index.ts picks it). @internal */
-export const browserPlatform: Platform = {
-  threadId,
-  cores: Math.max(
-    1,
-    Number((globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency) ||
-      1,
-  ),
-  isMainThread: !isWorker,
-  // Atomics.wait throws on the window's thread; workers may block.
-  canBlock: isWorker,
-  holdOpen() {
-    // A browser thread never ends because it is idle: nothing to hold.
-    return () => {};
-  },
-  spawned: boot?.spawned === true && isWorker,
-  receiveStart() {
-    if (boot?.spawned !== true) return Promise.reject(new Error('qemu-thread: this worker was not spawned'));
-    if (boot.start !== undefined) return Promise.resolve(boot.start);
-    return new Promise((resolve) => {
-      boot.onStart = resolve;
-      // The library is loaded and listening: tell the creator that a launch now runs at once.
-      scope.postMessage(READY);
-    });
-  },
-  env(name) {
-    // Browsers have no environment; a page may set globalThis.QEMU_THREAD_ENV = { QEMU_THREAD_ERRORS: ... }.
-    const env = (globalThis as { QEMU_THREAD_ENV?: Record<string, string> }).QEMU_THREAD_ENV;
-    return env?.[name];
-  },
-  writeStderr(text) {
-    console.error(text.replace(/\n$/, ''));
-  },
-  writeStdout(text) {
-    console.log(text.replace(/\n$/, ''));
-  },
-  abort(message) {
-    console.error(message.replace(/\n$/, ''));
-    // A page cannot abort its process; a worker can at least stop running.
-    if (isWorker) scope.close();
-    throw new Error(message);
-  },
-  serialize(value) {
-    return encodeClone(value);
-  },
-  deserialize(bytes) {
-    return decodeClone(bytes);
-  },
-  moduleUrlTrusted(url) {
-    if (url.protocol === 'blob:') return true;
-    const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === origin;
-  },
-  trustedModules: "a URL of the page's own origin (http: or https:) or a blob: URL",
-  moduleMissing() {
-    // Finding out would need a fetch; a missing module is reported by the thread (EINVAL at join).
-    return false;
-  },
-  announceFinished() {
-    finished = true;
-    // After the current task: the trampoline may still be streaming a large outcome to its joiner.
-    setTimeout(closeIfDone, 0);
-  },
-  watchForDeath(report) {
-    // An uncaught error ends the thread, as it does in Node: report it to the joiner, then close.
-    const onError = (event: Event) => {
-      report(
-        event.type === 'unhandledrejection'
-          ? (event as Event & { reason?: unknown }).reason
-          : describeErrorEvent(event),
-      );
-    };
-    scope.addEventListener('error', onError);
-    scope.addEventListener('unhandledrejection', onError);
-  },
-  pid: 0,
-  processShared,
-  madeShared() {
-    // Every worker receives its creator's blocks at boot (or through workerInit): none is private.
-    return false;
-  },
-  announceEnded() {},
-  takeAnnouncedEnds() {
-    return [];
-  },
-  appendFile(path) {
-    throw new Error(
-      `qemu-thread: cannot write '${path}': trace files need Node.js; in a browser use the log backend (console)`,
-    );
-  },
-  beforeThisThreadEnds(callback) {
-    // Runs when this worker closes itself (closeIfDone); the window's thread ends with the page, unannounced.
-    endCallbacks.push(callback);
-  },
-  spawn(options: SpawnOptions): SpawnedThread {
-    const tid = allocateThreadId();
-    const boot = new URL('./browser-boot.js?boot', import.meta.url);
-    const Worker = (globalThis as unknown as { Worker: WebWorkerConstructor }).Worker;
-    const worker = new Worker(boot, {
-      type: 'module',
-      ...(options.name !== null ? { name: options.name } : {}),
-    });
-    let launched = options.data !== undefined;
-    let ended = false;
-    let markReady: () => void = () => {};
-    const ready = new Promise<void>((resolve) => {
-      markReady = resolve;
-    });
-    const end = (code: number, error: unknown) => {
-      if (ended) return;
-      ended = true;
-      markReady();
-      if (launched) {
-        liveChildren--;
-        setTimeout(closeIfDone, 0);
-      }
-      options.onExit(code, error);
-    };
-    worker.addEventListener('message', (event) => {
-      if (event.data === READY) markReady();
-      else if (event.data === DONE) end(0, undefined);
-    });
-    worker.addEventListener('error', (event) => {
-      // The error is ours to report; stop it from travelling on to this thread's own creator.
-      event.preventDefault();
-      worker.terminate();
-      end(1, describeErrorEvent(event));
-    });
-    try {
-      worker.postMessage({
-        [BOOT]: { tid, shared: { ...registry }, entry: options.entry.href, data: options.data },
+/** A new worker for a thread, and what to call it in an error message. */
+interface NewWorker {
+  worker: WebWorker;
+  /** The worker script's URL, when known. */
+  url: string | undefined;
+  what: string;
+}
+
+/**
+ * Creates the worker of a new thread: the thread worker this thread was given, or qemu-thread's own. The
+ * worker is created with a recording `Worker` in place, so that its URL (which the bundler chose, inside
+ * a function given to setThreadWorker) can be named if the worker fails to load.
+ */
+function createWorker(state: BrowserState, name: string | null): NewWorker {
+  const g = globalThis as unknown as { Worker?: WebWorkerConstructor };
+  const Native = g.Worker;
+  if (Native === undefined) throw new Error('this browser thread cannot start Web Workers');
+  const source = state.threadWorker;
+  const base = ownScriptHref() ?? (globalThis as { location?: { href: string } }).location?.href;
+  let url: string | undefined;
+  g.Worker = new Proxy(Native, {
+    construct(target, args, newTarget) {
+      url ??= new URL(String(args[0]), base).href;
+      return Reflect.construct(target, args, newTarget);
+    },
+  });
+  let worker: unknown;
+  try {
+    if (typeof source === 'string') {
+      worker = new Worker(source, { name: name ?? undefined, type: state.threadWorkerType });
+    } else if (typeof source === 'function') worker = source();
+    // Written out in full, as bundlers recognize it: Vite and webpack build this worker unaided.
+    else
+      worker = new Worker(new URL('./browser-worker.js', import.meta.url), {
+        name: name ?? undefined,
+        type: 'module',
       });
-    } catch (error) {
-      // The start data cannot be cloned (a function in the argument, say): no thread.
-      worker.terminate();
-      throw error;
+  } finally {
+    g.Worker = Native;
+  }
+  if (typeof (worker as WebWorker | null)?.postMessage !== 'function') {
+    throw new TypeError(`the function given to setThreadWorker returned ${String(worker)}, not a Worker`);
+  }
+  const what =
+    url ??
+    (typeof source === 'function' ? `made by ${String(source).slice(0, 120)}` : "of qemu-thread's own");
+  return { worker: worker as WebWorker, url, what };
+}
+
+declare const Worker: WebWorkerConstructor;
+
+/** The browser platform of the calling thread. Throws where qemu-thread cannot run. */
+export function createBrowserPlatform(): Platform {
+  const g = globalThis as { window?: unknown; WorkerGlobalScope?: unknown };
+  if (typeof g.window !== 'object' && typeof g.WorkerGlobalScope !== 'function') {
+    throw new Error(
+      'qemu-thread: unsupported runtime: it runs on Node.js >= 20.16 and in browsers (window, Web Workers)',
+    );
+  }
+  if (typeof SharedArrayBuffer !== 'function') {
+    throw new Error(
+      'qemu-thread: SharedArrayBuffer is not available: the page must be cross-origin isolated. Serve it ' +
+        "with the headers 'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: " +
+        "require-corp' (check globalThis.crossOriginIsolated === true)",
+    );
+  }
+  const state = browserState();
+  if (state.phase === 'listening') {
+    throw new Error(
+      'qemu-thread: loaded in a thread worker before the worker received its start message: a thread ' +
+        "worker's entry must not import qemu-thread or a thread module statically; it names them with " +
+        "threadWorker({ name: () => import('./name.js') }) (see docs/bundlers.md)",
+    );
+  }
+  const boot = state.boot;
+  return {
+    threadId: settleThreadId(state),
+    cores: Math.max(
+      1,
+      Number(
+        (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency,
+      ) || 1,
+    ),
+    isMainThread: !isWorker,
+    // Atomics.wait throws on the window's thread; workers may block.
+    canBlock: isWorker,
+    holdOpen() {
+      // A browser thread never ends because it is idle: nothing to hold.
+      return () => {};
+    },
+    spawned: boot?.spawned === true && isWorker,
+    receiveStart() {
+      if (boot?.spawned !== true)
+        return Promise.reject(new Error('qemu-thread: this worker was not spawned'));
+      if (boot.start !== undefined) return Promise.resolve(boot.start);
+      return new Promise((resolve) => {
+        boot.onStart = resolve;
+        // The library is loaded and listening: tell the creator that a launch now runs at once.
+        scope.postMessage(READY);
+      });
+    },
+    env(name) {
+      // Browsers have no environment; a page may set globalThis.QEMU_THREAD_ENV = { QEMU_THREAD_ERRORS: ... }.
+      const env = (globalThis as { QEMU_THREAD_ENV?: Record<string, string> }).QEMU_THREAD_ENV;
+      return env?.[name];
+    },
+    writeStderr(text) {
+      console.error(text.replace(/\n$/, ''));
+    },
+    writeStdout(text) {
+      console.log(text.replace(/\n$/, ''));
+    },
+    abort(message) {
+      console.error(message.replace(/\n$/, ''));
+      // A page cannot abort its process; a worker can at least stop running.
+      if (isWorker) scope.close();
+      throw new Error(message);
+    },
+    serialize(value) {
+      return encodeClone(value);
+    },
+    deserialize(bytes) {
+      return decodeClone(bytes);
+    },
+    moduleMissing() {
+      // Finding out would need a fetch; a missing module is reported by the thread (EINVAL at join).
+      return false;
+    },
+    moduleUrlTrusted(url) {
+      if (url.protocol === 'blob:') return true;
+      const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
+      return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === origin;
+    },
+    trustedModules: "a URL of the page's own origin (http: or https:) or a blob: URL",
+    get namedModules() {
+      return state.threadWorker !== undefined;
+    },
+    loadThreadModule(spec) {
+      return loadThreadModule(state, spec);
+    },
+    announceFinished() {
+      state.finished = true;
+      // After the current task: the trampoline may still be streaming a large outcome to its joiner.
+      setTimeout(closeIfDone, 0);
+    },
+    whenIdle(callback) {
+      callback();
+    },
+    watchForDeath(report) {
+      // An uncaught error ends the thread, as it does in Node: report it to the joiner, then close.
+      const onError = (event: Event) => {
+        report(
+          event.type === 'unhandledrejection'
+            ? (event as Event & { reason?: unknown }).reason
+            : describeErrorEvent(event),
+        );
+      };
+      scope.addEventListener('error', onError);
+      scope.addEventListener('unhandledrejection', onError);
+    },
+    pid: 0,
+    processShared(key, bytes) {
+      return shared(key, bytes, state);
+    },
+    madeShared() {
+      // Every worker receives its creator's blocks at boot (or through workerInit): none is private.
+      return false;
+    },
+    announceEnded() {},
+    takeAnnouncedEnds() {
+      return [];
+    },
+    appendFile(path) {
+      throw new Error(
+        `qemu-thread: cannot write '${path}': trace files need Node.js; in a browser use the log backend (console)`,
+      );
+    },
+    beforeThisThreadEnds(callback) {
+      // Runs when this worker closes itself (closeIfDone); the window's thread ends with the page, unannounced.
+      state.endCallbacks.push(callback);
+    },
+    spawn(options: SpawnOptions): SpawnedThread {
+      return spawn(state, options);
+    },
+  };
+}
+
+/** Imports a thread function's module: a module name of this thread worker, or a URL. */
+async function loadThreadModule(state: BrowserState, spec: string): Promise<Record<string, unknown>> {
+  let url: string | undefined;
+  try {
+    url = new URL(spec).href;
+  } catch {
+    // Not a URL: a module name.
+  }
+  if (url === undefined) {
+    const load = state.modules?.[spec];
+    if (load === undefined) {
+      const known = Object.keys(state.modules ?? {});
+      throw new Error(
+        state.modules === undefined || known.length === 0
+          ? `this worker (${ownScriptHref()}) is not a thread worker with modules: see setThreadWorker`
+          : `the thread worker ${ownScriptHref()} has no module '${spec}' (it has: ${known.join(', ')})`,
+      );
     }
+    try {
+      return (await load()) as Record<string, unknown>;
+    } catch (error) {
+      throw await explainImportError(error, urlInMessage(String((error as Error)?.message ?? error)));
+    }
+  }
+  try {
+    // Not for the bundler: the module is whatever the URL names, at run time.
+    return (await import(/* webpackIgnore: true */ /* @vite-ignore */ url)) as Record<string, unknown>;
+  } catch (error) {
+    throw await explainImportError(error, url);
+  }
+}
+
+async function explainImportError(error: unknown, url: string | undefined): Promise<Error> {
+  const why = error instanceof Error ? error.message : String(error);
+  // A module that was fetched and threw while evaluating says so itself.
+  if (url === undefined || (error instanceof Error && error.name !== 'TypeError')) {
+    return error instanceof Error ? error : new Error(why);
+  }
+  const found = await diagnoseUrl(url, 'module');
+  return new Error(`${found.cause}: ${url}; ${found.found ? found.hint : why}`);
+}
+
+function spawn(state: BrowserState, options: SpawnOptions): SpawnedThread {
+  const tid = allocateThreadId();
+  const { worker, url, what } = createWorker(state, options.name);
+  let launched = options.data !== undefined;
+  let ended = false;
+  let booted = false;
+  let markReady: () => void = () => {};
+  let failReady: (error: unknown) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  // Nobody may be waiting for a pre-started worker's readiness; its failure is still reported by prestart.
+  ready.catch(() => {});
+  const end = (code: number, error: unknown) => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(bootTimer);
     if (launched) {
-      liveChildren++;
-      // Its start data is in the boot message: nothing to wait for before launching (as in Node).
+      markReady();
+      state.liveChildren--;
+      setTimeout(closeIfDone, 0);
+    } else if (error !== undefined) {
+      failReady(error);
+    } else {
       markReady();
     }
-    return {
-      threadId: tid,
-      ready,
-      async terminate() {
-        // Immediate, wherever the worker is (a blocked Atomics.wait included). No event follows, so the
-        // end is reported here. Its own workers die with it unreported (known limitation).
+    options.onExit(code, error);
+  };
+  /**
+   * The worker never ran qemu-thread's boot code: says why, as well as a fetch of its script can tell.
+   * The cause comes first: a report that must fit the QemuThread's window may be cut short.
+   */
+  const failBoot = async (headline: string, otherwise: string) => {
+    if (ended) return;
+    worker.terminate();
+    const found = url !== undefined ? await diagnoseUrl(url, 'worker') : undefined;
+    const text =
+      found?.found === true
+        ? `worker failed to load, ${found.cause}: ${what}; ${found.hint}`
+        : `${headline}: ${what}; ${otherwise}`;
+    console.error(`qemu-thread: ${text}`);
+    end(1, new Error(text));
+  };
+  // The boot timer counts the creator's event-loop time only: a creator that blocked for a while (its
+  // worker cannot boot meanwhile) gives the worker another full period once it runs again.
+  const timeout = Number(browserPlatformEnv('QEMU_THREAD_BOOT_TIMEOUT_MS')) || BOOT_TIMEOUT_MS;
+  let armedAt = Date.now();
+  let bootTimer: ReturnType<typeof setTimeout> | undefined;
+  const armBootTimer = () => {
+    armedAt = Date.now();
+    bootTimer = setTimeout(() => {
+      if (booted || ended) return;
+      if (Date.now() - armedAt > timeout + 1000) return armBootTimer();
+      void failBoot(
+        `worker did not start qemu-thread within ${timeout} ms`,
+        "its entry must call threadWorker() from 'qemu-thread/worker' at its top level",
+      );
+    }, timeout);
+  };
+  armBootTimer();
+  worker.addEventListener('message', (event) => {
+    const message = event.data as unknown;
+    if (message === READY) {
+      markReady();
+    } else if (message === DONE) {
+      end(0, undefined);
+    } else if (message !== null && typeof message === 'object') {
+      if (HELLO in message) {
+        booted = true;
+        clearTimeout(bootTimer);
+        if (typeof state.threadWorker === 'function') {
+          state.threadWorkerSeen ??= message[HELLO] as { href: string; type: WorkerType };
+        }
+      } else if (FAILED in message) {
         worker.terminate();
-        end(1, undefined);
-      },
-      unref() {},
-      launch(data) {
-        worker.postMessage({ [SPAWN]: data });
-        launched = true;
-        liveChildren++;
-      },
+        end(1, new Error(String(message[FAILED])));
+      }
+    }
+  });
+  worker.addEventListener('error', (event) => {
+    // The error is ours to report; stop it from travelling on to this thread's own creator.
+    event.preventDefault();
+    if (!booted) {
+      void failBoot(
+        'worker failed to load',
+        'a syntax error, an import that failed, or an error at its top level (see the console)',
+      );
+      return;
+    }
+    worker.terminate();
+    end(1, describeErrorEvent(event));
+  });
+  try {
+    const boot: BootMessage = {
+      tid,
+      spawned: true,
+      shared: { ...state.shared },
+      data: options.data,
+      threadWorker: typeof state.threadWorker === 'string' ? state.threadWorker : undefined,
+      threadWorkerType: state.threadWorkerType,
     };
-  },
-};
+    worker.postMessage({ [BOOT]: boot });
+  } catch (error) {
+    // The start data cannot be cloned (a function in the argument, say): no thread.
+    clearTimeout(bootTimer);
+    worker.terminate();
+    throw error;
+  }
+  if (launched) {
+    state.liveChildren++;
+    // Its start data is in the boot message: nothing to wait for before launching (as in Node).
+    markReady();
+  }
+  return {
+    threadId: tid,
+    ready,
+    async terminate() {
+      // Immediate, wherever the worker is (a blocked Atomics.wait included). No event follows, so the
+      // end is reported here. Its own workers die with it unreported (known limitation).
+      worker.terminate();
+      end(1, undefined);
+    },
+    unref() {},
+    launch(data) {
+      worker.postMessage({ [SPAWN]: data });
+      launched = true;
+      state.liveChildren++;
+    },
+  };
+}
+
+function browserPlatformEnv(name: string): string | undefined {
+  return (globalThis as { QEMU_THREAD_ENV?: Record<string, string> }).QEMU_THREAD_ENV?.[name];
+}

@@ -1,9 +1,14 @@
 /**
- * Selects the platform this process runs on: Node.js (worker_threads), or a browser (the window's thread
- * and Web Workers). Each is loaded by a dynamic import, so a browser never sees a `node:` import. Without
- * SharedArrayBuffer (a page that is not cross-origin isolated) the import fails with a message saying how
- * to get it, rather than half-working.
+ * Selects the platform this thread runs on: Node.js (worker_threads), or a browser (the window's thread
+ * and Web Workers). Both platform modules are imported statically and the choice is made when this module
+ * runs: no top-level await (so that `require('qemu-thread')` works), no `node:` import anywhere (node.ts
+ * gets Node's modules through `process.getBuiltinModule`, so a bundler building for the browser never
+ * meets one), and only relative imports (so the `dist/` files run in a browser as they are). Without
+ * SharedArrayBuffer (a page that is not cross-origin isolated) it throws a message saying how to get it.
  */
+import { createBrowserPlatform } from './browser.js';
+import { nodePlatform } from './node.js';
+import { hasBuiltins } from './node-builtins.js';
 import type { Platform } from './types.js';
 
 export type { Platform, SpawnedThread, SpawnOptions } from './types.js';
@@ -13,26 +18,14 @@ function isNode(): boolean {
   return typeof proc?.versions?.node === 'string';
 }
 
-function isBrowser(): boolean {
-  const g = globalThis as { Worker?: unknown; WorkerGlobalScope?: unknown; window?: unknown };
-  return typeof g.window === 'object' || typeof g.WorkerGlobalScope === 'function';
+function selectPlatform(): Platform {
+  if (!isNode()) return createBrowserPlatform();
+  if (!hasBuiltins) {
+    throw new Error(
+      'qemu-thread: this Node.js is too old: it needs process.getBuiltinModule (Node.js >= 20.16)',
+    );
+  }
+  return nodePlatform;
 }
 
-if (!isNode() && !isBrowser()) {
-  throw new Error(
-    'qemu-thread: unsupported runtime: it runs on Node.js >= 20 and in browsers (window, Web Workers)',
-  );
-}
-if (typeof SharedArrayBuffer !== 'function') {
-  throw new Error(
-    isNode()
-      ? 'qemu-thread: SharedArrayBuffer is not available in this runtime'
-      : 'qemu-thread: SharedArrayBuffer is not available: the page must be cross-origin isolated. Serve it ' +
-          "with the headers 'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: " +
-          "require-corp' (check globalThis.crossOriginIsolated === true)",
-  );
-}
-
-export const platform: Platform = isNode()
-  ? (await import('./node.js')).nodePlatform
-  : (await import('./browser.js')).browserPlatform;
+export const platform: Platform = selectPlatform();

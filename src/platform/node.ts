@@ -1,25 +1,57 @@
 /** The Node.js platform: `worker_threads` for threads, `v8` for structured clone, `fs` for unbuffered output. */
-import { appendFileSync, existsSync, writeSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { deserialize, serialize } from 'node:v8';
 import {
+  appendFileSync,
+  availableParallelism,
   BroadcastChannel,
+  deserialize,
+  existsSync,
+  fileURLToPath,
   getEnvironmentData,
   isMainThread,
   parentPort,
   receiveMessageOnPort,
+  serialize,
   setEnvironmentData,
   threadId,
   Worker,
   workerData,
-} from 'node:worker_threads';
+  writeSync,
+} from './node-builtins.js';
 import type { Platform, SpawnedThread, SpawnOptions } from './types.js';
 
+/**
+ * The thread trampoline, relative to this file: `thread/entry.js` beside `platform/` in the module build,
+ * `entry.js` beside the library file in the Node build (tools/bundle-node.mjs), so that a thread loads the
+ * same build of the library as its creator. Not written inside `new URL(...)`: bundlers that build for the
+ * browser (this module is in their graph, unused) would copy the file as an asset.
+ */
+const TRAMPOLINE = import.meta.url.endsWith('/platform/node.js') ? '../thread/entry.js' : './entry.js';
 /** The marker by which a worker recognizes the data of a thread that qemu-thread started. */
 const SPAWN_KEY = '__qemuThreadSpawn';
 /** The message a pre-started thread sends its creator once it is loaded and waits for its start data. */
 const READY = '__qemuThreadReady';
+
+/** A word to sleep on between retries of a write; made at first use (this module also loads in browsers). */
+let pause: Int32Array | undefined;
+
+/**
+ * Writes all of `text` to `fd`, blocking as C's write to a full pipe would. Node makes stdout and stderr
+ * non-blocking once their streams are opened, so on a pipe that its reader empties slowly (a parent
+ * process busy elsewhere) a write can be partial or fail with EAGAIN: then wait a moment and go on, rather
+ * than lose the line or throw from a trace point.
+ */
+function writeAll(fd: number, text: string): void {
+  let bytes = Buffer.from(text);
+  while (bytes.length > 0) {
+    try {
+      bytes = bytes.subarray(writeSync(fd, bytes));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      pause ??= new Int32Array(new SharedArrayBuffer(4));
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
 
 /**
  * The node options a new thread runs with: this thread's, minus those that only make sense for a main
@@ -61,16 +93,16 @@ const madeHere = new Set<string>();
  * receiveMessageOnPort, for ends announced while this thread is blocked in a wait. Unref'd, so it keeps
  * nobody alive. Made at first use (liveness.ts uses it as it loads, so every thread listens from then on).
  */
-let endsChannel: BroadcastChannel | null | undefined;
+let endsChannel: InstanceType<typeof BroadcastChannel> | null | undefined;
 const announcedEnds: number[] = [];
 
-function endsOnChannel(): BroadcastChannel | null {
+function endsOnChannel(): InstanceType<typeof BroadcastChannel> | null {
   if (endsChannel === undefined) {
     try {
       endsChannel = new BroadcastChannel('qemu-thread.ended');
-      endsChannel.onmessage = (event) => {
-        if (typeof (event as MessageEvent).data === 'number')
-          announcedEnds.push((event as MessageEvent).data);
+      endsChannel.onmessage = (event: unknown) => {
+        const data = (event as { data?: unknown }).data;
+        if (typeof data === 'number') announcedEnds.push(data);
       };
       endsChannel.unref();
     } catch {
@@ -81,163 +113,182 @@ function endsOnChannel(): BroadcastChannel | null {
   return endsChannel;
 }
 
-export const nodePlatform: Platform = {
-  threadId,
-  cores: availableParallelism(),
-  isMainThread,
-  // Node lets every thread block, its main thread included.
-  canBlock: true,
-  holdOpen() {
-    // A referenced timer is the cheapest handle that keeps an event loop running; it never fires.
-    const timer = setInterval(() => {}, 2 ** 30);
-    let held = true;
-    return () => {
-      if (held) clearInterval(timer);
-      held = false;
-    };
-  },
-  spawned: workerData !== null && typeof workerData === 'object' && SPAWN_KEY in workerData,
-  receiveStart() {
-    const data = (workerData as Record<string, unknown>)[SPAWN_KEY];
-    if (data !== undefined) return Promise.resolve(data);
-    return new Promise((resolve) => {
-      parentPort?.once('message', (message: Record<string, unknown>) => resolve(message[SPAWN_KEY]));
-      parentPort?.postMessage(READY);
-    });
-  },
-  env(name) {
-    return process.env[name];
-  },
-  writeStderr(text) {
-    writeSync(2, text);
-  },
-  writeStdout(text) {
-    writeSync(1, text);
-  },
-  abort(message) {
-    writeSync(2, message);
-    // Node refuses process.abort() in a worker; the signal takes the whole process down just the same.
-    if (isMainThread) process.abort();
-    process.kill(process.pid, 'SIGABRT');
-    throw new Error(message);
-  },
-  serialize(value) {
-    return serialize(value);
-  },
-  deserialize(bytes) {
-    return deserialize(bytes);
-  },
-  moduleMissing(url) {
-    return url.protocol === 'file:' && !existsSync(fileURLToPath(url));
-  },
-  moduleUrlTrusted(url) {
-    return url.protocol === 'file:';
-  },
-  trustedModules: 'a file: URL',
-  announceFinished() {
-    // Nothing to do: the main thread holds no thread (see spawn), and a worker must keep holding its threads
-    // even once their functions are over, for a large result may still be on its way to a joiner.
-  },
-  watchForDeath(report) {
-    process.on('uncaughtException', (error) => {
-      report(error);
-      process.exit(1);
-    });
-    process.on('exit', (code) => report(new Error(`the thread's runtime exited (process.exit(${code}))`)));
-  },
-  pid: process.pid,
-  madeShared(key) {
-    return madeHere.has(key);
-  },
-  announceEnded(tid) {
-    endsOnChannel()?.postMessage(tid);
-  },
-  takeAnnouncedEnds() {
-    const channel = endsOnChannel();
-    if (channel !== null) {
-      try {
-        for (
-          let m = receiveMessageOnPort(channel as never);
-          m !== undefined;
-          m = receiveMessageOnPort(channel as never)
-        ) {
-          if (typeof m.message === 'number') announcedEnds.push(m.message);
+/** The Node.js platform; undefined outside Node, where this module is loaded but never used. */
+export const nodePlatform: Platform = !isNodeProcess()
+  ? (undefined as unknown as Platform)
+  : {
+      threadId,
+      cores: availableParallelism(),
+      isMainThread,
+      // Node lets every thread block, its main thread included.
+      canBlock: true,
+      holdOpen() {
+        // A referenced timer is the cheapest handle that keeps an event loop running; it never fires.
+        const timer = setInterval(() => {}, 2 ** 30);
+        let held = true;
+        return () => {
+          if (held) clearInterval(timer);
+          held = false;
+        };
+      },
+      spawned: workerData !== null && typeof workerData === 'object' && SPAWN_KEY in workerData,
+      receiveStart() {
+        const data = (workerData as Record<string, unknown>)[SPAWN_KEY];
+        if (data !== undefined) return Promise.resolve(data);
+        return new Promise((resolve) => {
+          parentPort?.once('message', (message: Record<string, unknown>) => resolve(message[SPAWN_KEY]));
+          parentPort?.postMessage(READY);
+        });
+      },
+      env(name) {
+        return process.env[name];
+      },
+      writeStderr(text) {
+        writeAll(2, text);
+      },
+      writeStdout(text) {
+        writeAll(1, text);
+      },
+      abort(message) {
+        writeAll(2, message);
+        // Node refuses process.abort() in a worker; the signal takes the whole process down just the same.
+        if (isMainThread) process.abort();
+        process.kill(process.pid, 'SIGABRT');
+        throw new Error(message);
+      },
+      serialize(value) {
+        return serialize(value);
+      },
+      deserialize(bytes) {
+        return deserialize(bytes);
+      },
+      moduleMissing(url) {
+        return url.protocol === 'file:' && !existsSync(fileURLToPath(url));
+      },
+      moduleUrlTrusted(url) {
+        return url.protocol === 'file:';
+      },
+      trustedModules: 'a file: URL',
+      // Module names need a thread worker, which only browsers have.
+      namedModules: false,
+      loadThreadModule(spec) {
+        return import(spec);
+      },
+      announceFinished() {
+        // Nothing to do: the main thread holds no thread (see spawn), and a worker must keep holding its
+        // threads even once their functions are over, for a large result may still be on its way to a joiner.
+      },
+      whenIdle(callback) {
+        process.once('beforeExit', callback);
+      },
+      watchForDeath(report) {
+        process.on('uncaughtException', (error) => {
+          report(error);
+          process.exit(1);
+        });
+        process.on('exit', (code) =>
+          report(new Error(`the thread's runtime exited (process.exit(${code}))`)),
+        );
+      },
+      pid: process.pid,
+      madeShared(key) {
+        return madeHere.has(key);
+      },
+      announceEnded(tid) {
+        endsOnChannel()?.postMessage(tid);
+      },
+      takeAnnouncedEnds() {
+        const channel = endsOnChannel();
+        if (channel !== null) {
+          try {
+            for (
+              let m = receiveMessageOnPort(channel as never);
+              m !== undefined;
+              m = receiveMessageOnPort(channel as never)
+            ) {
+              if (typeof m.message === 'number') announcedEnds.push(m.message);
+            }
+          } catch {
+            // This runtime cannot read a broadcast channel synchronously: the listener still hears the ends.
+          }
         }
-      } catch {
-        // This runtime cannot read a broadcast channel synchronously: the listener still hears the ends.
-      }
-    }
-    return announcedEnds.splice(0);
-  },
-  processShared(key, bytes) {
-    // Node clones a thread's environment data into every worker it creates, so the buffer made by the
-    // first thread reaches every later one, whoever creates it.
-    let buffer = getEnvironmentData(key);
-    if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < bytes) {
-      buffer = new SharedArrayBuffer(bytes);
-      setEnvironmentData(key, buffer);
-      madeHere.add(key);
-    }
-    return buffer as SharedArrayBuffer;
-  },
-  appendFile(path, text) {
-    appendFileSync(path, text);
-  },
-  beforeThisThreadEnds(callback) {
-    process.on('exit', callback);
-  },
-  spawn(options: SpawnOptions): SpawnedThread {
-    const worker = new Worker(options.entry, {
-      workerData: { [SPAWN_KEY]: options.data },
-      execArgv: workerExecArgv(),
-      ...(options.name !== null ? { name: options.name } : {}),
-    });
-    let lastError: unknown;
-    let markReady: () => void = () => {};
-    let isReady = false;
-    // A thread never keeps the process alive past its main thread, as in C, where returning from main ends
-    // the process whatever its threads are doing: the main thread lets go of every thread it starts (the
-    // process then lives as long as the main thread's event loop has work, a pending join included). A
-    // worker instead must outlive the threads it starts, since Node ends a worker's workers with it: it
-    // holds them until they finish their function.
-    // An unref asked for before the thread is ready waits for it: whoever awaits `ready` must not see the
-    // process end first.
-    let unrefWhenReady = isMainThread;
-    const ready = new Promise<void>((resolve) => {
-      markReady = () => {
-        isReady = true;
-        if (unrefWhenReady) worker.unref();
-        resolve();
-      };
-    });
-    worker.on('error', (error) => {
-      lastError = error;
-    });
-    worker.on('exit', (code) => {
-      markReady();
-      options.onExit(code, lastError);
-    });
-    worker.on('message', (message) => {
-      if (message === READY) markReady();
-    });
-    if (options.data !== undefined) markReady();
-    return {
-      threadId: worker.threadId,
-      ready,
-      // Node emits 'exit' (our onExit) before the promise of terminate() settles.
-      terminate: async () => {
-        await worker.terminate();
+        return announcedEnds.splice(0);
       },
-      unref() {
-        if (isReady) worker.unref();
-        else unrefWhenReady = true;
+      processShared(key, bytes) {
+        // Node clones a thread's environment data into every worker it creates, so the buffer made by the
+        // first thread reaches every later one, whoever creates it.
+        let buffer = getEnvironmentData(key);
+        if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < bytes) {
+          buffer = new SharedArrayBuffer(bytes);
+          setEnvironmentData(key, buffer);
+          madeHere.add(key);
+        }
+        return buffer as SharedArrayBuffer;
       },
-      launch(data) {
-        worker.postMessage({ [SPAWN_KEY]: data });
-        if (isMainThread) return;
-        unrefWhenReady = false;
-        worker.ref();
+      appendFile(path, text) {
+        appendFileSync(path, text);
+      },
+      beforeThisThreadEnds(callback) {
+        process.on('exit', callback);
+      },
+      spawn(options: SpawnOptions): SpawnedThread {
+        const worker = new Worker(new URL(TRAMPOLINE, import.meta.url), {
+          workerData: { [SPAWN_KEY]: options.data },
+          execArgv: workerExecArgv(),
+          ...(options.name !== null ? { name: options.name } : {}),
+        });
+        let lastError: unknown;
+        let markReady: () => void = () => {};
+        let isReady = false;
+        // A thread never keeps the process alive past its main thread, as in C, where returning from main
+        // ends the process whatever its threads are doing: the main thread lets go of every thread it starts
+        // (the process then lives as long as the main thread's event loop has work, a pending join
+        // included). A worker instead must outlive the threads it starts, since Node ends a worker's workers
+        // with it: it holds them.
+        // An unref asked for before the thread is ready waits for it: whoever awaits `ready` must not see the
+        // process end first.
+        let unrefWhenReady = isMainThread;
+        const ready = new Promise<void>((resolve) => {
+          markReady = () => {
+            isReady = true;
+            if (unrefWhenReady) worker.unref();
+            resolve();
+          };
+        });
+        worker.on('error', (error) => {
+          lastError = error;
+        });
+        worker.on('exit', (code) => {
+          markReady();
+          options.onExit(code, lastError);
+        });
+        worker.on('message', (message) => {
+          if (message === READY) markReady();
+        });
+        if (options.data !== undefined) markReady();
+        return {
+          threadId: worker.threadId,
+          ready,
+          // Node emits 'exit' (our onExit) before the promise of terminate() settles.
+          terminate: async () => {
+            await worker.terminate();
+          },
+          unref() {
+            if (isReady) worker.unref();
+            else unrefWhenReady = true;
+          },
+          launch(data) {
+            worker.postMessage({ [SPAWN_KEY]: data });
+            if (isMainThread) return;
+            unrefWhenReady = false;
+            worker.ref();
+          },
+        };
       },
     };
-  },
-};
+
+function isNodeProcess(): boolean {
+  return (
+    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
+  );
+}

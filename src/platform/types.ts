@@ -1,7 +1,8 @@
 /**
  * What differs between JS runtimes, as the rest of the library sees it. Only the files in this folder may
  * touch runtime-specific modules (`node:worker_threads`, `node:v8`, ...), so that a browser platform can be
- * added beside the Node one without changing any primitive.
+ * added beside the Node one without changing any primitive. None imports them statically (node.ts gets
+ * them through `process.getBuiltinModule`), so that a bundler building for the browser never meets one.
  */
 
 /** A started thread, as its creator sees it. */
@@ -10,8 +11,9 @@ export interface SpawnedThread {
   readonly threadId: number;
   /**
    * Settles once the new thread has loaded the library and waits for its start data (pre-started), or has
-   * ended. A browser worker does not boot while its creator blocks: a creator that will block must await
-   * this for its pre-started threads first.
+   * ended; rejects if a pre-started thread's worker failed to start (the error says why). A browser worker
+   * does not boot while its creator blocks: a creator that will block must await this for its pre-started
+   * threads first.
    */
   readonly ready: Promise<void>;
   /** Stop keeping the process alive for this thread (it has finished its function, or it is idle). */
@@ -29,8 +31,6 @@ export interface SpawnedThread {
 }
 
 export interface SpawnOptions {
-  /** The module that runs in the new thread (the trampoline). */
-  entry: URL;
   /** Handed to the new thread, by structured clone; undefined to pre-start an idle thread (see launch). */
   data: unknown;
   /** The thread's name, or null to leave it unnamed. */
@@ -81,12 +81,25 @@ export interface Platform {
   moduleUrlTrusted(url: URL): boolean;
   /** Words that describe the trusted kind of module, for the error message when another is refused. */
   readonly trustedModules: string;
+  /**
+   * Whether threads started from this thread can name their function's module by a name that their
+   * worker registers (`'vcpu#fn'`; a browser's thread worker, see setThreadWorker) rather than by URL.
+   */
+  readonly namedModules: boolean;
+  /** In a spawned thread: imports the module of its thread function, named by URL or by module name. */
+  loadThreadModule(spec: string): Promise<Record<string, unknown>>;
   spawn(options: SpawnOptions): SpawnedThread;
   /**
    * Called in a spawned thread once its function has finished: the creator then stops keeping the process
    * alive for it (a finished thread that is never joined must not hold the process open).
    */
   announceFinished(): void;
+  /**
+   * Runs `callback` in this thread once it has nothing else left to run (no timer, message or pending
+   * wait): Node's `beforeExit` of the worker. At once in a browser, whose workers close themselves when
+   * their function is over, whatever they had scheduled.
+   */
+  whenIdle(callback: () => void): void;
   /**
    * Called in a spawned thread while its function runs: `report` is called, in that thread, if it is about
    * to die without the function finishing (an uncaught error in a callback, or an exit of the runtime).

@@ -39,9 +39,9 @@
  * Wake-ups may be spurious, as QEMU allows: callers loop on their predicate.
  */
 import { fail } from '../errors.js';
-import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
-import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
-import { OWNER_FLAGS, SELF } from '../owner.js';
+import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
+import { checkReady, markDestroyed, markReady, STATE, stateName } from '../lifecycle.js';
+import { OWNER_FLAGS, READY_COND, SELF } from '../owner.js';
 import {
   type AsyncParkResult,
   abortReason,
@@ -51,12 +51,14 @@ import {
   parkAsync,
   refuseToBlock,
   remainingUntil,
+  signalOf,
   spinUntilChanged,
   type WaitOptions,
   wake,
 } from '../park.js';
 import { platform } from '../platform/index.js';
 import { noteTakenSite } from '../thread/lock-sites.js';
+import { enterWait, leaveWait, liveWaitersOf } from '../thread/waits.js';
 import { noteAwake, noteHeld, noteWaiting, type Waiter, waitersOf } from '../trace/holders.js';
 import { qspRecord } from '../trace/qsp.js';
 import {
@@ -110,11 +112,21 @@ function passBroadcastOn(w: Int32Array): void {
 }
 /** The words of `mutex` after a wait's checks: the cond is usable and the caller holds the mutex. */
 function heldMutexWords(w: Int32Array, mutex: QemuMutex, func: string): Int32Array {
-  checkReady(w, func);
+  checkReady(w, READY, func);
   const mw = (mutex instanceof QemuMutex ? mutex : QemuMutex.from(mutex, func)).words;
   const owner = Atomics.load(mw, 0);
   if ((owner & ~OWNER_FLAGS) !== SELF) notHeldBySelf(owner, func);
   return mw;
+}
+
+/**
+ * EBUSY while a live thread waits on the cond. Counted waiters that are not alive (terminated in the middle
+ * of a wait) do not count: without this, one terminated waiter would keep the cond busy for ever.
+ */
+function refuseWhileWaited(w: Int32Array, func: string): void {
+  if (Atomics.load(w, STATE) !== READY || (Atomics.load(w, COUNTS) & WAITER_MASK) === 0) return;
+  const live = liveWaitersOf(w[ID]);
+  if (live > 0) fail('EBUSY', func, `${live} thread(s) are waiting on it`);
 }
 
 /** The trace events and profile entry of a traced wait that has taken its mutex again. */
@@ -125,6 +137,8 @@ function relocked(w: Int32Array, mw: Int32Array, site: string, start: number): v
   traceLocked(mw[MUTEX_ID], site);
 }
 
+/** Word 0 of a usable cond (owner.ts: each kind has its own). */
+const READY = READY_COND;
 const KIND = 'QemuCond';
 
 /**
@@ -193,15 +207,12 @@ export class QemuCond extends SharedStorage {
   /** Makes the condition variable usable (`qemu_cond_init`). `EBUSY` while threads wait on it. */
   init(): void {
     const w = this.words;
-    const waiters = Atomics.load(w, COUNTS) & WAITER_MASK;
-    if (Atomics.load(w, STATE) === READY && waiters > 0) {
-      fail('EBUSY', 'qemu_cond_init', `${waiters} thread(s) are waiting on it`);
-    }
+    refuseWhileWaited(w, 'qemu_cond_init');
     Atomics.store(w, SEQ, 0);
     Atomics.store(w, COUNTS, 0);
     Atomics.store(w, OWED, 0);
     Atomics.store(w, ID, nextObjectId());
-    markReady(w);
+    markReady(w, READY);
   }
 
   /**
@@ -209,17 +220,14 @@ export class QemuCond extends SharedStorage {
    * wait on it.
    */
   destroy(): void {
-    const waiters = this.waiters();
-    if (waiters > 0 && Atomics.load(this.words, STATE) === READY) {
-      fail('EBUSY', 'qemu_cond_destroy', `${waiters} thread(s) are waiting on it`);
-    }
-    markDestroyed(this.words, 'qemu_cond_destroy');
+    refuseWhileWaited(this.words, 'qemu_cond_destroy');
+    markDestroyed(this.words, READY, 'qemu_cond_destroy');
   }
 
   /** Wakes one waiter, if any. */
   signal(): void {
     const w = this.words;
-    checkReady(w, 'qemu_cond_signal');
+    checkReady(w, READY, 'qemu_cond_signal');
     if ((Atomics.load(w, COUNTS) & WAITER_MASK) === 0) return;
     Atomics.add(w, SEQ, 1);
     if (Atomics.load(w, COUNTS) >>> 16 !== 0) wake(w, SEQ, 1);
@@ -228,7 +236,7 @@ export class QemuCond extends SharedStorage {
   /** Wakes every waiter: one now, and each woken waiter wakes the next once it holds the mutex. */
   broadcast(): void {
     const w = this.words;
-    checkReady(w, 'qemu_cond_broadcast');
+    checkReady(w, READY, 'qemu_cond_broadcast');
     if ((Atomics.load(w, COUNTS) & WAITER_MASK) === 0) return;
     Atomics.add(w, SEQ, 1);
     const parked = Atomics.load(w, COUNTS) >>> 16;
@@ -253,18 +261,16 @@ export class QemuCond extends SharedStorage {
   }
 
   /** As {@link wait}, without blocking the calling thread: resolves (or rejects) holding `mutex`. */
-  waitAsync(mutex: QemuMutex, options?: WaitOptions): Promise<void> {
-    return this.#waitAsync(mutex, Number.POSITIVE_INFINITY, 'qemu_cond_wait', options?.signal).then(() => {});
+  async waitAsync(mutex: QemuMutex, options?: WaitOptions): Promise<void> {
+    const signal = signalOf(options, 'qemu_cond_wait_async');
+    await this.#waitAsync(mutex, Number.POSITIVE_INFINITY, 'qemu_cond_wait', signal);
   }
 
   /** As {@link timedWait}, without blocking the calling thread; resolves false if and only if it timed out. */
-  timedWaitAsync(mutex: QemuMutex, ms: number, options?: WaitOptions): Promise<boolean> {
-    try {
-      checkTimeout(ms, 'qemu_cond_timedwait');
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#waitAsync(mutex, ms, 'qemu_cond_timedwait', options?.signal);
+  async timedWaitAsync(mutex: QemuMutex, ms: number, options?: WaitOptions): Promise<boolean> {
+    checkTimeout(ms, 'qemu_cond_timedwait');
+    const signal = signalOf(options, 'qemu_cond_timedwait_async');
+    return this.#waitAsync(mutex, ms, 'qemu_cond_timedwait', signal);
   }
 
   /**
@@ -273,6 +279,11 @@ export class QemuCond extends SharedStorage {
    * value (false on time-out); without it, returns true.
    */
   waitFor(mutex: QemuMutex, predicate: () => boolean, ms?: number): boolean {
+    // Checked before the predicate runs, even when it is already true: it must run under the mutex.
+    heldMutexWords(this.words, mutex, 'QemuCond.waitFor');
+    if (typeof predicate !== 'function') {
+      throw new TypeError(`QemuCond.waitFor: expected a predicate function, got ${describeValue(predicate)}`);
+    }
     if (ms === undefined) {
       while (!predicate()) this.wait(mutex);
       return true;
@@ -291,6 +302,7 @@ export class QemuCond extends SharedStorage {
     if (ms === 0) return false;
     refuseToBlock(func, `${func}_async`);
     const seen = Atomics.load(w, SEQ);
+    const record = enterWait(w[ID]);
     Atomics.add(w, COUNTS, WAITER);
     const traced = TRACE[0] !== 0;
     const site = traced ? callSite() : '';
@@ -314,6 +326,7 @@ export class QemuCond extends SharedStorage {
     } finally {
       // Counted as a waiter until here, so that destroy cannot succeed while this thread still uses OWED.
       Atomics.sub(w, COUNTS, WAITER);
+      leaveWait(record);
     }
     return result !== 'timed-out';
   }
@@ -331,6 +344,7 @@ export class QemuCond extends SharedStorage {
     if (ms === 0) return false;
     if (signal?.aborted) throw abortReason(signal);
     const seen = Atomics.load(w, SEQ);
+    const record = enterWait(w[ID]);
     Atomics.add(w, COUNTS, WAITER);
     const traced = TRACE[0] !== 0;
     const site = traced ? callSite() : '';
@@ -351,6 +365,7 @@ export class QemuCond extends SharedStorage {
       if (traced) relocked(w, mw, site, start);
     } finally {
       Atomics.sub(w, COUNTS, WAITER);
+      leaveWait(record);
     }
     if (result === 'aborted') throw abortReason(signal);
     return result !== 'timed-out';
@@ -372,7 +387,7 @@ export class QemuCond extends SharedStorage {
   }
 
   override toString(): string {
-    const state = stateName(this.words);
+    const state = stateName(this.words, READY);
     return `QemuCond { ${state ?? `waiters: ${this.waiters()}`} }`;
   }
 

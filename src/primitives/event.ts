@@ -1,9 +1,10 @@
 /**
  * QemuEvent: QEMU's manual-reset event (util/event.c), on one futex word.
  *
- * State (three Int32): STATE (lifecycle.ts), VALUE, with QEMU's encoding: SET 0, FREE 1, BUSY -1 (free,
- * and somebody may be parked), and WAITERS, the number of threads inside wait (only for the EBUSY check of
- * init and destroy: VALUE can stay BUSY after a waiter timed out, which is harmless, so it cannot tell). Transitions: FREE -> SET and BUSY -> SET (set), SET -> FREE (reset), FREE -> BUSY
+ * State (four Int32): STATE (lifecycle.ts); VALUE, with QEMU's encoding: SET 0, FREE 1, BUSY -1 (free,
+ * and somebody may be parked); WAITERS, the number of threads inside wait (only for the EBUSY check of
+ * init and destroy: VALUE can stay BUSY after a waiter timed out, which is harmless, so it cannot tell);
+ * and ID, the event's number in the waits table (thread/waits.ts). Transitions: FREE -> SET and BUSY -> SET (set), SET -> FREE (reset), FREE -> BUSY
  * (a waiter announces itself). BUSY -> FREE cannot happen because reset ORs in 1, which leaves -1 alone.
  *
  * set: if VALUE is not SET, exchange in SET, and if the old value was BUSY notify every parked thread.
@@ -19,6 +20,7 @@
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, stateName } from '../lifecycle.js';
+import { READY_EVENT } from '../owner.js';
 import {
   abortReason,
   checkTimeout,
@@ -27,15 +29,22 @@ import {
   parkAsync,
   refuseToBlock,
   remainingUntil,
+  signalOf,
   type WaitOptions,
   wake,
 } from '../park.js';
+import { enterWait, leaveWait, liveWaitersOf } from '../thread/waits.js';
+import { nextObjectId } from '../trace/trace.js';
 
 const VALUE = 1;
 const WAITERS = 2;
+/** The event's number, given at init, for the waits table (thread/waits.ts). */
+const ID = 3;
 const EV_SET = 0;
 const EV_FREE = 1;
 const EV_BUSY = -1;
+/** Word 0 of a usable event (owner.ts: each kind has its own). */
+const READY = READY_EVENT;
 const KIND = 'QemuEvent';
 /** {@link announceWait}'s answers besides the milliseconds left to park. */
 const SET_NOW = -1;
@@ -48,7 +57,7 @@ const TIMED_OUT = 0;
  * before this waiter announced itself saw no waiter.
  */
 function announceWait(w: Int32Array, func: string, deadline: number): number {
-  checkReady(w, func);
+  checkReady(w, READY, func);
   let v = Atomics.load(w, VALUE);
   if (v === EV_SET) return SET_NOW;
   if (v === EV_FREE) {
@@ -78,7 +87,7 @@ function announceWait(w: Int32Array, func: string, deadline: number): number {
  */
 export class QemuEvent extends SharedStorage {
   /** Bytes of shared memory one QemuEvent occupies: what to reserve when placing it in your own buffer. */
-  static readonly BYTES = 12;
+  static readonly BYTES = 16;
 
   /**
    * Allocates its own zeroed shared storage, or places it at `byteOffset` (a multiple of 4) of `buffer`,
@@ -112,7 +121,8 @@ export class QemuEvent extends SharedStorage {
     this.#refuseWhileWaited('qemu_event_init');
     Atomics.store(w, VALUE, set ? EV_SET : EV_FREE);
     Atomics.store(w, WAITERS, 0);
-    markReady(w);
+    Atomics.store(w, ID, nextObjectId());
+    markReady(w, READY);
   }
 
   /**
@@ -121,21 +131,22 @@ export class QemuEvent extends SharedStorage {
    */
   destroy(): void {
     this.#refuseWhileWaited('qemu_event_destroy');
-    markDestroyed(this.words, 'qemu_event_destroy');
+    markDestroyed(this.words, READY, 'qemu_event_destroy');
     wake(this.words, VALUE, Number.POSITIVE_INFINITY);
   }
 
+  /** EBUSY while a live thread waits (a waiter terminated in the middle of a wait does not count). */
   #refuseWhileWaited(func: string): void {
-    const waiters = Atomics.load(this.words, WAITERS);
-    if (waiters > 0 && stateName(this.words) === null) {
-      fail('EBUSY', func, `${waiters} thread(s) are waiting on it`);
-    }
+    const w = this.words;
+    if (Atomics.load(w, WAITERS) === 0 || stateName(w, READY) !== null) return;
+    const live = liveWaitersOf(w[ID]);
+    if (live > 0) fail('EBUSY', func, `${live} thread(s) are waiting on it`);
   }
 
   /** Sets the event, waking every waiter. Setting a set event does nothing. */
   set(): void {
     const w = this.words;
-    checkReady(w, 'qemu_event_set');
+    checkReady(w, READY, 'qemu_event_set');
     if (Atomics.load(w, VALUE) !== EV_SET && Atomics.exchange(w, VALUE, EV_SET) === EV_BUSY) {
       wake(w, VALUE, Number.POSITIVE_INFINITY);
     }
@@ -144,7 +155,7 @@ export class QemuEvent extends SharedStorage {
   /** Clears the event (SET -> FREE); a free event stays as it is. */
   reset(): void {
     const w = this.words;
-    checkReady(w, 'qemu_event_reset');
+    checkReady(w, READY, 'qemu_event_reset');
     Atomics.or(w, VALUE, EV_FREE);
   }
 
@@ -160,11 +171,12 @@ export class QemuEvent extends SharedStorage {
 
   #wait(ms: number, func: string): boolean {
     const w = this.words;
-    checkReady(w, func);
+    checkReady(w, READY, func);
     if (Atomics.load(w, VALUE) === EV_SET) return true;
     if (ms === 0) return false;
     refuseToBlock(func, `${func}_async`);
     const deadline = deadlineAfter(ms);
+    const record = enterWait(w[ID]);
     Atomics.add(w, WAITERS, 1);
     try {
       for (;;) {
@@ -174,26 +186,36 @@ export class QemuEvent extends SharedStorage {
       }
     } finally {
       Atomics.sub(w, WAITERS, 1);
+      leaveWait(record);
     }
   }
 
   /** As {@link wait}, without blocking the calling thread. */
   async waitAsync(options?: WaitOptions): Promise<void> {
-    await this.#waitAsync(Number.POSITIVE_INFINITY, 'qemu_event_wait', options?.signal);
+    await this.#waitAsync(
+      Number.POSITIVE_INFINITY,
+      'qemu_event_wait',
+      signalOf(options, 'qemu_event_wait_async'),
+    );
   }
 
   /** As {@link timedWait}, without blocking the calling thread; resolves false if and only if it timed out. */
   async timedWaitAsync(ms: number, options?: WaitOptions): Promise<boolean> {
-    return this.#waitAsync(checkTimeout(ms, 'qemu_event_timedwait'), 'qemu_event_timedwait', options?.signal);
+    return this.#waitAsync(
+      checkTimeout(ms, 'qemu_event_timedwait'),
+      'qemu_event_timedwait',
+      signalOf(options, 'qemu_event_timedwait_async'),
+    );
   }
 
   /** The async wait, on the blocking wait's protocol (park.ts covers what is particular to async waiters). */
   async #waitAsync(ms: number, func: string, signal?: AbortSignal): Promise<boolean> {
     const w = this.words;
-    checkReady(w, func);
+    checkReady(w, READY, func);
     if (Atomics.load(w, VALUE) === EV_SET) return true;
     if (ms === 0) return false;
     const deadline = deadlineAfter(ms);
+    const record = enterWait(w[ID]);
     Atomics.add(w, WAITERS, 1);
     try {
       for (;;) {
@@ -205,17 +227,18 @@ export class QemuEvent extends SharedStorage {
       }
     } finally {
       Atomics.sub(w, WAITERS, 1);
+      leaveWait(record);
     }
   }
 
   /** Whether the event is set now (a racy snapshot). */
   isSet(): boolean {
     // Zero-filled storage reads as SET (QEMU's encoding), so only an initialized event can be set.
-    return stateName(this.words) === null && Atomics.load(this.words, VALUE) === EV_SET;
+    return stateName(this.words, READY) === null && Atomics.load(this.words, VALUE) === EV_SET;
   }
 
   override toString(): string {
-    const state = stateName(this.words);
+    const state = stateName(this.words, READY);
     return `QemuEvent { ${state ?? (this.isSet() ? 'set' : 'free')} }`;
   }
 

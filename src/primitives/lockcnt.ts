@@ -18,9 +18,11 @@
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
-import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
-import { ownerThread, SELF } from '../owner.js';
+import { checkReady, markDestroyed, markReady, STATE, stateName } from '../lifecycle.js';
+import { ownerThread, READY_LOCKCNT, SELF } from '../owner.js';
 import { park, refuseToBlock, wake } from '../park.js';
+import { hasEnded } from '../thread/liveness.js';
+import { describeThread } from '../thread/names.js';
 import {
   EV_LOCKCNT_ANY,
   type LockcntEvent,
@@ -32,6 +34,8 @@ import { MutexGuard } from './mutex.js';
 
 const WORD = 1;
 const OWNER = 2;
+/** How often a thread parked for the lock checks whether its holder has ended. */
+const OWNER_CHECK_MS = 100;
 /** The lockcnt's number in trace lines, given at init. */
 const ID = 3;
 /** The trace control block under a module-local name (see mutex.ts). */
@@ -41,6 +45,8 @@ const TRACE = traceControl;
 function trace(w: Int32Array, name: LockcntEvent, a = 0, b = 0): void {
   if (TRACE[0] & EV_LOCKCNT_ANY) traceLockcnt(name, w[ID], a, b);
 }
+/** Word 0 of a usable lockcnt (owner.ts: each kind has its own). */
+const READY = READY_LOCKCNT;
 const KIND = 'QemuLockCnt';
 
 const STATE_MASK = 3;
@@ -121,7 +127,7 @@ export class QemuLockCnt extends SharedStorage {
     Atomics.store(w, WORD, 0);
     Atomics.store(w, OWNER, 0);
     Atomics.store(w, ID, nextObjectId());
-    markReady(w);
+    markReady(w, READY);
   }
 
   /** Ends its use (`qemu_lockcnt_destroy`). `EBUSY` while its lock is held. */
@@ -130,7 +136,7 @@ export class QemuLockCnt extends SharedStorage {
     if (Atomics.load(w, STATE) === READY && (Atomics.load(w, WORD) & STATE_MASK) !== L_FREE) {
       fail('EBUSY', 'qemu_lockcnt_destroy', this.#holderDetail());
     }
-    markDestroyed(w, 'qemu_lockcnt_destroy');
+    markDestroyed(w, READY, 'qemu_lockcnt_destroy');
     // Threads parked for the lock would otherwise sleep forever: wake them to see it destroyed.
     wake(w, WORD, Number.POSITIVE_INFINITY);
   }
@@ -164,16 +170,35 @@ export class QemuLockCnt extends SharedStorage {
       refuseToBlock(func);
       a.waited = true;
       trace(w, 'lockcnt_futex_wait', a.value);
-      park(w, WORD, a.value);
+      // Never an unbounded sleep on a holder that may have ended (as a mutex's lockers, see mutex.ts).
+      if (park(w, WORD, a.value, OWNER_CHECK_MS) === 'timed-out') this.#takeFromDeadOwner(func);
       if (Atomics.load(w, STATE) !== READY) {
         // Destroyed while this thread slept: pass on the wake-up it may have taken, then report.
         wake(w, WORD, 1);
-        checkReady(w, func);
+        checkReady(w, READY, func);
       }
       a.value = Atomics.load(w, WORD);
       trace(w, 'lockcnt_futex_wait_resume', a.value);
     }
     return false;
+  }
+
+  /**
+   * If the thread recorded as holding the lock has ended, takes the lock over (it stays locked, now by the
+   * calling thread) and fails with EOWNERDEAD, as a robust mutex does: what the lock protected may be half
+   * changed, and only the caller can tell. Nobody waits for ever on a dead holder.
+   */
+  #takeFromDeadOwner(func: string): void {
+    const w = this.words;
+    const owner = Atomics.load(w, OWNER);
+    if (owner === 0 || owner === SELF || !hasEnded(ownerThread(owner))) return;
+    if (Atomics.compareExchange(w, OWNER, owner, SELF) !== owner) return;
+    fail(
+      'EOWNERDEAD',
+      func,
+      `${describeThread(ownerThread(owner))} ended while holding its lock; the calling thread now holds it: ` +
+        'repair what it protects, then call qemu_lockcnt_unlock',
+    );
   }
 
   /** Fails with EDEADLK if the calling thread holds the lock and `what` would wait for it forever. */
@@ -186,7 +211,7 @@ export class QemuLockCnt extends SharedStorage {
   /** Adds a visitor. While the count is 0 this waits for the lock to be free. */
   inc(): void {
     const w = this.words;
-    checkReady(w, 'qemu_lockcnt_inc');
+    checkReady(w, READY, 'qemu_lockcnt_inc');
     const a: Attempt = { value: Atomics.load(w, WORD), waited: false };
     for (;;) {
       if (a.value >= COUNT_STEP) {
@@ -212,7 +237,7 @@ export class QemuLockCnt extends SharedStorage {
   /** Removes a visitor. EINVAL if the count is already 0. */
   dec(): void {
     const w = this.words;
-    checkReady(w, 'qemu_lockcnt_dec');
+    checkReady(w, READY, 'qemu_lockcnt_dec');
     let v = Atomics.load(w, WORD);
     for (;;) {
       if (v < COUNT_STEP) fail('EINVAL', 'qemu_lockcnt_dec', 'the count is already 0');
@@ -234,7 +259,7 @@ export class QemuLockCnt extends SharedStorage {
 
   #decLocking(onlyIfLast: boolean, func: string): boolean {
     const w = this.words;
-    checkReady(w, func);
+    checkReady(w, READY, func);
     const a: Attempt = { value: Atomics.load(w, WORD), waited: false };
     let lockedState = L_LOCKED;
     for (;;) {
@@ -266,7 +291,7 @@ export class QemuLockCnt extends SharedStorage {
   /** Takes the lock (the count is left as it is). */
   lock(): void {
     const w = this.words;
-    checkReady(w, 'qemu_lockcnt_lock');
+    checkReady(w, READY, 'qemu_lockcnt_lock');
     this.#refuseSelfWait('qemu_lockcnt_lock', 'the lock is not recursive');
     const a: Attempt = { value: Atomics.load(w, WORD), waited: false };
     let step = L_LOCKED;
@@ -289,7 +314,7 @@ export class QemuLockCnt extends SharedStorage {
 
   #release(add: number, func: string): void {
     const w = this.words;
-    checkReady(w, func);
+    checkReady(w, READY, func);
     if (Atomics.load(w, OWNER) !== SELF) fail('EPERM', func, this.#holderDetail());
     Atomics.store(w, OWNER, 0);
     let v = Atomics.load(w, WORD);
@@ -308,7 +333,7 @@ export class QemuLockCnt extends SharedStorage {
 
   /** The number of visitors (exact only while the lock is held). */
   count(): number {
-    checkReady(this.words, 'qemu_lockcnt_count');
+    checkReady(this.words, READY, 'qemu_lockcnt_count');
     return Atomics.load(this.words, WORD) >>> COUNT_SHIFT;
   }
 
@@ -326,7 +351,7 @@ export class QemuLockCnt extends SharedStorage {
   }
 
   override toString(): string {
-    const state = stateName(this.words);
+    const state = stateName(this.words, READY);
     if (state !== null) return `QemuLockCnt { ${state} }`;
     const v = Atomics.load(this.words, WORD);
     const owner = Atomics.load(this.words, OWNER);

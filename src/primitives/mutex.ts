@@ -46,6 +46,9 @@ import {
   park,
   parkAsync,
   refuseToBlock,
+  relax,
+  SPIN_STEP,
+  signalOf,
   spinPaidOff,
   spinWasted,
   type WaitOptions,
@@ -175,7 +178,7 @@ function lockWordBlocking(w: Int32Array, func: string): void {
  */
 function spinForLock(w: Int32Array): boolean {
   const budget = nextSpinBudget();
-  for (let i = 0; i < budget; i++) {
+  for (let i = 0; i < budget; i += SPIN_STEP) {
     const v = Atomics.load(w, LOCK);
     if (v === FREE) {
       if (Atomics.compareExchange(w, LOCK, FREE, SELF) === FREE) {
@@ -185,6 +188,7 @@ function spinForLock(w: Int32Array): boolean {
     } else if (v < HELD_MIN || (v & ~OWNER_FLAGS) === SELF) {
       return false;
     }
+    relax();
   }
   spinWasted();
   return false;
@@ -515,8 +519,8 @@ export class QemuMutex extends SharedStorage {
    * As {@link lock}, without blocking the calling thread (for a browser's window thread, or any event loop).
    * Resolves holding the lock; rejects with the same errors, or with `signal.reason` if cancelled first.
    */
-  lockAsync(options?: WaitOptions): Promise<void> {
-    return lockWordAsync(this.words, 'qemu_mutex_lock', options?.signal);
+  async lockAsync(options?: WaitOptions): Promise<void> {
+    return lockWordAsync(this.words, 'qemu_mutex_lock', signalOf(options, 'qemu_mutex_lock_async'));
   }
 
   /** Takes the lock if it is free; true on success (the functional `qemu_mutex_trylock` returns 0 / -16). */

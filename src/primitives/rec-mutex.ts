@@ -7,7 +7,7 @@
  */
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { HELD_MIN, OWNER_FLAGS, SELF } from '../owner.js';
-import type { WaitOptions } from '../park.js';
+import { signalOf, type WaitOptions } from '../park.js';
 import {
   describeWord,
   destroyWord,
@@ -104,13 +104,14 @@ export class QemuRecMutex extends SharedStorage {
 
   /** As {@link lock}, without blocking the calling thread (see QemuMutex.lockAsync). */
   async lockAsync(options?: WaitOptions): Promise<void> {
+    const signal = signalOf(options, 'qemu_rec_mutex_lock_async');
     const w = this.words;
     if ((Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF) {
       w[DEPTH]++;
       return;
     }
     try {
-      await lockWordAsync(w, 'qemu_rec_mutex_lock', options?.signal);
+      await lockWordAsync(w, 'qemu_rec_mutex_lock', signal);
     } finally {
       if ((Atomics.load(w, LOCK) & ~OWNER_FLAGS) === SELF) w[DEPTH] = 1;
     }

@@ -1,8 +1,8 @@
 /**
  * QemuSemaphore: a counting semaphore with an unsigned 32-bit count.
  *
- * State (three Int32): STATE (lifecycle.ts), COUNT (read as unsigned: `>>> 0`) and WAITERS (threads that
- * announced they will park on COUNT).
+ * State (four Int32): STATE (lifecycle.ts), COUNT (read as unsigned: `>>> 0`), WAITERS (threads that
+ * announced they will park on COUNT) and ID, the semaphore's number, which names it in the waits table.
  *
  * QEMU builds its semaphore from a mutex, a cond and a count; here the count itself is the futex word,
  * which gives the same observable behaviour (post wakes one waiter, wait takes one unit, timed wait with a
@@ -10,8 +10,8 @@
  * compareExchange and a few loads per uncontended operation, and no lock.
  *
  * post: compareExchange COUNT -> COUNT + 1 (EINVAL at 4294967295), then notify one thread if WAITERS > 0.
- * wait: take a unit with compareExchange COUNT -> COUNT - 1 while COUNT > 0; otherwise add 1 to WAITERS,
- * park while COUNT is 0, subtract 1 and retry.
+ * wait: take a unit with compareExchange COUNT -> COUNT - 1 while COUNT > 0; otherwise add 1 to WAITERS
+ * and, until a unit is taken, park while COUNT is 0 and retry; then subtract 1.
  *
  * Why no wake-up is lost (the bug of notifying only on the 0 -> 1 transition): every post that sees a
  * waiter notifies, however large the count. A waiter announces itself before it parks on COUNT == 0, and a
@@ -20,9 +20,9 @@
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
-import { checkReady, markDestroyed, markReady, READY, STATE, stateName } from '../lifecycle.js';
+import { checkReady, markDestroyed, markReady, STATE, stateName } from '../lifecycle.js';
+import { READY_SEMAPHORE } from '../owner.js';
 import {
-  type AsyncParkResult,
   abortReason,
   checkTimeout,
   deadlineAfter,
@@ -30,12 +30,19 @@ import {
   parkAsync,
   refuseToBlock,
   remainingUntil,
+  signalOf,
   type WaitOptions,
   wake,
 } from '../park.js';
+import { enterWait, leaveWait, liveWaitersOf } from '../thread/waits.js';
+import { nextObjectId } from '../trace/trace.js';
 
 const COUNT = 1;
 const WAITERS = 2;
+/** The semaphore's number, given at init, for the waits table (thread/waits.ts). */
+const ID = 3;
+/** Word 0 of a usable semaphore (owner.ts: each kind has its own). */
+const READY = READY_SEMAPHORE;
 const KIND = 'QemuSemaphore';
 /** The largest count, UINT_MAX, stored in an Int32 as -1. */
 const COUNT_MAX = 0xffffffff;
@@ -62,7 +69,7 @@ export class QemuSemaphore extends SharedStorage {
   /**
    * Bytes of shared memory one QemuSemaphore occupies: what to reserve when placing it in your own buffer.
    */
-  static readonly BYTES = 12;
+  static readonly BYTES = 16;
 
   /**
    * Allocates its own zeroed shared storage, or places it at `byteOffset` (a multiple of 4) of `buffer`,
@@ -100,12 +107,11 @@ export class QemuSemaphore extends SharedStorage {
       );
     }
     const w = this.words;
-    if (Atomics.load(w, STATE) === READY && Atomics.load(w, WAITERS) > 0) {
-      fail('EBUSY', 'qemu_sem_init', `${Atomics.load(w, WAITERS)} thread(s) are waiting on it`);
-    }
+    refuseWhileWaited(w, 'qemu_sem_init');
     Atomics.store(w, COUNT, count | 0);
     Atomics.store(w, WAITERS, 0);
-    markReady(w);
+    Atomics.store(w, ID, nextObjectId());
+    markReady(w, READY);
   }
 
   /**
@@ -113,11 +119,8 @@ export class QemuSemaphore extends SharedStorage {
    * sleep on it.
    */
   destroy(): void {
-    const waiters = Atomics.load(this.words, WAITERS);
-    if (waiters > 0 && Atomics.load(this.words, STATE) === READY) {
-      fail('EBUSY', 'qemu_sem_destroy', `${waiters} thread(s) are waiting on it`);
-    }
-    markDestroyed(this.words, 'qemu_sem_destroy');
+    refuseWhileWaited(this.words, 'qemu_sem_destroy');
+    markDestroyed(this.words, READY, 'qemu_sem_destroy');
     // A waiter that announced itself just after the check above parks on COUNT: wake it to see DESTROYED.
     wake(this.words, COUNT, Number.POSITIVE_INFINITY);
   }
@@ -125,7 +128,7 @@ export class QemuSemaphore extends SharedStorage {
   /** Adds one unit and wakes one waiter. EINVAL if the count is already 4294967295. */
   post(): void {
     const w = this.words;
-    checkReady(w, 'qemu_sem_post');
+    checkReady(w, READY, 'qemu_sem_post');
     let c = Atomics.load(w, COUNT);
     for (;;) {
       if (c === -1) fail('EINVAL', 'qemu_sem_post', `the count is already ${COUNT_MAX}`);
@@ -138,16 +141,7 @@ export class QemuSemaphore extends SharedStorage {
 
   /** Takes one unit, sleeping until one is available. */
   wait(): void {
-    const w = this.words;
-    checkReady(w, 'qemu_sem_wait');
-    while (!takeUnit(w)) {
-      refuseToBlock('qemu_sem_wait', 'qemu_sem_wait_async');
-      Atomics.add(w, WAITERS, 1);
-      // Re-checked once announced: a destroy that saw no waiter before the announcement has happened by now.
-      if (Atomics.load(w, STATE) === READY) parkAfterSpin(w, COUNT, 0);
-      Atomics.sub(w, WAITERS, 1);
-      checkReady(w, 'qemu_sem_wait');
-    }
+    this.#take(Number.POSITIVE_INFINITY, 'qemu_sem_wait');
   }
 
   /**
@@ -155,60 +149,75 @@ export class QemuSemaphore extends SharedStorage {
    * time-out, in which case no unit was taken. (The functional `qemu_sem_timedwait` returns 0 / -1.)
    */
   timedWait(ms: number): boolean {
-    const w = this.words;
-    checkReady(w, 'qemu_sem_timedwait');
-    const deadline = deadlineAfter(checkTimeout(ms, 'qemu_sem_timedwait'));
-    while (!takeUnit(w)) {
-      const left = remainingUntil(deadline);
-      if (left === 0) return false;
-      refuseToBlock('qemu_sem_timedwait', 'qemu_sem_timedwait_async');
-      Atomics.add(w, WAITERS, 1);
-      const result = Atomics.load(w, STATE) === READY ? parkAfterSpin(w, COUNT, 0, left) : 'not-equal';
-      Atomics.sub(w, WAITERS, 1);
-      checkReady(w, 'qemu_sem_timedwait');
-      if (result === 'timed-out') return false;
-    }
-    return true;
+    return this.#take(checkTimeout(ms, 'qemu_sem_timedwait'), 'qemu_sem_timedwait');
   }
 
   /** As {@link wait}, without blocking the calling thread. */
   async waitAsync(options?: WaitOptions): Promise<void> {
-    await this.#takeAsync(Number.POSITIVE_INFINITY, 'qemu_sem_wait', options?.signal);
+    await this.#takeAsync(
+      Number.POSITIVE_INFINITY,
+      'qemu_sem_wait',
+      signalOf(options, 'qemu_sem_wait_async'),
+    );
   }
 
   /** As {@link timedWait}, without blocking the calling thread: true if it took a unit, false on time-out. */
   async timedWaitAsync(ms: number, options?: WaitOptions): Promise<boolean> {
-    return this.#takeAsync(checkTimeout(ms, 'qemu_sem_timedwait'), 'qemu_sem_timedwait', options?.signal);
+    return this.#takeAsync(
+      checkTimeout(ms, 'qemu_sem_timedwait'),
+      'qemu_sem_timedwait',
+      signalOf(options, 'qemu_sem_timedwait_async'),
+    );
+  }
+
+  /** The blocking wait: a unit at once, or announce, park while COUNT is 0, and try again. */
+  #take(ms: number, func: string): boolean {
+    const w = this.words;
+    checkReady(w, READY, func);
+    if (takeUnit(w)) return true;
+    if (ms === 0) return false;
+    refuseToBlock(func, `${func}_async`);
+    const deadline = deadlineAfter(ms);
+    const record = announce(w);
+    try {
+      for (;;) {
+        const left = nextTry(w, func, deadline);
+        if (left <= 0) return left === TOOK;
+        if (parkAfterSpin(w, COUNT, 0, left) === 'timed-out') return false;
+      }
+    } finally {
+      retire(w, record);
+    }
   }
 
   /**
-   * The async wait, on the same protocol as the blocking ones (announce in WAITERS, park while COUNT is 0);
-   * park.ts explains why a pending or cancelled async waiter cannot swallow a post's wake-up.
+   * The async wait, on the blocking one's protocol and steps; park.ts explains why a pending or cancelled
+   * async waiter cannot swallow a post's wake-up.
    */
   async #takeAsync(ms: number, func: string, signal?: AbortSignal): Promise<boolean> {
     const w = this.words;
-    checkReady(w, func);
+    checkReady(w, READY, func);
+    if (takeUnit(w)) return true;
+    if (ms === 0) return false;
+    if (signal?.aborted) throw abortReason(signal);
     const deadline = deadlineAfter(ms);
-    while (!takeUnit(w)) {
-      const left = remainingUntil(deadline);
-      if (left === 0) return false;
-      Atomics.add(w, WAITERS, 1);
-      let result: AsyncParkResult;
-      try {
-        result = Atomics.load(w, STATE) === READY ? await parkAsync(w, COUNT, 0, left, signal) : 'not-equal';
-      } finally {
-        Atomics.sub(w, WAITERS, 1);
+    const record = announce(w);
+    try {
+      for (;;) {
+        const left = nextTry(w, func, deadline);
+        if (left <= 0) return left === TOOK;
+        const result = await parkAsync(w, COUNT, 0, left, signal);
+        if (result === 'aborted') throw abortReason(signal);
+        if (result === 'timed-out') return false;
       }
-      checkReady(w, func);
-      if (result === 'aborted') throw abortReason(signal);
-      if (result === 'timed-out') return false;
+    } finally {
+      retire(w, record);
     }
-    return true;
   }
 
   /** Takes a unit if one is available, without sleeping; true if it did. */
   tryWait(): boolean {
-    checkReady(this.words, 'qemu_sem_trywait');
+    checkReady(this.words, READY, 'qemu_sem_trywait');
     return takeUnit(this.words);
   }
 
@@ -218,13 +227,56 @@ export class QemuSemaphore extends SharedStorage {
   }
 
   override toString(): string {
-    const state = stateName(this.words);
+    const state = stateName(this.words, READY);
     return `QemuSemaphore { ${state ?? `count: ${this.value()}, waiters: ${Atomics.load(this.words, WAITERS)}`} }`;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+}
+
+/**
+ * EBUSY while a live thread waits on the semaphore. Counted waiters that are not alive (terminated in the
+ * middle of a wait) do not count: without this, one terminated waiter would keep it busy for ever.
+ */
+function refuseWhileWaited(w: Int32Array, func: string): void {
+  if (Atomics.load(w, STATE) !== READY || Atomics.load(w, WAITERS) === 0) return;
+  const live = liveWaitersOf(w[ID]);
+  if (live > 0) fail('EBUSY', func, `${live} thread(s) are waiting on it`);
+}
+
+/** {@link nextTry}'s answers besides the milliseconds left to park. */
+const TOOK = -1;
+const TIMED_OUT = 0;
+
+/**
+ * Counts the calling thread a waiter (WAITERS, which makes every post notify) and records it in the waits
+ * table first (thread/waits.ts), so a waiter that dies counted cannot keep destroy busy for ever.
+ */
+function announce(w: Int32Array): number {
+  const record = enterWait(w[ID]);
+  Atomics.add(w, WAITERS, 1);
+  return record;
+}
+
+/** Undoes {@link announce}, in the reverse order. */
+function retire(w: Int32Array, record: number): void {
+  Atomics.sub(w, WAITERS, 1);
+  leaveWait(record);
+}
+
+/**
+ * One round of a wait by an announced waiter, shared by the blocking and the async one: TOOK if it took a
+ * unit, TIMED_OUT if the deadline has passed, else the milliseconds left to park. Checks the lifecycle
+ * every round: a destroy that saw no waiter before this one announced itself has happened by now, and a
+ * destroy while it slept woke it.
+ */
+function nextTry(w: Int32Array, func: string, deadline: number): number {
+  checkReady(w, READY, func);
+  if (takeUnit(w)) return TOOK;
+  const left = remainingUntil(deadline);
+  return left > 0 ? left : TIMED_OUT;
 }
 
 /** Takes one unit if the count is not zero. */

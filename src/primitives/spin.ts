@@ -6,19 +6,22 @@
  * holder (which would spin forever) into EDEADLK and an unlock by someone else into EPERM.
  *
  * lock: compareExchange FREE -> SELF; on failure re-read the word until it looks FREE, then try again.
- * There is no `cpu_relax` in JS, so after a bounded burst of reads the waiter sleeps on the word for up
- * to 1 ms at a time; unlock is a compareExchange SELF -> FREE (for the owner check) with no notify, as in
- * QEMU, so a holder never pays for waiters. A spinlock is for short critical sections: use QemuMutex for anything that may block.
+ * Between reads the waiter relaxes (park.ts relax(): `Atomics.pause`, QEMU's `cpu_relax`, where the
+ * engine has it), and after a bounded burst of reads it sleeps on the word for up to 1 ms at a time;
+ * unlock is a compareExchange SELF -> FREE (for the owner check) with no notify, as in QEMU, so a holder
+ * never pays for waiters. A spinlock is for short critical sections: use QemuMutex for anything that may block.
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
-import { DESTROYED, describeUnusable, FREE, HELD_MIN, SELF } from '../owner.js';
-import { park, refuseToBlock } from '../park.js';
+import { DESTROYED, describeUnusable, FREE, HELD_MIN, ownerThread, SELF } from '../owner.js';
+import { park, refuseToBlock, relax, SPIN_STEP } from '../park.js';
+import { hasEnded } from '../thread/liveness.js';
+import { describeThread } from '../thread/names.js';
 import { describeWord, MutexGuard, notHeldBySelf } from './mutex.js';
 
 const WORD = 0;
 const KIND = 'QemuSpin';
-/** How many reads a waiter makes between naps. */
+/** How many reads a waiter makes between naps (in plain reads: see park.ts SPIN_STEP). */
 const SPIN_READS = 1000;
 /** How long a waiter sleeps between bursts of reads, in milliseconds. */
 const NAP_MS = 1;
@@ -100,13 +103,17 @@ export class QemuSpin extends SharedStorage {
       let v = Atomics.load(w, WORD);
       if (v < HELD_MIN && v !== FREE) fail('EINVAL', 'qemu_spin_lock', describeUnusable(v));
       if (v === SELF) fail('EDEADLK', 'qemu_spin_lock', 'the calling thread already holds this spinlock');
-      for (let i = 0; i < SPIN_READS && v !== FREE; i++) v = Atomics.load(w, WORD);
+      for (let i = 0; i < SPIN_READS && v !== FREE; i += SPIN_STEP) {
+        relax();
+        v = Atomics.load(w, WORD);
+      }
       if (v === FREE) {
         if (Atomics.compareExchange(w, WORD, FREE, SELF) === FREE) return;
         continue;
       }
       refuseToBlock('qemu_spin_lock', 'qemu_spin_trylock');
       park(w, WORD, v, NAP_MS);
+      takeFromDeadOwner(w, v);
     }
   }
 
@@ -144,6 +151,23 @@ export class QemuSpin extends SharedStorage {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+}
+
+/**
+ * A spinlock whose holder has ended would make every locker spin for ever: QEMU's C threads cannot die
+ * alone, but a JS thread can be terminated. So a locker whose nap saw the word unchanged checks the holder,
+ * and takes the lock over from a holder that has ended, failing with EOWNERDEAD while holding it (as a
+ * robust mutex does; a spinlock has no consistent(): the caller repairs, then unlocks).
+ */
+function takeFromDeadOwner(w: Int32Array, v: number): void {
+  if (v < HELD_MIN || Atomics.load(w, WORD) !== v || !hasEnded(ownerThread(v))) return;
+  if (Atomics.compareExchange(w, WORD, v, SELF) !== v) return;
+  fail(
+    'EOWNERDEAD',
+    'qemu_spin_lock',
+    `${describeThread(ownerThread(v))} ended while holding it; the calling thread now holds it: repair what ` +
+      'it protects, then unlock it',
+  );
 }
 
 registerKind(KIND, (c: StorageClone) => new QemuSpin(c.buffer, c.byteOffset));

@@ -20,5 +20,17 @@ export function publishThreadName(name: string): void {
 export function describeThread(tid: number): string {
   if (tid === 0) return "thread 0 'main'";
   const name = names.read(tid);
-  return name === null ? `thread ${tid}` : `thread ${tid} '${name}'`;
+  return name === null ? `thread ${tid}` : `thread ${tid} '${printableName(name)}'`;
+}
+
+/**
+ * A thread's name as it may appear inside another thread's message: control characters (a newline, an
+ * escape sequence that would recolour a terminal) and quotes are escaped, so a name cannot forge lines or
+ * text in someone else's error.
+ */
+export function printableName(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly what must be escaped.
+  return name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029'\\]/g, (c) =>
+    c === "'" || c === '\\' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -33,12 +33,13 @@ import {
   refuseToBlock,
   runAsync,
   runBlocking,
+  signalOf,
   type WaitOptions,
   wake,
 } from '../park.js';
 import { platform, type SpawnedThread } from '../platform/index.js';
-import { hasEnded, markEnded } from './liveness.js';
-import { describeThread } from './names.js';
+import { hasEnded, isGone, markEnded } from './liveness.js';
+import { describeThread, printableName } from './names.js';
 import {
   Outcome,
   readOutcome,
@@ -186,7 +187,7 @@ export class QemuThread extends SharedStorage {
     Atomics.store(w, STATE, RUNNING);
     const start: ThreadStart = {
       thread: this,
-      moduleUrl: moduleUrl.href,
+      moduleUrl,
       exportName,
       arg,
       name: name ?? null,
@@ -299,7 +300,7 @@ export class QemuThread extends SharedStorage {
    * ended leaves the thread joinable again.
    */
   async joinAsync(options?: WaitOptions): Promise<unknown> {
-    const signal = options?.signal;
+    const signal = signalOf(options, 'qemu_thread_join_async');
     if (signal?.aborted) throw abortReason(signal);
     claimJoin(this.words, 'qemu_thread_join');
     return runAsync(joinSteps(this.words, 'qemu_thread_join'), signal);
@@ -341,6 +342,19 @@ export class QemuThread extends SharedStorage {
   getSelf(): void {
     const w = this.words;
     if (isRunningSelf(w)) return;
+    // A handle that still refers to another thread (running, or ended and not yet joined) is that thread's
+    // only way to be joined: overwriting it would lose the thread.
+    const state = Atomics.load(w, STATE);
+    if (
+      isStillRunning(state) ||
+      (state === EXITED && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE && Atomics.load(w, JOINER) === 0)
+    ) {
+      fail(
+        'EBUSY',
+        'qemu_thread_get_self',
+        `this QemuThread refers to thread ${Atomics.load(w, TID)}, which was not joined; pass a QemuThread of its own`,
+      );
+    }
     Atomics.store(w, TID, SELF_THREAD_ID);
     Atomics.store(w, MODE, QEMU_THREAD_JOINABLE);
     Atomics.store(w, JOINER, 0);
@@ -418,7 +432,7 @@ function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown
   }
   let read: { outcome: Outcome; bytes: Uint8Array };
   try {
-    read = yield* readOutcome(w, WINDOW_BYTES, () => hasEnded(Atomics.load(w, TID)));
+    read = yield* readOutcome(w, WINDOW_BYTES, () => isGone(Atomics.load(w, TID)));
   } catch (error) {
     if (error instanceof TransferBroken) brokenTransfer(w, error, func);
     throw error;
@@ -427,11 +441,34 @@ function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown
     Atomics.store(w, STATE, JOINED);
   }
   const { outcome, bytes } = read;
-  if (outcome === Outcome.Returned) return platform.deserialize(bytes);
   if (outcome === Outcome.BadFunction) {
     fail('EINVAL', func, new TextDecoder().decode(bytes));
   }
-  throw errorFromRecord(platform.deserialize(bytes) as ErrorRecord);
+  if (outcome !== Outcome.Returned && outcome !== Outcome.Threw) corruptOutcome(func, `outcome ${outcome}`);
+  let value: unknown;
+  try {
+    value = platform.deserialize(bytes);
+  } catch (error) {
+    corruptOutcome(func, error instanceof Error ? error.message : String(error));
+  }
+  if (outcome === Outcome.Returned) return value;
+  const record = value as ErrorRecord | null;
+  if (typeof record !== 'object' || record === null || typeof record.message !== 'string') {
+    corruptOutcome(func, 'the error record is not one');
+  }
+  throw errorFromRecord(record);
+}
+
+/**
+ * EINVAL for an outcome that cannot be read back: the QemuThread's memory was written by something else
+ * while the thread ran (a primitive or data placed over it), or it is not a QemuThread's memory at all.
+ */
+function corruptOutcome(func: string, why: string): never {
+  fail(
+    'EINVAL',
+    func,
+    `the thread's result could not be read (${why}): its QemuThread's memory was overwritten`,
+  );
 }
 
 /** The error of a join whose outcome could not be read whole. */
@@ -456,8 +493,28 @@ function isRunningSelf(w: Int32Array): boolean {
   return Atomics.load(w, STATE) === RUNNING && Atomics.load(w, TID) === SELF_THREAD_ID;
 }
 
-/** Splits `URL#export` into the module and the export's name, or fails with EINVAL. */
-function parseThreadFunction(fn: unknown, func: string): { moduleUrl: URL; exportName: string } {
+/**
+ * A module name of a thread worker (browser-boot.ts): letters, digits, `_ $ . - /`, not starting with `.`
+ * or `/` (those are relative paths, which stay an error), with the export after `#`.
+ */
+const MODULE_NAME = /^[A-Za-z_$@][\w$@.\-/]*(#.*)?$/;
+
+/** Splits `URL#export` (or `name#export`) into the module and the export's name, or fails with EINVAL. */
+function parseThreadFunction(fn: unknown, func: string): { moduleUrl: string; exportName: string } {
+  if (typeof fn === 'string' && MODULE_NAME.test(fn) && !URL.canParse(fn)) {
+    if (!platform.namedModules) {
+      fail(
+        'EINVAL',
+        func,
+        `'${fn}' names a module of a thread worker, and this thread has none (in a browser: setThreadWorker ` +
+          "from 'qemu-thread/browser'); else name the function by URL: new URL('./mod.js#fn', import.meta.url)",
+      );
+    }
+    const hash = fn.indexOf('#');
+    return hash < 0
+      ? { moduleUrl: fn, exportName: 'default' }
+      : { moduleUrl: fn.slice(0, hash), exportName: decodeURIComponent(fn.slice(hash + 1)) || 'default' };
+  }
   let url: URL;
   if (fn instanceof URL) {
     url = new URL(fn.href);
@@ -490,7 +547,7 @@ function parseThreadFunction(fn: unknown, func: string): { moduleUrl: URL; expor
     );
   }
   if (platform.moduleMissing(url)) fail('EINVAL', func, `the module ${url.href} does not exist`);
-  return { moduleUrl: url, exportName };
+  return { moduleUrl: url.href, exportName };
 }
 
 /**
@@ -508,13 +565,14 @@ function reportAbnormalExit(
   // Ended after publishing: if it was still streaming a large outcome, its joiner must not wait for more.
   if (Atomics.load(w, STATE) === EXITED) writerEnded(w, WINDOW_BYTES);
   if (Atomics.load(w, STATE) !== RUNNING) return;
-  const who = name ? `thread '${name}'` : 'the thread';
+  const who = name ? `thread '${printableName(name)}'` : 'the thread';
   const record = errorToRecord(error ?? new Error(`${who} ${what}`));
   // Nobody is left to stream further chunks, so the report must fit the first one.
   let bytes = platform.serialize(record);
   if (bytes.length > WINDOW_BYTES) bytes = platform.serialize({ ...record, stack: undefined });
-  if (bytes.length > WINDOW_BYTES) {
-    bytes = platform.serialize({ ...record, stack: undefined, message: record.message.slice(0, 120) });
+  // Then as much of the message as fits (a browser's boot failure names a URL and its cause in it).
+  for (let keep = record.message.length; bytes.length > WINDOW_BYTES && keep > 0; keep -= 8) {
+    bytes = platform.serialize({ ...record, stack: undefined, message: record.message.slice(0, keep) });
   }
   publishOutcome(w, Outcome.Threw, bytes);
 }
@@ -537,7 +595,7 @@ function spawnThread(
   name: string | null,
   onExit: (code: number, error: unknown) => void,
 ): SpawnedThread {
-  return platform.spawn({ entry: new URL('./entry.js', import.meta.url), data: start, name, onExit });
+  return platform.spawn({ data: start, name, onExit });
 }
 
 /** A pre-started worker waiting, in its event loop, for the start data of the thread it will run. */
@@ -601,7 +659,7 @@ function watchChild(w: Int32Array, child: Child): void {
 export function streamOutcome(w: Int32Array, bytes: Uint8Array): void {
   streamRemainingChunks(w, WINDOW_BYTES, bytes, () => {
     const joiner = Atomics.load(w, JOINER);
-    return joiner !== 0 && hasEnded(ownerThread(joiner));
+    return joiner !== 0 && isGone(ownerThread(joiner));
   });
 }
 
@@ -609,9 +667,22 @@ export function isDetached(w: Int32Array): boolean {
   return Atomics.load(w, MODE) === QEMU_THREAD_DETACHED;
 }
 
-/** Thrown by qemu_thread_exit and caught by the thread's trampoline; carries the exit value. */
+const THREAD_EXIT = Symbol.for('qemu-thread.thread-exit');
+
+/**
+ * Thrown by qemu_thread_exit and caught by the thread's trampoline; carries the exit value. Recognized by
+ * a registered-symbol brand ({@link isThreadExit}), not `instanceof`: the thread function may have been
+ * given another copy of the library than the trampoline's (a bundler's chunk and a raw file).
+ */
 export class ThreadExit {
+  readonly [THREAD_EXIT] = true;
   constructor(readonly value: unknown) {}
+}
+
+export function isThreadExit(value: unknown): value is ThreadExit {
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[THREAD_EXIT] === true
+  );
 }
 
 /** Ends the calling thread with `retval`, which its joiner receives. Never returns. */

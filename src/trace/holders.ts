@@ -75,6 +75,19 @@ export function waitersOf(id: number, threadIds: Iterable<number> = allSlots()):
   return out;
 }
 
+/**
+ * Every thread parked on a mutex or cond now, with what it waits for (`on`: a mutex's number, or minus a
+ * cond's), for inspection of a whole process (a test's watchdog). Thread ids as in {@link waitersOf}.
+ */
+export function allWaiting(): (Waiter & { on: number })[] {
+  const out: (Waiter & { on: number })[] = [];
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const on = Atomics.load(waitingFor, slot);
+    if (on !== 0) out.push({ threadId: slot, on, since: waitSince[slot] });
+  }
+  return out;
+}
+
 function* allSlots(): Iterable<number> {
   for (let i = 0; i < SLOTS; i++) yield i;
 }

@@ -167,24 +167,52 @@ function tracePath(): string {
 
 // ---- emission (called only when the event's bit is set) ------------------------------------------------
 
-/** The library's own directory, so that call sites name the user's code, not ours. */
-const LIBRARY_DIR = new URL('../', import.meta.url).href;
+/**
+ * Where a stack frame points: `file:line:column` at the end of the line, after a space, `(` or `@` (V8 and
+ * Bun print `at fn (where)` or `at where`, Firefox and Safari `fn@where`). `where` is a URL with an
+ * authority (file://, http://, blob:http://) or an absolute path, as Bun prints its frames. Frames of
+ * the runtime's own code (`node:internal/...`, Deno's `ext:...`, Bun's `native:...`) never match.
+ */
+const FRAME_WHERE =
+  /(?:^|[\s(@])((?:[a-z][\w+.-]*:)+\/\/[^\s()]*?|\/[^\s()]*?|[a-z]:\\[^\s()]*?):(\d+):\d+\)?$/i;
 
-/** `file:line` of the first stack frame outside the library. */
+/**
+ * The prefixes of the library's own frames, so that call sites name the user's code, not ours. Runtimes
+ * name the same file differently: Node prints the module's URL (import.meta.url, in dist/), Bun a bare
+ * path, and Deno maps frames through the source maps back to src/*.ts. So besides the URL, the library's
+ * directory is learnt from how this runtime names this very module: callSite's own frame, the first one
+ * of every stack it takes, is <library>/trace/trace.<ext>.
+ */
+let libraryPrefixes: string[] | undefined;
+
+function learnLibraryPrefixes(ownFile: string): string[] {
+  const prefixes = [new URL('../', import.meta.url).href];
+  const dir = /^(.*[/\\])trace[/\\]trace\.[cm]?[jt]s$/.exec(ownFile)?.[1];
+  if (dir !== undefined && !prefixes.includes(dir)) prefixes.push(dir);
+  return prefixes;
+}
+
+/** `file:line` of the first stack frame outside the library; file is relative to the working directory. */
 export function callSite(): string {
   const stack = new Error().stack ?? '';
-  for (const line of stack.split('\n').slice(1)) {
-    const m = /\(?((?:file|https?|node):[^\s()]+?):(\d+):\d+\)?$/.exec(line.trim());
-    if (m === null || m[1].startsWith(LIBRARY_DIR)) continue;
-    let file = m[1];
-    if (file.startsWith('file://')) {
-      file = decodeURIComponent(file.slice('file://'.length));
-      const cwd = globalThis.process?.cwd?.();
-      if (cwd && file.startsWith(`${cwd}/`)) file = file.slice(cwd.length + 1);
-    }
-    return `${file}:${m[2]}`;
+  for (const line of stack.split('\n')) {
+    const m = FRAME_WHERE.exec(line.trim());
+    if (m === null) continue;
+    const where = m[1];
+    libraryPrefixes ??= learnLibraryPrefixes(where);
+    if (libraryPrefixes.some((prefix) => where.startsWith(prefix))) continue;
+    return `${relativeToCwd(where)}:${m[2]}`;
   }
   return '?:0';
+}
+
+/** A file URL or an absolute path as a path relative to the working directory, when it lies inside it. */
+function relativeToCwd(where: string): string {
+  let file = where;
+  if (file.startsWith('file://')) file = decodeURIComponent(file.slice('file://'.length));
+  else if (!file.startsWith('/')) return file;
+  const cwd = globalThis.process?.cwd?.();
+  return cwd && file.startsWith(`${cwd}/`) ? file.slice(cwd.length + 1) : file;
 }
 
 function threadLabel(): string {

@@ -68,7 +68,7 @@ const me = installModel(control, data.index, data.arena, shared);
 // The cores the library sees are the scenario's, never the machine's: the schedules must not depend on it.
 os.availableParallelism = () => data.cores;
 syncBuiltinESMExports();
-const { setSpinning } = await import('qemu-thread/internal/park');
+const { setSpinning } = await import('#internal/park');
 setSpinning(data.spin > 0, data.spin);
 const { arenaOn, layoutOf } = await import('./scenario.js');
 type Scenario = import('./scenario.js').Scenario;

@@ -45,7 +45,7 @@ export async function whileHeldByWorker(
   const exited = once(worker, 'exit');
   try {
     while (Atomics.load(flag, 0) === 0) {
-      assert.notEqual(Atomics.wait(flag, 0, 0, 5000), 'timed-out', 'the worker never took the lock');
+      assert.notEqual(Atomics.wait(flag, 0, 0, 30_000), 'timed-out', 'the worker never took the lock');
     }
     body(worker.threadId);
   } finally {

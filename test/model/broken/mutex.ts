@@ -2,7 +2,7 @@
  * Deliberately broken mutexes and a broken recursive mutex, for the model checker to catch. Each one is
  * QemuMutex's algorithm (Drepper's "mutex2" with the owner in the word, src/primitives/mutex.ts) with one
  * realistic mistake, on the same word and values, and as much of the production code as the mistake leaves
- * (the production lock or unlock, from qemu-thread/internal/mutex). Not library code: the same scenarios
+ * (the production lock or unlock, from #internal/mutex). Not library code: the same scenarios
  * pass on the real QemuMutex and QemuRecMutex (scenarios/mutex.ts).
  *
  * - WakeBeforeFree: the contended unlock wakes a waiter before it stores FREE. The woken waiter may look
@@ -21,7 +21,7 @@
  *   still holds. The locker must run inside the unlocker's window, and the unlocker inside the locker's.
  */
 import { threadId } from 'node:worker_threads';
-import { heldBySelf, lockWord, unlockWord } from 'qemu-thread/internal/mutex';
+import { heldBySelf, lockWord, unlockWord } from '#internal/mutex';
 import type { Part } from '../scenario.js';
 import { exclusionScenario, nestingScenario } from '../scenarios/mutex.js';
 

@@ -19,7 +19,7 @@
  * reports it (thread.ts).
  */
 import { serialize } from 'node:v8';
-import { publishOutcome, streamOutcome } from 'qemu-thread/internal/thread';
+import { publishOutcome, streamOutcome } from '#internal/thread';
 import { resultPipe } from '../internals.js';
 import type { RunInfo, ThreadContext } from '../scenario.js';
 import { cond, defineScenario, event, mutex, semaphore, thread, word, words } from '../scenario.js';

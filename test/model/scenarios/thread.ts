@@ -7,7 +7,7 @@
  * gets the result and the other EINVAL, whichever claims first, and neither hangs.
  */
 import { serialize } from 'node:v8';
-import { publishOutcome, streamOutcome } from 'qemu-thread/internal/thread';
+import { publishOutcome, streamOutcome } from '#internal/thread';
 import { defineScenario, type Part, thread, words } from '../scenario.js';
 
 const STATE = 0;

@@ -15,6 +15,7 @@ import {
   qemu_sem_post,
   qemu_sem_wait,
 } from 'qemu-thread';
+import { publishOsThread } from '../../support/os-thread.js';
 
 /** flag[0] steps for {@link holdMutex}. */
 export const HOLDING = 1;
@@ -90,12 +91,16 @@ export async function awaitPost(arg: { s: QemuSemaphore }): Promise<string> {
 export const ANNOUNCED = 0;
 export const TOOK = 1;
 export const GATE = 2;
+/** The taker's kernel thread id (test/support/os-thread.ts), so the main thread can see it asleep. */
+export const OS_TID = 3;
+export const TAKER_WORDS = 4;
 
 /**
  * `rounds` times: announces itself (data[ANNOUNCED]), takes a unit blocking, counts it (data[TOOK]).
  * If `gated`, round r (from 1) starts only once data[GATE] >= r, so the main thread decides who queues first.
  */
 export function semTaker(arg: { s: QemuSemaphore; data: Int32Array; rounds: number; gated?: boolean }): void {
+  publishOsThread(arg.data, OS_TID);
   for (let r = 0; r < arg.rounds; r++) {
     if (arg.gated) {
       for (let g = Atomics.load(arg.data, GATE); g <= r; g = Atomics.load(arg.data, GATE)) {
@@ -187,7 +192,10 @@ export function consume(arg: { ring: Ring; seen: Int32Array }): number {
   }
 }
 
-/** For the time-out race: `n` posts, each after a short pause of 0-2 ms. */
+/**
+ * For the time-out race: `n` posts, each after a short pause of 0-2 ms. The pauses are time let pass on
+ * purpose: they make the 1 ms timed waits on the other side time out now and then, racing the posts.
+ */
 export function postSlowly(arg: { s: QemuSemaphore; n: number }): void {
   const nap = new Int32Array(new SharedArrayBuffer(4));
   for (let i = 0; i < arg.n; i++) {

@@ -16,37 +16,53 @@ if (mode === 'no-wait-async') {
 const q = await import('qemu-thread');
 
 /**
- * A raw worker that, after `ms`, does `action` to the shared primitive; unref'd, so it does not keep the
- * process alive: only the main thread's pending async wait can.
+ * How the worker below sees that the main thread's async wait is pending: the primitive counts it as a
+ * waiter (a semaphore's or an event's WAITERS word, a cond's waiters(), a mutex word marked contended).
+ */
+const PENDING = `
+  const pending = {
+    sem: (p) => Atomics.load(p.words, 2) > 0,
+    event: (p) => Atomics.load(p.words, 2) > 0,
+    cond: (p) => q.QemuCond.from(p.c).waiters() > 0,
+    mutex: (p) => q.QemuMutex.from(p).holder()?.contended === true,
+  }[workerData.what];
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (!pending(workerData.prim)) Atomics.wait(nap, 0, 0, 1);
+  // Then time is let pass on purpose: a process that the pending wait did not keep alive ends meanwhile.
+  Atomics.wait(nap, 0, 0, workerData.ms);`;
+
+/**
+ * A raw worker that, once the main thread's async wait is pending and `ms` more have passed, does
+ * `action` to the shared primitive; unref'd, so it does not keep the process alive: only the main
+ * thread's pending async wait can.
  */
 function later(action: string, prim: unknown, ms: number): void {
   const source = `
     const { workerData } = require('node:worker_threads');
     import('qemu-thread').then((q) => {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, workerData.ms);
+      ${PENDING}
       const p = workerData.prim;
       if (workerData.action === 'post') q.qemu_sem_post(p);
-      else if (workerData.action === 'unlock') { q.qemu_mutex_unlock(p); }
       else if (workerData.action === 'signal') { q.qemu_mutex_lock(p.m); p.flag[0] = 1; q.qemu_cond_signal(p.c); q.qemu_mutex_unlock(p.m); }
       else if (workerData.action === 'set') q.qemu_event_set(p);
     });`;
-  const worker = new Worker(source, { eval: true, workerData: { action, prim, ms } });
+  const worker = new Worker(source, { eval: true, workerData: { action, prim, ms, what } });
   worker.unref();
 }
 
-/** A worker that takes `m` and keeps it until told, for the lock scenario. */
+/** A worker that takes `m` and keeps it until the main thread's async lock is pending and `ms` more. */
 function holdInWorker(m: unknown, ms: number): void {
   const source = `
     const { workerData } = require('node:worker_threads');
     import('qemu-thread').then((q) => {
-      q.qemu_mutex_lock(workerData.m);
+      q.qemu_mutex_lock(workerData.prim);
       Atomics.store(workerData.flag, 0, 1);
       Atomics.notify(workerData.flag, 0);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, workerData.ms);
-      q.qemu_mutex_unlock(workerData.m);
+      ${PENDING}
+      q.qemu_mutex_unlock(workerData.prim);
     });`;
   const flag = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(source, { eval: true, workerData: { m, flag, ms } });
+  const worker = new Worker(source, { eval: true, workerData: { prim: m, flag, ms, what } });
   worker.unref();
   Atomics.wait(flag, 0, 0, 20_000);
 }

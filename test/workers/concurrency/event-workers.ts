@@ -11,6 +11,7 @@ import {
   qemu_event_wait,
   qemu_sem_post,
 } from 'qemu-thread';
+import { publishOsThread } from '../../support/os-thread.js';
 import { markDone } from './helpers.js';
 
 // ---- all waiters released by one set -------------------------------------------------------------------
@@ -28,12 +29,15 @@ export interface AllWaitersArg {
   data: Int32Array;
   rounds: number;
   done: Int32Array;
+  /** os[id]: this waiter's kernel thread id (test/support/os-thread.ts). */
+  os: Int32Array;
 }
 
 /** For each round: qemu_event_wait until the main thread has opened it, then acknowledge. */
 export function roundWaiter(arg: AllWaitersArg): number {
   const { events, ack, data } = arg;
   let r = 1;
+  publishOsThread(arg.os, arg.id);
   try {
     for (; r <= arg.rounds; r++) {
       while (Atomics.load(data, ROUND) < r && !Atomics.load(data, EV_STOP)) qemu_event_wait(events[r % 2]);

@@ -3,6 +3,7 @@
  * and posters / timed takers whose units must add up exactly.
  */
 import { type QemuSemaphore, qemu_sem_post, qemu_sem_timedwait, qemu_sem_wait } from 'qemu-thread';
+import { publishOsThread } from '../../support/os-thread.js';
 import { markDone, sleep } from './helpers.js';
 
 // ---- sleepers --------------------------------------------------------------------------------------------
@@ -19,6 +20,9 @@ export interface SleeperArg {
   ack: QemuSemaphore;
   data: Int32Array;
   done: Int32Array;
+  /** os[index]: this sleeper's kernel thread id (test/support/os-thread.ts). */
+  os: Int32Array;
+  index: number;
 }
 
 /**
@@ -30,6 +34,7 @@ export interface SleeperArg {
 export function sleeper(arg: SleeperArg): number {
   const { s, ack, data } = arg;
   let woke = 0;
+  publishOsThread(arg.os, arg.index);
   try {
     for (let r = 1; ; r++) {
       for (let v = Atomics.load(data, SL_ROUND); v < r; v = Atomics.load(data, SL_ROUND)) {
@@ -65,7 +70,10 @@ export interface PostTakeArg {
   done: Int32Array;
 }
 
-/** Posts `units` units, pausing now and then so that the takers' timed waits sometimes time out. */
+/**
+ * Posts `units` units, pausing now and then (time let pass on purpose) so that the takers' timed waits
+ * sometimes time out.
+ */
 export function poster(arg: PostTakeArg): number {
   try {
     for (let i = 0; i < arg.units; i++) {

@@ -33,11 +33,17 @@ export function lockInOrder(arg: Arg): string {
   return result;
 }
 
-/** Holds the mutex for `ms`, then releases it: a long wait for others that is not a deadlock. */
+/**
+ * Holds the mutex until another thread is parked on it, then `ms` longer, then releases it: a long wait
+ * for others that is not a deadlock. (The `ms` are time deliberately let pass: the waiter must stay
+ * blocked past the deadlock detector's threshold, CHECK_AFTER_MS, for the test to mean anything.)
+ */
 export function holdFor(arg: { m: QemuMutex; ms: number; held: Int32Array }): void {
   qemu_mutex_lock(arg.m);
   Atomics.store(arg.held, 0, 1);
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, arg.ms);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (arg.m.waiters().length === 0) Atomics.wait(nap, 0, 0, 1);
+  Atomics.wait(nap, 0, 0, arg.ms);
   qemu_mutex_unlock(arg.m);
 }
 

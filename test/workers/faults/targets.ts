@@ -1,8 +1,11 @@
-// Thread functions for test/faults.test.ts: each exercises one defect of issue 11 from inside a thread.
+// Thread functions for test/faults.test.ts and test/faults-lesser.test.ts: each exercises one defect of issue 11 from inside a thread.
 import {
   type QemuCond,
+  type QemuEvent,
+  type QemuLockCnt,
   type QemuMutex,
   type QemuSemaphore,
+  type QemuSpin,
   type QemuThread,
   QemuThreadError,
 } from 'qemu-thread';
@@ -115,4 +118,39 @@ export function holdBThenLockA(arg: { a: QemuMutex; b: QemuMutex; flags: Int32Ar
   arg.a.unlock();
   arg.b.unlock();
   return 'locked';
+}
+
+/** Takes the spinlock and keeps it until terminated (flags[0] says it holds it). */
+export function holdSpinForever(arg: { spin: QemuSpin; flags: Int32Array }): never {
+  arg.spin.lock();
+  raise(arg.flags, 0);
+  for (;;) Atomics.wait(arg.flags, 1, 0);
+}
+
+/** Takes the lockcnt's lock and keeps it until terminated (flags[0] says it holds it). */
+export function holdLockCntForever(arg: { l: QemuLockCnt; flags: Int32Array }): never {
+  arg.l.lock();
+  raise(arg.flags, 0);
+  for (;;) Atomics.wait(arg.flags, 1, 0);
+}
+
+/** Waits on the event until terminated (flags[0] says it is about to wait). */
+export function eventWaiter(arg: { e: QemuEvent; flags: Int32Array }): string {
+  raise(arg.flags, 0);
+  arg.e.wait();
+  return 'set';
+}
+
+/** Takes `m` and keeps it until terminated (flags[0] says it holds it). */
+export function holdMutexForever(arg: { m: QemuMutex; flags: Int32Array }): never {
+  arg.m.lock();
+  raise(arg.flags, 0);
+  for (;;) Atomics.wait(arg.flags, 1, 0);
+}
+
+/** Returns once flags[1] is set: a thread that stays running while a test looks at its handle. */
+export function runUntilTold(arg: { flags: Int32Array }): string {
+  raise(arg.flags, 0);
+  while (Atomics.load(arg.flags, 1) === 0) Atomics.wait(arg.flags, 1, 0);
+  return 'done';
 }

@@ -10,8 +10,9 @@ import {
   qemu_lockcnt_lock,
   qemu_lockcnt_unlock,
 } from 'qemu-thread';
+import { publishOsThread } from '../../support/os-thread.js';
 
-/** Words of RegressArg.flags. */
+/** Words of RegressArg.flags. A_STARTED and B_STARTED hold the thread's kernel id (os-thread.ts). */
 export const A_STARTED = 0;
 /** The dec_and_lock's outcome: OUT_EINVAL, OUT_TRUE, OUT_FALSE or OUT_OTHER. */
 export const A_OUTCOME = 1;
@@ -35,7 +36,7 @@ function set(flags: Int32Array, index: number, value: number): void {
 
 /** Thread A: qemu_lockcnt_dec_and_lock, which must wait for the lock the main thread holds. */
 export function decAndLockWaiter(arg: RegressArg): void {
-  set(arg.flags, A_STARTED, 1);
+  publishOsThread(arg.flags, A_STARTED);
   let outcome = OUT_OTHER;
   try {
     outcome = qemu_lockcnt_dec_and_lock(arg.l) ? OUT_TRUE : OUT_FALSE;
@@ -49,7 +50,7 @@ export function decAndLockWaiter(arg: RegressArg): void {
 
 /** Thread B: a plain qemu_lockcnt_lock / unlock, parked behind thread A. */
 export function lockWaiter(arg: RegressArg): void {
-  set(arg.flags, B_STARTED, 1);
+  publishOsThread(arg.flags, B_STARTED);
   qemu_lockcnt_lock(arg.l);
   set(arg.flags, B_ACQUIRED, 1);
   qemu_lockcnt_unlock(arg.l);

@@ -15,12 +15,16 @@ export function lockAndReturn(arg: { m: QemuMutex; held: Int32Array }): string {
   return 'left it locked';
 }
 
-/** Takes the mutex, waits until told, then ends the way `how` says, still holding it. */
-export function lockThenEnd(arg: { m: QemuMutex; held: Int32Array; go: Int32Array; how: string }): string {
+/**
+ * Takes the mutex, waits until another thread is parked on it (the library's waiting table says so), then
+ * ends the way `how` says, still holding it: the lock must go to the parked thread, with EOWNERDEAD.
+ */
+export function lockThenEnd(arg: { m: QemuMutex; held: Int32Array; how: string }): string {
   qemu_mutex_lock(arg.m);
   Atomics.store(arg.held, 0, 1);
   Atomics.notify(arg.held, 0);
-  while (Atomics.load(arg.go, 0) === 0) Atomics.wait(arg.go, 0, 0, 50);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (arg.m.waiters().length === 0) Atomics.wait(nap, 0, 0, 1);
   if (arg.how === 'exit') qemu_thread_exit('exited');
   if (arg.how === 'throw') throw new Error('died holding the lock');
   if (arg.how === 'process.exit') process.exit(3);

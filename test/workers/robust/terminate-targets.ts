@@ -8,10 +8,11 @@ import {
   type QemuThread,
   QemuThreadError,
 } from 'qemu-thread';
+import { publishOsThread } from '../../support/os-thread.js';
 
+/** Says "about to block" by storing the thread's kernel id (non-zero), so the test can see it asleep. */
 function announce(held: Int32Array): void {
-  Atomics.store(held, 0, 1);
-  Atomics.notify(held, 0);
+  publishOsThread(held, 0);
 }
 
 /** Parks for ever on a word nobody changes (only terminate ends it). */

@@ -3,52 +3,19 @@
  * QemuThreadError checks.
  */
 import assert from 'node:assert/strict';
-import test from 'node:test';
-import { Worker } from 'node:worker_threads';
 import { ERRNO, type QemuErrorCode, QemuThreadError, strerror } from 'qemu-thread';
-import { WATCHDOG_KEY, type WatchdogData } from './watchdog.js';
+import { type Watch, watched } from '../../support/watchdog.js';
 
 /** How long one test may take, blocked or not. */
 export const TEST_LIMIT_MS = 60_000;
 
-let watchdog: WatchdogData | undefined;
-
-function arm(name: string): void {
-  if (watchdog === undefined) {
-    watchdog = {
-      words: new Int32Array(new SharedArrayBuffer(8)),
-      label: new Uint8Array(new SharedArrayBuffer(512)),
-      limitMs: TEST_LIMIT_MS,
-    };
-    new Worker(new URL('./watchdog.js', import.meta.url), {
-      workerData: { [WATCHDOG_KEY]: watchdog },
-    }).unref();
-  }
-  const { written } = new TextEncoder().encodeInto(name, watchdog.label);
-  Atomics.store(watchdog.words, 1, written);
-  Atomics.add(watchdog.words, 0, 1);
-  Atomics.notify(watchdog.words, 0);
-}
-
-function disarm(): void {
-  if (watchdog === undefined) return;
-  Atomics.add(watchdog.words, 0, 1);
-  Atomics.notify(watchdog.words, 0);
-}
-
 /**
  * A node:test test whose body may block the main thread: a hang anywhere in it (even in a blocking
- * qemu_* call, where node:test's timeout cannot fire) fails the run after {@link TEST_LIMIT_MS}.
+ * qemu_* call, where node:test's timeout cannot fire) fails the file after {@link TEST_LIMIT_MS}, with the
+ * threads' states (test/support/watchdog.ts).
  */
-export function threadTest(name: string, body: () => void | Promise<void>): void {
-  test(name, { timeout: TEST_LIMIT_MS }, async () => {
-    arm(name);
-    try {
-      await body();
-    } finally {
-      disarm();
-    }
-  });
+export function threadTest(name: string, body: (w: Watch) => void | Promise<void>): void {
+  watched(name, { ms: TEST_LIMIT_MS }, body);
 }
 
 /** The URL of thread function `name` in test/workers/thread/lifecycle.ts. */

@@ -24,6 +24,7 @@ import {
   qemu_thread_is_self,
   qemu_thread_join,
 } from 'qemu-thread';
+import { untilAsleep } from '../../support/os-thread.js';
 
 // ---- values shared by the tests and the threads (built the same way on both sides) ----
 
@@ -74,10 +75,11 @@ export function describeError(error: unknown) {
   };
 }
 
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
+/**
+ * A pause on the thread's own event loop. The thread functions below use it to act from a later callback
+ * (after they have returned their promise); no test waits for it to have passed, nor assumes another
+ * thread's state from it.
+ */
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Appends `code` to a log: `log[0]` counts the entries, which follow from index 1. */
@@ -106,6 +108,7 @@ export default function defaultExport(arg: string): string {
 /** Not a function: starting it must fail with EINVAL. */
 export const notAFunction = 42;
 
+/** Resolves after `ms`, from a timer: a result that arrives after the function has returned its promise. */
 export async function resolveLater(arg: { ms: number; value: unknown }): Promise<unknown> {
   await delay(arg.ms);
   return arg.value;
@@ -132,8 +135,9 @@ export function returnFunction(): unknown {
   return () => 1;
 }
 
-export function sleepThenReturn(arg: { ms: number; value: unknown }): unknown {
-  sleep(arg.ms);
+/** Returns `value` once the main thread (whose kernel id is the process id) is asleep, e.g. in a join. */
+export function returnOnceMainSleeps(arg: { value: unknown }): unknown {
+  untilAsleep(process.pid);
   return arg.value;
 }
 
@@ -219,6 +223,7 @@ export function exitWith(arg: { value: unknown; nested: boolean; flag: Int32Arra
   return 'returned normally';
 }
 
+/** Calls qemu_thread_exit (unless `flag` is empty) after an await: from a later callback of the thread. */
 export async function exitAfterAwait(arg: { value: unknown; flag: Int32Array }): Promise<string> {
   await delay(5);
   if (arg.flag.length > 0) qemu_thread_exit(arg.value);
@@ -234,6 +239,7 @@ export function neverSettles(): Promise<never> {
   return new Promise(() => {});
 }
 
+/** Throws from a timer callback, after the function has returned a promise that never settles. */
 export function uncaughtLater(arg: { message: string }): Promise<never> {
   return new Promise(() => {
     setTimeout(() => {

@@ -1,0 +1,196 @@
+/**
+ * The lesser faults of issue 11: spinlocks and lockcnts held by a thread that died, waiter counts left by
+ * terminated waiters, a primitive taken over another kind's memory, qemu_thread_get_self on a handle in use,
+ * waitFor without the mutex, a bad `signal` option, a corrupt result area, control characters in thread
+ * names. Every wait is bounded by a watchdog (`settles`).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  QemuCond,
+  QemuEvent,
+  QemuLockCnt,
+  QemuMutex,
+  QemuSemaphore,
+  QemuSpin,
+  QemuThread,
+  QemuThreadError,
+  qemu_thread_get_self,
+} from 'qemu-thread';
+
+const fn = (name: string) => new URL(`./workers/faults/targets.js#${name}`, import.meta.url);
+const flags = () => new Int32Array(new SharedArrayBuffer(16));
+const isCode = (code: string, func?: string) => (e: unknown) =>
+  e instanceof QemuThreadError && e.code === code && (func === undefined || e.func === func);
+
+async function settles<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`watchdog: ${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, watchdog]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  await settles(
+    (async () => {
+      while (!check()) await delay(1);
+    })(),
+    what,
+  );
+}
+
+test('a spinlock whose holder was terminated goes to the next locker with EOWNERDEAD', async () => {
+  const spin = QemuSpin.create();
+  const f = flags();
+  const holder = QemuThread.create('spin-holder', fn('holdSpinForever'), { spin, flags: f });
+  await until(() => Atomics.load(f, 0) === 1, 'the holder taking the spinlock');
+  await holder.terminate();
+  assert.throws(
+    () => spin.lock(),
+    (e: unknown) => isCode('EOWNERDEAD', 'qemu_spin_lock')(e) && /spin-holder/.test((e as Error).message),
+  );
+  assert.equal(spin.isLocked(), true, 'EOWNERDEAD comes with the lock');
+  spin.unlock();
+  spin.lock();
+  spin.unlock();
+});
+
+test("a lockcnt whose lock's holder was terminated goes to the next locker with EOWNERDEAD", async () => {
+  const l = QemuLockCnt.create();
+  const f = flags();
+  const holder = QemuThread.create('lockcnt-holder', fn('holdLockCntForever'), { l, flags: f });
+  await until(() => Atomics.load(f, 0) === 1, 'the holder taking the lock');
+  await holder.terminate();
+  assert.throws(() => l.lock(), isCode('EOWNERDEAD', 'qemu_lockcnt_lock'));
+  l.unlock();
+  l.inc();
+  assert.equal(l.count(), 1);
+  l.dec();
+});
+
+test('waiters terminated in a wait do not keep a cond, a semaphore or an event busy for ever', async () => {
+  const m = QemuMutex.create();
+  const c = QemuCond.create();
+  const s = QemuSemaphore.create(0);
+  const e = QemuEvent.create(false);
+  const fc = flags();
+  const condWaiter = QemuThread.create('cond', fn('condWaiter'), { m, c, flags: fc });
+  const semWaiter = QemuThread.create('sem', fn('semWaiter'), { s, flags: flags(), slot: 0 });
+  const fe = flags();
+  const eventWaiter = QemuThread.create('event', fn('eventWaiter'), { e, flags: fe });
+  await until(() => c.parkedThreads().length === 1, 'the cond waiter parking');
+  await until(() => String(s).includes('waiters: 1'), 'the semaphore waiter');
+  await until(() => Atomics.load(fe, 0) === 1, 'the event waiter');
+  // While they live, they keep the primitives busy.
+  assert.throws(() => c.destroy(), isCode('EBUSY', 'qemu_cond_destroy'));
+  assert.throws(() => s.destroy(), isCode('EBUSY', 'qemu_sem_destroy'));
+  await until(() => {
+    try {
+      e.init(false);
+      return false;
+    } catch (error) {
+      return isCode('EBUSY', 'qemu_event_init')(error);
+    }
+  }, 'the event waiter counted');
+  await Promise.all([condWaiter.terminate(), semWaiter.terminate(), eventWaiter.terminate()]);
+  // Dead waiters do not count.
+  c.destroy();
+  c.init();
+  s.destroy();
+  s.init(0);
+  e.destroy();
+  e.init(false);
+});
+
+test('a primitive is not taken over another kind of primitive (forged clone, wrong offset)', () => {
+  const c = QemuCond.create();
+  assert.throws(
+    () => QemuMutex.from({ __qemuKind: 'QemuMutex', buffer: c.buffer, byteOffset: c.byteOffset }),
+    (e: unknown) => e instanceof TypeError && /holds a QemuCond, not a QemuMutex/.test(e.message),
+  );
+  const m = QemuMutex.create(new SharedArrayBuffer(64));
+  assert.throws(
+    () => new QemuSemaphore(m.buffer, 0),
+    (e: unknown) => e instanceof TypeError && /holds a QemuMutex.*not a QemuSemaphore/.test(e.message),
+  );
+  const s = QemuSemaphore.create(1, new SharedArrayBuffer(64));
+  assert.throws(() => new QemuEvent(s.buffer, 0), /holds a QemuSemaphore, not a QemuEvent/);
+  m.lock();
+  assert.throws(() => new QemuCond(m.buffer, 0), /holds a held lock, not a QemuCond/);
+  m.unlock();
+  // Uninitialized or destroyed memory may become any kind.
+  s.destroy();
+  QemuEvent.create(true, s.buffer, 0);
+});
+
+test('qemu_thread_get_self refuses a handle that still refers to another thread', async () => {
+  const f = flags();
+  const t = QemuThread.create('running', fn('runUntilTold'), { flags: f });
+  await until(() => Atomics.load(f, 0) === 1, 'the thread running');
+  assert.throws(() => qemu_thread_get_self(t), isCode('EBUSY', 'qemu_thread_get_self'));
+  Atomics.store(f, 1, 1);
+  Atomics.notify(f, 1);
+  assert.equal(await t.joinAsync(), 'done');
+  // Joined: the handle is free to describe the calling thread.
+  qemu_thread_get_self(t);
+  assert.equal(t.isSelf(), true);
+});
+
+test('waitFor checks that the mutex is held, even when the predicate is already true', () => {
+  const m = QemuMutex.create();
+  const c = QemuCond.create();
+  assert.throws(() => c.waitFor(m, () => true), isCode('EPERM', 'QemuCond.waitFor'));
+  m.lock();
+  assert.equal(
+    c.waitFor(m, () => true),
+    true,
+  );
+  assert.throws(() => c.waitFor(m, 'x' as never), TypeError);
+  m.unlock();
+});
+
+test('async waits reject a signal option that is not an AbortSignal', async () => {
+  const m = QemuMutex.create();
+  const bad = { signal: 'x' } as never;
+  await assert.rejects(m.lockAsync(bad), /qemu_mutex_lock_async: options.signal must be an AbortSignal/);
+  await assert.rejects(QemuSemaphore.create(1).waitAsync(bad), TypeError);
+  await assert.rejects(QemuEvent.create(true).waitAsync(bad), TypeError);
+  m.lock();
+  await assert.rejects(QemuCond.create().waitAsync(m, bad), TypeError);
+  m.unlock();
+  assert.equal(m.isHeldBySelf(), false, 'a refused lockAsync holds nothing');
+});
+
+test('a corrupt result area is reported as EINVAL by the join, not a plain Error', async () => {
+  const t = QemuThread.create('result', fn('bigResult'), { bytes: 16 });
+  await until(() => String(t).includes('exited'), 'the thread exiting');
+  // Scribble over the window that holds the result (a primitive or data placed over the thread's memory).
+  new Uint8Array(t.buffer, t.byteOffset + 48, 64).fill(0xff);
+  await assert.rejects(
+    t.joinAsync(),
+    (e: unknown) => isCode('EINVAL', 'qemu_thread_join')(e) && /overwritten/.test(String(e)),
+  );
+});
+
+test("control characters in a thread's name are escaped in other threads' messages", async () => {
+  const m = QemuMutex.create();
+  const f = flags();
+  const name = "evil\nqemu: forged line\u001b[31m'";
+  const t = QemuThread.create(name, fn('holdMutexForever'), { m, flags: f });
+  await until(() => Atomics.load(f, 0) === 1, 'the thread holding the mutex');
+  assert.throws(
+    () => m.unlock(),
+    (e: unknown) =>
+      isCode('EPERM', 'qemu_mutex_unlock')(e) &&
+      !(e as Error).message.includes('\n') &&
+      !(e as Error).message.includes('\u001b') &&
+      (e as Error).message.includes("'evil\\u000aqemu: forged line\\u001b[31m\\''"),
+  );
+  await t.terminate();
+});
