@@ -178,10 +178,12 @@ export const catalog: Entry[] = [
     'T2 killed holding the lock, EOWNERDEAD to nobody',
   ]),
   pass('scenarios/kill', 'killEventWait', 0, 1, ['T1 killed, T2 returned', 'T1 returned, T2 returned']),
-  // T1 cannot die between taking the unit and recording it (no scheduling point between): a killed T1
-  // took nothing, and T2 must get the unit. Without a kill, whoever does not get it times out.
+  // A killed T1 took nothing (T2 must get the unit), or took it and died before its wait returned (it
+  // leaves the waiters' count after taking it): then the unit went with it, and T2 rightly times out.
+  // Without a kill, whoever does not get it times out.
   pass('scenarios/kill', 'killSemWait', 0, 1, [
     'T1 killed, T2 took the unit, 0 left',
+    'T1 killed, T2 timed out, 0 left',
     'T1 took the unit, T2 timed out, 0 left',
     'T1 timed out, T2 took the unit, 0 left',
   ]),

@@ -449,6 +449,11 @@ export class ModelChecker<P extends Parts = Parts> {
   }
 
   /** Runs one schedule given as tokens (see {@link Failure.schedule}), with a trace. */
+  /**
+   * Runs one schedule given as tokens (see {@link Failure.schedule}), with a trace. A hand-written
+   * schedule may also say `2+`: T2's steps as long as it can run (until it parks or ends). Once the tokens
+   * are used up, the run goes on with the default choice (the current thread, else the lowest).
+   */
   replay(schedule: string): { failure: string | null; trace: string } {
     const tokens = schedule.split(/\s+/).filter((s) => s !== '');
     const choices = tokens.map((s) => ({
@@ -460,6 +465,7 @@ export class ModelChecker<P extends Parts = Parts> {
       read: false,
       preempts: 0,
       early: 0,
+      repeat: s.endsWith('+'),
     }));
     // Offer as many kills as the schedule makes (a kill is only ever taken when a token asks for it).
     this.#killBound = choices.filter((c) => c.kill).length;
@@ -483,14 +489,16 @@ export class ModelChecker<P extends Parts = Parts> {
     };
   }
 
-  #explainRun(path: Choice[]): { message: string | null; trace: string } {
+  #explainRun(path: (Choice & { repeat?: boolean })[]): { message: string | null; trace: string } {
     this.#steps = [];
     Atomics.store(this.#control.ints, H_TRACE, 1);
     let i = 0;
     let message: string | null;
     try {
       message = this.#run(10_000, (available) => {
-        const wanted = path[i++];
+        // A repeated token stands for as many steps of its thread as it can take, then for none.
+        while (path[i]?.repeat && !available.some((c) => sameKind(c, path[i]))) i++;
+        const wanted = path[i]?.repeat ? path[i] : path[i++];
         const found = wanted && available.find((c) => sameKind(c, wanted));
         return found ?? available[0];
       });

@@ -1,10 +1,18 @@
 /**
  * Production modules of the library that the package does not export, for the scenarios that need them:
- * loaded from beside `qemu-thread/internal/thread`, which imports them itself, so they are the very module
- * instances the library uses (never a copy of their code or constants). A scenario that re-writes part of
- * a protocol (test/model/broken/thread.ts) takes the protocol's layout from here: a change of the layout
- * then reaches it instead of breaking it in silence.
+ * the join's result pipe (src/thread/result-pipe.ts). A scenario that re-writes part of a protocol
+ * (test/model/broken/thread.ts) takes the protocol's layout from here, so that a change of the layout
+ * reaches it instead of breaking it in silence; the model of a thread's creator (scenarios/kill.ts) calls
+ * the pipe's own `writerEnded`.
+ *
+ * On Node the library is one prebuilt file (dist/node/library.js, tools/bundle-node.mjs) whose entries do
+ * not export the pipe, so it is loaded from tsc's build of the same source, beside the module that the
+ * package's `#internal/thread` names for other runtimes (dist/thread/). That is a second instance of the
+ * pipe's module (and of park.ts, which it imports), the same code: harmless here, since what is used holds
+ * no state of its own (constants, and `writerEnded`: atomics on the thread's words, and park.ts's `wake`,
+ * whose count of pending async waits is a process-wide block every copy shares).
  */
+import { readFileSync } from 'node:fs';
 
 /** src/thread/result-pipe.ts: the join's result pipe. */
 export interface ResultPipe {
@@ -21,7 +29,9 @@ export interface ResultPipe {
   writerEnded(words: Int32Array, windowBytes: number): void;
 }
 
-const threadModule = import.meta.resolve('qemu-thread/internal/thread');
+const packageJson = new URL(import.meta.resolve('qemu-thread/package.json'));
+const imports = JSON.parse(readFileSync(packageJson, 'utf8')).imports as Record<string, { default: string }>;
+const threadModule = new URL(imports['#internal/thread'].default, packageJson);
 
 export const resultPipe = (await import(new URL('./result-pipe.js', threadModule).href)) as ResultPipe;
 
