@@ -49,6 +49,30 @@ test('model: the broken and real variants run the same thread bodies', async () 
   }
 });
 
+test('model: the joiner that acknowledges before it copies: 2 preemptions, or 1 and the writer looking on its own', async (t) => {
+  // The exiting thread must look at CHUNK between the joiner's acknowledgement and its copy, without
+  // waiting for the notify. Either it had not parked yet (a second preemption), or its sleep's slice ended
+  // then: it looks every PEER_CHECK_MS whether its joiner is still there (result-pipe.ts).
+  const b = entryNamed('brokenJoinAcksBeforeCopy');
+  const checker = await ModelChecker.open(moduleOf(b), b.name);
+  try {
+    const none = { earlyTimeouts: 0 };
+    const withEarly = checker.explore({ preemptions: 1 });
+    assert.ok(withEarly.failure, 'found within 1 preemption and 1 early time-out');
+    t.diagnostic(withEarly.failure.trace);
+    assert.match(withEarly.failure.trace, /T1 .*time-out fires at 100 ms -> timed-out \(early\)/);
+    const one = checker.explore({ preemptions: 1, ...none });
+    assert.equal(one.failure, null);
+    assert.ok(one.complete);
+    const two = checker.explore({ preemptions: 2, ...none });
+    assert.ok(two.failure, 'found within 2 preemptions without time-outs');
+    assert.doesNotMatch(two.failure.trace, /time-out fires/);
+    t.diagnostic(`${summary(one)}\n${summary(two)}`);
+  } finally {
+    await checker.close();
+  }
+});
+
 test('model: a failing schedule replays to the same failure, deterministically', async () => {
   const b = entryNamed('brokenMutexWakeBeforeFree');
   const checker = await ModelChecker.open(moduleOf(b), b.name);

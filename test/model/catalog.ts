@@ -17,6 +17,10 @@
  *   name what any correct library may do (not, say, whether a wait ended woken or timed out, which
  *   depends on how the fix recovers), so the fixed library must reach the same set.
  *
+ * Every wait of the library has a time-out since park.ts compares its word again every RECHECK_MS, so an
+ * early time-out may fire at every park; the entries wrapped in `early(0, 1, ...)` explore none in npm
+ * test (they are the ones whose schedules it multiplies most) and one in npm run model-check.
+ *
  * The async entries (scenarios/async, broken/async) run in model-async.test.ts, the kill entries
  * (scenarios/kill) in model-kill.test.ts, the others in model-primitives.test.ts and model-broken.test.ts.
  */
@@ -38,6 +42,13 @@ export interface Entry {
   failure?: RegExp;
   /** The defect, in a few words (`defect`). */
   defect?: string;
+  /**
+   * Early time-outs per schedule at each bound, where not the scenario's (Scenario.earlyTimeouts, default
+   * 1). Every wait of the library may time out early now (park.ts compares its word again every
+   * RECHECK_MS), which multiplies the schedules of a scenario with many parks: the biggest explore none in
+   * npm test, and one in npm run model-check.
+   */
+  early?: { test: number; full: number };
 }
 
 export const ALL = Number.POSITIVE_INFINITY;
@@ -77,6 +88,9 @@ const defect = (
   what: { outcomes: string[]; failure: RegExp; defect: string },
 ): Entry => ({ file, name, expect: 'defect', test, full, ...what, outcomes: [...what.outcomes].sort() });
 
+/** `entry` with `test` early time-outs per schedule in npm test and `full` in npm run model-check. */
+const early = (test: number, full: number, entry: Entry): Entry => ({ ...entry, early: { test, full } });
+
 /** Every combination, joined: cross(['a', 'b'], ['1', '2'], ' ') is a 1, a 2, b 1, b 2. */
 function cross(...lists: string[][]): string[] {
   return lists.reduce<string[]>(
@@ -109,7 +123,7 @@ export const catalog: Entry[] = [
   pass('scenarios/mutex', 'mutexTryLock', ALL, ALL, ['count 2, trylock failed', 'count 3, trylock took it']),
   pass('scenarios/mutex', 'recMutexNesting', 2, ALL, ['count 3, T1 first', 'count 3, T2 first']),
   // A waiter waits once (signalled) or not at all (the predicate was already true).
-  pass('scenarios/cond', 'condSignal', 3, ALL, waits(1)),
+  early(0, 1, pass('scenarios/cond', 'condSignal', 3, ALL, waits(1))),
   pass('scenarios/cond', 'condBroadcast', 1, 2, waits(2)),
   pass('scenarios/cond', 'condBroadcastTwoCores', 0, 1, waits(3)),
   pass('scenarios/cond', 'condSignalSpin', 1, 2, waits(1)),
@@ -129,30 +143,34 @@ export const catalog: Entry[] = [
   pass('scenarios/event', 'eventSetResetWaitSpin', 1, 2, ['waits 0', 'waits 1', 'waits 2']),
   // Each consumer waits once or not at all; both skipping their wait takes 2 preemptions (both must
   // check the condition after the set).
-  pass(
-    'scenarios/event',
-    'eventTwoWaiters',
+  early(
+    0,
     1,
-    2,
-    ['waits 0 0', 'waits 0 1', 'waits 1 0', 'waits 1 1'],
-    ['waits 0 1', 'waits 1 0', 'waits 1 1'],
+    pass(
+      'scenarios/event',
+      'eventTwoWaiters',
+      1,
+      2,
+      ['waits 0 0', 'waits 0 1', 'waits 1 0', 'waits 1 1'],
+      ['waits 0 1', 'waits 1 0', 'waits 1 1'],
+    ),
   ),
   pass('scenarios/event', 'eventTimedWait', ALL, ALL, ['set seen', 'timed out']),
   // The reclaimer (T3) or either visitor may be the one to free the object, exactly once.
   pass('scenarios/lockcnt', 'lockcntVisitors', 1, 2, ['freed by T1', 'freed by T2', 'freed by T3']),
   pass('scenarios/lockcnt', 'lockcntDecIfLock', 1, 2, ['freed by T1', 'freed by T2', 'freed by T3']),
-  pass('scenarios/thread', 'threadJoin', 2, 3, ['joined, result intact']),
-  pass('scenarios/thread', 'threadDoubleJoin', 1, 2, ['T2 got the result', 'T3 got the result']),
-  pass('scenarios/async', 'asyncStalledWaiter', 1, 2, ['taken 1 1, left 0']),
+  early(0, 1, pass('scenarios/thread', 'threadJoin', 2, 3, ['joined, result intact'])),
+  early(0, 1, pass('scenarios/thread', 'threadDoubleJoin', 1, 2, ['T2 got the result', 'T3 got the result'])),
+  early(0, 1, pass('scenarios/async', 'asyncStalledWaiter', 1, 2, ['taken 1 1, left 0'])),
   // A cancelled waiter always ends aborted (its abort comes before it can take up a wake-up), and the
   // one unit then always goes to the blocked waiter.
   pass('scenarios/async', 'asyncCancelledWaiter', 1, 2, ['T1 aborted, T2 took the unit']),
   pass('scenarios/async', 'asyncCancelledWaiterNoCount', 1, 2, ['T1 aborted, T2 took the unit']),
   pass('scenarios/async', 'asyncMutex', 2, 3, ['count 4, T1 first', 'count 4, T2 first']),
   pass('scenarios/async', 'asyncCondSignal', 2, 3, waits(1)),
-  pass('scenarios/async', 'asyncCondBroadcast', 1, 2, waits(2)),
+  early(0, 1, pass('scenarios/async', 'asyncCondBroadcast', 1, 2, waits(2))),
   // Kills (scenarios/kill.ts). T2 may die holding the lock: the next locker, if any, gets EOWNERDEAD.
-  pass('scenarios/kill', 'killMutexLock', 0, 1, [
+  pass('scenarios/kill', 'killMutexLock', 1, 1, [
     'T2 finished, EOWNERDEAD to nobody',
     'T2 killed before it held the lock, EOWNERDEAD to nobody',
     'T2 killed holding the lock, EOWNERDEAD to T1',
@@ -160,47 +178,59 @@ export const catalog: Entry[] = [
     'T2 killed holding the lock, EOWNERDEAD to nobody',
   ]),
   pass('scenarios/kill', 'killEventWait', 0, 1, ['T1 killed, T2 returned', 'T1 returned, T2 returned']),
-  defect('scenarios/kill', 'killSemWait', 0, 1, {
-    // T1 cannot die between taking the unit and recording it (no scheduling point between): a killed T1
-    // took nothing, and T2 must get the unit. Without a kill, whoever does not get it times out.
-    outcomes: [
-      'T1 killed, T2 took the unit, 0 left',
-      'T1 took the unit, T2 timed out, 0 left',
-      'T1 timed out, T2 took the unit, 0 left',
-    ],
-    failure: /^T2 timed out with 1 unit\(s\) in the count/,
-    defect: "a post's wake-up that reaches a waiter killed before it acts is lost",
-  }),
-  defect('scenarios/kill', 'killCondSignal', 0, 1, {
-    // Each waiter waits or not (the predicate may be true before it looks), and T1 may die in its wait or
-    // after it; whatever happens to T1, T2 gets through.
-    outcomes: cross(
+  // A killed T1 took nothing (T2 must get the unit), or took it and died before its wait returned (it
+  // leaves the waiters' count after taking it): then the unit went with it, and T2 rightly times out.
+  // Without a kill, whoever does not get it times out.
+  pass('scenarios/kill', 'killSemWait', 0, 1, [
+    'T1 killed, T2 took the unit, 0 left',
+    'T1 killed, T2 timed out, 0 left',
+    'T1 took the unit, T2 timed out, 0 left',
+    'T1 timed out, T2 took the unit, 0 left',
+  ]),
+  // Each waiter waits or not (the predicate may be true before it looks), and T1 may die in its wait or
+  // after it; whatever happens to T1, T2 gets through.
+  pass(
+    'scenarios/kill',
+    'killCondSignal',
+    0,
+    1,
+    cross(
       ['T1 no wait,', 'T1 waited,', 'T1 killed in its wait,', 'T1 killed after its wait,'],
       ['T2 no wait', 'T2 waited'],
     ),
-    failure: /^T2 waited its whole time-out although the predicate was set and the signal sent/,
-    defect: "a signal's wake-up that reaches a waiter killed before it acts is lost",
-  }),
-  defect('scenarios/kill', 'killCondBroadcast', 0, 1, {
-    outcomes: cross(
+  ),
+  pass(
+    'scenarios/kill',
+    'killCondBroadcast',
+    0,
+    1,
+    cross(
       ['T1 no wait,', 'T1 waited,', 'T1 killed in its wait,', 'T1 killed after its wait,'],
       ['T2 no wait', 'T2 waited'],
     ),
-    failure: /^T2 waited its whole time-out although the predicate was set and the broadcast sent/,
-    defect: "a broadcast's chain stops at a woken waiter killed before it passes the wake-up on",
-  }),
-  defect('scenarios/kill', 'killJoin', 0, 1, {
-    // T2 may die before its claim (T3 joins), after it (T3 takes the claim over), or after reading
-    // everything (T3 gets EINVAL); T3 never hangs and never gets a wrong value.
+  ),
+  pass('scenarios/kill', 'killJoin', 0, 1, [
+    'T2 the result, T3 EINVAL (already joined)',
+    'T2 EINVAL (already joined), T3 the result',
+    'T2 killed, T3 the result',
+    'T2 killed, T3 EINVAL (the result was lost)',
+    'T2 killed, T3 EINVAL (already joined)',
+  ]),
+  // T1 may die before it publishes (T2 gets the creator's error), in the middle of the stream (T2 learns
+  // that it ended, from the creator or by itself), or once its last chunk is in the window (T2 gets the
+  // result). The defect: thread.ts's report of a dead thread does nothing for one that died while it
+  // published its outcome (PUBLISHING), so its joiner waits for ever. When it is fixed, make the creator
+  // in scenarios/kill.ts (a copy of reportAbnormalExit, which the package does not export) do the same.
+  defect('scenarios/kill', 'killJoinExiting', 0, 1, {
     outcomes: [
-      'T2 the result, T3 an error',
-      'T2 an error, T3 the result',
-      'T2 killed, T3 the result',
-      'T2 killed, T3 an error',
+      'T1 finished, T2 the result',
+      'T1 killed, T2 the result',
+      'T1 killed, T2 an error (the thread was terminated)',
+      'T1 killed, T2 an error (it ended while its result was transferred)',
     ],
-    failure: /^deadlock: T3 waits in wait\(t\.CHUNK/,
+    failure: /^deadlock: T2 waits in wait\(t\.STATE, 5\)/,
     defect:
-      'a joiner killed in the middle of a streamed result leaves the next joiner waiting for a chunk that has gone by',
+      'a thread killed while it publishes its outcome (PUBLISHING) is not reported by its creator: its joiner waits for ever',
   }),
   // Broken primitives: found at the bound given, not within one preemption less.
   broken('broken/mutex', 'brokenMutexWakeBeforeFree', 2, DEADLOCK),
@@ -217,7 +247,9 @@ export const catalog: Entry[] = [
   broken('broken/lockcnt', 'brokenLockcntIncForgetsPassOn', 1, DEADLOCK),
   broken('broken/lockcnt', 'brokenLockcntUnlockStoresStale', 1, DEADLOCK),
   broken('broken/thread', 'brokenJoinReadsBeforePublish', 1, DEADLOCK),
-  broken('broken/thread', 'brokenJoinAcksBeforeCopy', 2, /^T2 threw Error: Unable to deserialize/),
+  // One preemption and one early time-out (the exiting thread's periodic look at its joiner); without
+  // early time-outs it takes two preemptions (model-broken.test.ts).
+  broken('broken/thread', 'brokenJoinAcksBeforeCopy', 1, /^T2 threw Error: Unable to deserialize/),
   broken('broken/async', 'brokenAsyncStalledWaiter', 0, DEADLOCK),
 ];
 

@@ -31,14 +31,19 @@
  * while anything else could happen, at most `kills` per schedule and free of the preemption bound: the
  * thread stops where it is (its host unwinds and is reused), its waits leave their queues, a wake-up
  * delivered to it but not yet acted on is gone with it, and the library's table of ended threads says it
- * has ended (liveness.ts). After a kill a forced time-out is no hang: a sleeper that re-checks
- * periodically is how the library recovers what a dead thread took with it.
+ * has ended (liveness.ts); with Scenario.exited, the kill also tells the thread's creator (a word set and
+ * its waiters woken, in the same step). After a kill a forced time-out is no hang: a sleeper that re-checks
+ * periodically is how the library recovers what a dead thread took with it. Where the killed thread was
+ * (parked, woken but not yet running, before which operation) is recorded: RunInfo.killedAt, and over a
+ * search ExploreResult.killPoints.
  *
  * Failures: a thread function throws (its assertions, or the library's), no thread can run and some are
- * still waiting (a deadlock or a lost wake-up), a forced time-out, a schedule longer than the step limit,
- * or the scenario's final check. The first failure stops the search (unless `keepGoing`: then the search
- * counts the failing schedules and goes on) and is replayed once with code locations on, to print a
- * readable trace and the schedule that reproduces it.
+ * still waiting (a deadlock), a forced time-out (a hang: every wait of the library is timed, since park.ts
+ * compares its word again every RECHECK_MS, so a lost wake-up usually shows as this; the message names
+ * every thread left waiting), a schedule longer than the step limit, or the scenario's final check. The
+ * first failure stops the search (unless `keepGoing`: then the search counts the failing schedules and
+ * goes on) and is replayed once with code locations on, to print a readable trace and the schedule that
+ * reproduces it.
  */
 import { getEnvironmentData, setEnvironmentData, Worker } from 'node:worker_threads';
 import { Liveness } from './liveness.js';
@@ -98,6 +103,8 @@ export interface ExploreOptions {
    * the default is on only when `preemptions` is Infinity.
    */
   sleepSets?: boolean;
+  /** Early time-outs per schedule (default: Scenario.earlyTimeouts, else 1). */
+  earlyTimeouts?: number;
   /** Kills per schedule (Scenario.killable; default 1 if the scenario has killable threads, else 0). */
   kills?: number;
   /**
@@ -141,6 +148,11 @@ export interface ExploreResult {
   failures: number;
   /** Schedules abandoned by the sleep sets (redundant reorderings), not counted in `schedules`. */
   pruned: number;
+  /**
+   * Where the killed threads were when they were killed, over the whole search (RunInfo.killedAt), sorted:
+   * 'parked in wait(s.COUNT)', 'woken from wait(s.COUNT), before it ran', 'before its load(s.COUNT)'...
+   */
+  killPoints: string[];
   failure: Failure | null;
   ms: number;
 }
@@ -216,6 +228,8 @@ export class ModelChecker<P extends Parts = Parts> {
   readonly #n: number;
   readonly #shared: SharedBlock[];
   readonly #wordNames: string[];
+  /** The arena index of word 0 of the scenario's `exited` part (-1 if it has none). */
+  readonly #exited: number;
   /** The hosts' thread ids, and the library's table of ended threads, for kills. */
   readonly #tids: number[];
   readonly #liveness: Liveness | null;
@@ -231,8 +245,9 @@ export class ModelChecker<P extends Parts = Parts> {
   #forced: number[] = [];
   #failure: string | null = null;
   #steps: Step[] | null = null;
-  /** The threads killed in this run, and how many kills a schedule may have. */
+  /** The threads killed in this run, where they were then, and how many kills a schedule may have. */
   #killed: number[] = [];
+  #killedAt: string[] = [];
   #killBound = 0;
   /** What the run looked like when last only time-outs could happen, and whether time jumps (#letTimePass). */
   #quiet = '';
@@ -257,6 +272,10 @@ export class ModelChecker<P extends Parts = Parts> {
     this.#tids = workers.map((w) => w.threadId);
     this.#liveness = (scenario.killable ?? []).length > 0 ? new Liveness() : null;
     this.#wordNames = [...layout.wordNames];
+    const exited = scenario.exited;
+    if (exited !== undefined && !(exited in layout.offsets))
+      throw new Error(`${scenario.name}: no part '${exited}' for Scenario.exited`);
+    this.#exited = exited === undefined ? -1 : layout.offsets[exited] >> 2;
     for (const b of shared) {
       const name = b.key.replace(/^qemu-thread\./, '');
       for (let k = 0; k < b.ints.length; k++)
@@ -337,7 +356,7 @@ export class ModelChecker<P extends Parts = Parts> {
     const maxSchedules = options.maxSchedules ?? 100_000;
     const maxSteps = options.maxSteps ?? 2000;
     const sleepSets = options.sleepSets ?? bound === Number.POSITIVE_INFINITY;
-    const earlyBound = this.scenario.earlyTimeouts ?? 1;
+    const earlyBound = options.earlyTimeouts ?? this.scenario.earlyTimeouts ?? 1;
     const killBound = options.kills ?? ((this.scenario.killable ?? []).length > 0 ? 1 : 0);
     const keepGoing = options.keepGoing ?? false;
     this.#killBound = killBound;
@@ -349,6 +368,7 @@ export class ModelChecker<P extends Parts = Parts> {
     let bounded = false;
     let timeoutBounded = false;
     const outcomes = new Set<string>();
+    const killPoints = new Set<string>();
     let failure: Failure | null = null;
     let failures = 0;
     for (;;) {
@@ -394,6 +414,7 @@ export class ModelChecker<P extends Parts = Parts> {
       });
       if (message === PRUNED) pruned++;
       else schedules++;
+      for (const k of this.#killedAt) killPoints.add(k);
       if (message === null) outcomes.add(this.scenario.outcome(this.#arena, this.#runInfo()));
       maxDepth = Math.max(maxDepth, depth);
       if (message !== null && message !== PRUNED) {
@@ -421,12 +442,18 @@ export class ModelChecker<P extends Parts = Parts> {
       kills: killBound,
       failures,
       pruned,
+      killPoints: [...killPoints].sort(),
       failure,
       ms: Math.round(performance.now() - started),
     };
   }
 
   /** Runs one schedule given as tokens (see {@link Failure.schedule}), with a trace. */
+  /**
+   * Runs one schedule given as tokens (see {@link Failure.schedule}), with a trace. A hand-written
+   * schedule may also say `2+`: T2's steps as long as it can run (until it parks or ends). Once the tokens
+   * are used up, the run goes on with the default choice (the current thread, else the lowest).
+   */
   replay(schedule: string): { failure: string | null; trace: string } {
     const tokens = schedule.split(/\s+/).filter((s) => s !== '');
     const choices = tokens.map((s) => ({
@@ -438,6 +465,7 @@ export class ModelChecker<P extends Parts = Parts> {
       read: false,
       preempts: 0,
       early: 0,
+      repeat: s.endsWith('+'),
     }));
     // Offer as many kills as the schedule makes (a kill is only ever taken when a token asks for it).
     this.#killBound = choices.filter((c) => c.kill).length;
@@ -448,7 +476,7 @@ export class ModelChecker<P extends Parts = Parts> {
   #explain(path: Choice[], message: string): Failure {
     const replayed = this.#explainRun(path);
     // The replay knows code locations, so its message may say more; otherwise it must be the same.
-    const bare = (m: string | null) => m?.replace(/ at [^;]*/g, '');
+    const bare = (m: string | null) => m && withoutLocations(m);
     if (bare(replayed.message) !== bare(message)) {
       throw new Error(
         `${this.scenario.name}: replay did not reproduce the failure: '${message}' vs '${replayed.message}'`,
@@ -461,14 +489,16 @@ export class ModelChecker<P extends Parts = Parts> {
     };
   }
 
-  #explainRun(path: Choice[]): { message: string | null; trace: string } {
+  #explainRun(path: (Choice & { repeat?: boolean })[]): { message: string | null; trace: string } {
     this.#steps = [];
     Atomics.store(this.#control.ints, H_TRACE, 1);
     let i = 0;
     let message: string | null;
     try {
       message = this.#run(10_000, (available) => {
-        const wanted = path[i++];
+        // A repeated token stands for as many steps of its thread as it can take, then for none.
+        while (path[i]?.repeat && !available.some((c) => sameKind(c, path[i]))) i++;
+        const wanted = path[i]?.repeat ? path[i] : path[i++];
         const found = wanted && available.find((c) => sameKind(c, wanted));
         return found ?? available[0];
       });
@@ -531,13 +561,18 @@ export class ModelChecker<P extends Parts = Parts> {
 
   /** The threads still waiting, and async waits still queued, in words ('' if there are none). */
   #stuck(): string {
-    const stuck = this.#status.map((s, t) => (s === 'done' || s === 'killed' ? -1 : t)).filter((t) => t >= 0);
+    return this.#stuckList().join('; ');
+  }
+
+  /** What {@link #stuck} names, one item each, leaving out thread `except`'s. */
+  #stuckList(except = -1): string[] {
+    const stuck = this.#status
+      .map((s, t) => (s === 'done' || s === 'killed' || t === except ? -1 : t))
+      .filter((t) => t >= 0);
     // An async wait still queued now can never settle: its wake-up was lost, even if its thread ended.
     // (A suspended thread's queued waits are named with it.)
-    const lost = this.#entries.filter((e) => e.result < 0 && this.#status[e.t] !== 'idle');
-    return [...stuck.map((t) => this.#describeStuck(t)), ...lost.map((e) => this.#describeEntry(e))].join(
-      '; ',
-    );
+    const lost = this.#entries.filter((e) => e.result < 0 && this.#status[e.t] !== 'idle' && e.t !== except);
+    return [...stuck.map((t) => this.#describeStuck(t)), ...lost.map((e) => this.#describeEntry(e))];
   }
 
   /**
@@ -578,13 +613,22 @@ export class ModelChecker<P extends Parts = Parts> {
   }
 
   #runInfo(): RunInfo {
-    return { earlyTimeouts: [...this.#early], forcedTimeouts: [...this.#forced], killed: [...this.#killed] };
+    return {
+      earlyTimeouts: [...this.#early],
+      forcedTimeouts: [...this.#forced],
+      killed: [...this.#killed],
+      killedAt: [...this.#killedAt],
+    };
   }
 
   #reset(): void {
     new Int32Array(this.#arenaSab).fill(0);
     for (const b of this.#shared) b.ints.fill(0);
-    this.scenario.setup(this.#arena, Object.fromEntries(this.#shared.map((b) => [b.key, b.ints])));
+    this.scenario.setup(
+      this.#arena,
+      Object.fromEntries(this.#shared.map((b) => [b.key, b.ints])),
+      this.#tids,
+    );
     this.#control.floats[0] = 0;
     this.#status = new Array(this.#n).fill('ready');
     this.#deadline = new Array(this.#n).fill(Number.POSITIVE_INFINITY);
@@ -595,6 +639,7 @@ export class ModelChecker<P extends Parts = Parts> {
     this.#settled = Array.from({ length: this.#n }, () => []);
     this.#failure = null;
     this.#killed = [];
+    this.#killedAt = [];
     this.#quiet = '';
     this.#jump = false;
     this.#jumped = false;
@@ -708,20 +753,19 @@ export class ModelChecker<P extends Parts = Parts> {
    * the next run.
    */
   #kill(t: number): void {
-    if (this.#steps) {
-      const ints = this.#control.ints;
-      const op = OP_NAMES[ints[slotWord(t, S_OP)]];
-      const name = this.#wordNames[ints[slotWord(t, S_INDEX)]];
-      const what = {
-        ready: `before its ${op}(${name})`,
-        blocked: `while parked in wait(${name})`,
-        woken: `woken from wait(${name}) but before it ran: the wake-up is lost with it`,
-        idle: 'while suspended in an await',
-        done: '',
-        killed: '',
-      }[this.#status[t]];
-      this.#steps.push({ t, text: `killed ${what}`, where: readText(this.#control, t) });
-    }
+    const ints = this.#control.ints;
+    const op = OP_NAMES[ints[slotWord(t, S_OP)]];
+    const name = this.#wordNames[ints[slotWord(t, S_INDEX)]];
+    const where = {
+      ready: `before its ${op}(${name})`,
+      blocked: `parked in wait(${name})`,
+      woken: `woken from wait(${name}), before it ran`,
+      idle: 'suspended in an await',
+      done: '',
+      killed: '',
+    }[this.#status[t]];
+    const lost = this.#status[t] === 'woken' ? ': the wake-up is lost with it' : '';
+    this.#steps?.push({ t, text: `killed ${where}${lost}`, where: readText(this.#control, t) });
     for (const q of this.#queues.values()) {
       for (let i = q.length - 1; i >= 0; i--) if (q[i].t === t) q.splice(i, 1);
     }
@@ -730,7 +774,30 @@ export class ModelChecker<P extends Parts = Parts> {
     this.#abortHost(t);
     this.#status[t] = 'killed';
     this.#killed.push(t);
+    this.#killedAt.push(where);
     this.#liveness?.markEnded(this.#tids[t]);
+    if (this.#exited >= 0) this.#announceExit(t);
+  }
+
+  /**
+   * Scenario.exited: the platform tells the creator of killed thread `t` that its worker has ended (word t
+   * of the part := 1), and its waiters wake, within the kill's step.
+   */
+  #announceExit(t: number): void {
+    const i = this.#exited + t;
+    Atomics.store(new Int32Array(this.#arenaSab), i, 1);
+    const q = this.#queues.get(i) ?? [];
+    const woken = q.splice(0, q.length);
+    for (const w of woken) {
+      if (w.entry === null) this.#status[w.t] = 'woken';
+      else this.#settle_(w.entry, WAIT_OK);
+    }
+    const who = woken.map((w) => `T${w.t + 1}`).join(', ');
+    this.#steps?.push({
+      t,
+      text: `its end is announced: ${this.#wordNames[i]} = 1${who ? ` (woke ${who})` : ''}`,
+      where: '',
+    });
   }
 
   #start(t: number): void {
@@ -882,7 +949,10 @@ export class ModelChecker<P extends Parts = Parts> {
     }
     this.#forced[t]++;
     if (!(this.scenario.forcedTimeoutIsHang ?? true) || this.#killed.length > 0) return true;
-    this.#failure = `hang: ${stuck()}; only its time-out can end it, nothing else can run: a wake-up was lost`;
+    // Every wait of the library is timed (park.ts re-checks its word every RECHECK_MS), so a lost wake-up
+    // shows here, as a forced time-out, rather than as a deadlock: name every thread left waiting.
+    const others = this.#stuckList(t);
+    this.#failure = `hang: ${[stuck(), ...others].join('; ')}; only time-outs can end these waits, nothing else can run: a wake-up was lost`;
     return false;
   }
 
@@ -1002,6 +1072,11 @@ export async function check(
   } finally {
     await checker.close();
   }
+}
+
+/** A failure's message without the code locations a replay adds (' at park src/park.ts:38'). */
+export function withoutLocations(message: string): string {
+  return message.replace(/ at [^;(]*(?= \(|;|$)/g, '');
 }
 
 /** How a search ended, in words. */

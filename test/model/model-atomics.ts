@@ -54,6 +54,11 @@ export interface ModelThread {
   timeouts: { early: number; forced: number };
   /** Set once the current run is being abandoned: every further arena operation throws. */
   aborting: boolean;
+  /**
+   * While set, operations on the arena run directly, unscheduled: for what the host does outside any run,
+   * such as making the arena's objects (a primitive's constructor looks at its first word).
+   */
+  direct: boolean;
   /** The promises of this run's queued async waits, by entry number, until the scheduler settles them. */
   pending: Map<number, (result: 'ok' | 'timed-out') => void>;
 }
@@ -72,7 +77,12 @@ export function installModel(
   const real = realAtomics;
   const ints = control.ints;
   const state = slotWord(t, S_STATE);
-  const me: ModelThread = { timeouts: { early: 0, forced: 0 }, aborting: false, pending: new Map() };
+  const me: ModelThread = {
+    timeouts: { early: 0, forced: 0 },
+    aborting: false,
+    direct: false,
+    pending: new Map(),
+  };
   const bases = new Map<ArrayBufferLike, number>();
   let base = arena.byteLength >> 2;
   for (const b of shared) {
@@ -100,7 +110,8 @@ export function installModel(
     return ints[slotWord(t, S_RESULT)];
   }
 
-  const onArena = (ta: unknown): ta is Int32Array => ArrayBuffer.isView(ta) && bases.has(ta.buffer);
+  const onArena = (ta: unknown): ta is Int32Array =>
+    !me.direct && ArrayBuffer.isView(ta) && bases.has(ta.buffer);
   type TA = Int32Array;
   const rmw =
     (op: OpName, direct: (ta: TA, i: number, v: number) => number) =>

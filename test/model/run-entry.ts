@@ -28,11 +28,20 @@ export async function runEntry(
   maxSchedules = 200_000,
 ): Promise<EntryRun> {
   const bound = entry[which];
-  const options = { preemptions: bound, maxSchedules, keepGoing: entry.expect === 'defect' };
+  const options = {
+    preemptions: bound,
+    maxSchedules,
+    keepGoing: entry.expect === 'defect',
+    earlyTimeouts: entry.early?.[which],
+  };
   const result = await check(moduleOf(entry), entry.name, options);
   let below: ExploreResult | null = null;
   if (entry.expect === 'broken' && bound > 0) {
-    below = await check(moduleOf(entry), entry.name, { preemptions: bound - 1, maxSchedules });
+    below = await check(moduleOf(entry), entry.name, {
+      preemptions: bound - 1,
+      maxSchedules,
+      earlyTimeouts: entry.early?.[which],
+    });
   }
   const { ok, verdict } = judge(entry, bound, result, below);
   return { entry, bound, result, below, ok, verdict };

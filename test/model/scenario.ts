@@ -49,11 +49,19 @@ export const lockcnt = prim(
   ['STATE', 'WORD', 'OWNER', 'ID'],
   (b, o) => new QemuLockCnt(b, o),
 );
-export const thread = prim(
-  QemuThread.BYTES,
-  ['STATE', 'TID', 'MODE', 'JOINER', 'OUTCOME', 'LENGTH', 'CHUNK', 'GENERATION'],
-  (b, o) => new QemuThread(b, o),
-);
+/** The words of a QemuThread (thread.ts, result-pipe.ts), for the trace; the pipe's window follows. */
+export const THREAD_FIELDS = [
+  'STATE',
+  'TID',
+  'MODE',
+  'JOINER',
+  'OUTCOME',
+  'LENGTH',
+  'CHUNK',
+  'GENERATION',
+  'TERMINATED_BY',
+];
+export const thread = prim(QemuThread.BYTES, THREAD_FIELDS, (b, o) => new QemuThread(b, o));
 /** `n` plain Int32 words (a variable the scenario's threads and check use). */
 export function words(n: number, names?: string[]): Part<Int32Array> {
   return prim(
@@ -67,6 +75,18 @@ export const word = words(1);
 
 export type Parts = Record<string, Part<unknown>>;
 export type Arena<P extends Parts> = { [K in keyof P]: P[K] extends Part<infer T> ? T : never };
+
+/**
+ * Throws unless `ms` have passed on the clock since `start` (both `performance.now()`, which the model
+ * makes virtual): for a timed wait that returned false. The clock moves only when the scheduler fires a
+ * time-out, the thread's own or another's, and every wait of the library is timed (park.ts compares its
+ * word again every RECHECK_MS): so a timed wait may rightly give up without a time-out of its own, when,
+ * woken, it finds its deadline already passed by another thread's. Giving up before the deadline is wrong.
+ */
+export function assertDeadlinePassed(start: number, ms: number, what = 'timedWait'): void {
+  const waited = performance.now() - start;
+  if (waited < ms) throw new Error(`${what} returned false after ${waited} of its ${ms} ms`);
+}
 
 /** What a thread function may ask of the model while it runs. */
 export interface ThreadContext {
@@ -87,6 +107,8 @@ export interface RunInfo {
   forcedTimeouts: number[];
   /** The threads the scheduler killed in this run (Scenario.killable), in the order it killed them. */
   killed: number[];
+  /** Where each of them was when it was killed ('parked in wait(s.COUNT)', ...), in the same order. */
+  killedAt: string[];
 }
 
 export interface Scenario<P extends Parts = Parts> {
@@ -94,9 +116,10 @@ export interface Scenario<P extends Parts = Parts> {
   parts: P;
   /**
    * Runs in the scheduler's thread (real Atomics) on a zeroed arena and zeroed shared blocks, before every
-   * schedule.
+   * schedule. `tids` are the runtime's thread ids of the simulated threads (their hosts' `threadId`), for a
+   * scenario that must name them in the arena (a QemuThread's TID, whose end the library looks up).
    */
-  setup(a: Arena<P>, shared: Record<string, Int32Array>): void;
+  setup(a: Arena<P>, shared: Record<string, Int32Array>, tids: readonly number[]): void;
   /**
    * Keys of process-wide blocks (platform.processShared) of the library whose operations are scheduling
    * points too, as if they were words of the arena: e.g. park.ts's count of pending async waits,
@@ -132,6 +155,14 @@ export interface Scenario<P extends Parts = Parts> {
    * what the dead thread took with it.
    */
   killable?: number[];
+  /**
+   * The name of a part with one word per thread (`words(n)`) that says which threads have ended, as their
+   * creator learns it from the platform (a worker's 'exit' event): when the scheduler kills thread t it
+   * sets word t to 1 and wakes whoever waits on it, in the same step. A thread that ends normally sets its
+   * own word as its last step. A scenario uses it to model the creator's report of a dead thread (see
+   * scenarios/kill.ts, killJoinExiting).
+   */
+  exited?: string;
   /**
    * Time-outs that may fire while another thread could still run (default 1); each is a branch of the
    * search. Time-outs that fire because nothing else can run are not bounded by this.

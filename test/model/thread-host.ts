@@ -73,7 +73,11 @@ setSpinning(data.spin > 0, data.spin);
 const { arenaOn, layoutOf } = await import('./scenario.js');
 type Scenario = import('./scenario.js').Scenario;
 const scenario = (await import(data.moduleUrl))[data.exportName] as Scenario;
+// Made outside any run, with the real atomics: a primitive's constructor looks at its first word (is the
+// memory another kind's?), which is no step of any thread.
+me.direct = true;
 const arena = arenaOn(scenario.parts, layoutOf(scenario.parts), data.arena);
+me.direct = false;
 const fn = scenario.threads[data.index];
 const context = {
   index: data.index,

@@ -8,26 +8,29 @@
  *   exiting thread has claimed the pipe and is still writing the first chunk) for the end, and reads the
  *   outcome and length before they are written.
  * - AcksBeforeCopy: the joiner acknowledges a chunk (CHUNK -> 2k + 2) before it copies it out of the
- *   window. An exiting thread that looks at CHUNK right then (one that has not parked yet, so that no
- *   notify is needed) refills the window under the reader's feet. The exiting thread must be preempted
- *   between its publish and its first look, and the joiner between its acknowledgement and its copy.
+ *   window. An exiting thread that looks at CHUNK right then, without waiting for the notify, refills the
+ *   window under the reader's feet: one that has not parked yet (the exiting thread preempted between its
+ *   publish and its first look, and the joiner between its acknowledgement and its copy: 2 preemptions),
+ *   or one whose sleep's slice ends right then (it looks every PEER_CHECK_MS to see whether its joiner is
+ *   still there: 1 preemption and that early time-out).
+ *
+ * The pipe's words and window come from result-pipe.ts itself (internals.ts); the mistakes are in the happy
+ * path, so the re-written joiners leave out what the real one does when a side ends in the middle.
  */
 import { deserialize } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import { QemuThread } from 'qemu-thread';
-import type { Part } from '../scenario.js';
+import { resultPipe } from '../internals.js';
+import { type Part, THREAD_FIELDS } from '../scenario.js';
 import { joinScenario } from '../scenarios/thread.js';
 
-/** The thread's words (thread.ts, result-pipe.ts). */
+/** The thread's words: thread.ts's (not exported), and the pipe's, from result-pipe.ts. */
 const STATE = 0;
 const JOINER = 3;
-const OUTCOME = 4;
-const LENGTH = 5;
-const CHUNK = 6;
+const { OUTCOME, LENGTH, CHUNK, WINDOW_OFFSET } = resultPipe;
 const RUNNING = 1;
 const JOINED = 3;
 const PUBLISHING = 5;
-const WINDOW_OFFSET = 32;
 const WINDOW_BYTES = QemuThread.BYTES - WINDOW_OFFSET;
 /** Returned = 0 (result-pipe.ts). */
 const RETURNED = 0;
@@ -87,7 +90,7 @@ export class AcksBeforeCopy extends ReJoin {
 
 const part = <T>(make: (b: SharedArrayBuffer, o: number) => T): Part<T> => ({
   bytes: QemuThread.BYTES,
-  fields: ['STATE', 'TID', 'MODE', 'JOINER', 'OUTCOME', 'LENGTH', 'CHUNK', 'GENERATION'],
+  fields: THREAD_FIELDS,
   make,
 });
 

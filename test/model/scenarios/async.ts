@@ -75,7 +75,8 @@ function blockedWaiter(a: StalledArena): void {
 /**
  * T3: posts s once T1 waits; only once T2 has a unit does it release T1 (posts s2), then posts the unit
  * T1 waits for. If the first post's wake-up went to T1's async wait alone, T2 sleeps beside the unit, T3
- * waits for T2 and T1 for T3: a deadlock.
+ * waits for T2 and T1 for T3: a lost wake-up (only the end of T2's sleep's slice, park.ts's RECHECK_MS,
+ * would get it going again).
  */
 function stalledPoster(a: StalledArena): void {
   awaitFlag(a.queued);
