@@ -50,12 +50,27 @@ threadTest('a URL of a missing module is EINVAL from create; nothing was started
   throwsQemuError(() => qemu_thread_join(t), 'ESRCH', JOIN);
 });
 
-threadTest('a module without the export is EINVAL from join, naming the export', () => {
+threadTest('a module without the export is EINVAL from create, naming the module and the export', () => {
   const t = new QemuThread();
-  qemu_thread_create(t, 'no export', fn('thereIsNoSuchExport'), 1);
-  throwsQemuError(() => qemu_thread_join(t), 'EINVAL', JOIN, 'thereIsNoSuchExport');
-  // The failed thread was joined: the storage is free again.
-  qemu_thread_create(t, 'after', fn('echo'), 'usable again');
+  const url = fn('thereIsNoSuchExport');
+  const module = url.href.replace(/#.*/, '');
+  throwsQemuError(
+    () => qemu_thread_create(t, 'no export', url, 1),
+    'EINVAL',
+    CREATE,
+    `(the module ${module} has no export 'thereIsNoSuchExport')`,
+  );
+  throwsQemuError(() => qemu_thread_join(t), 'ESRCH', JOIN);
+  qemu_thread_create(t, 'after', fn('echo'), 'usable');
+  assert.equal(qemu_thread_join(t), 'usable');
+});
+
+threadTest('a missing export that the module text cannot rule out (export *) is EINVAL from join', () => {
+  const t = new QemuThread();
+  qemu_thread_create(t, 'no export', moduleUrl('reexport.js#thereIsNoSuchExport'), 1);
+  throwsQemuError(() => qemu_thread_join(t), 'EINVAL', JOIN, "has no export 'thereIsNoSuchExport'");
+  // The failed thread was joined: the storage is free again; and the names it does re-export run.
+  qemu_thread_create(t, 'after', moduleUrl('reexport.js#echo'), 'usable again');
   assert.equal(qemu_thread_join(t), 'usable again');
 });
 
@@ -74,7 +89,7 @@ threadTest('a module that throws while loading is EINVAL from join, with the rea
 threadTest('a mode other than JOINABLE (0) or DETACHED (1) is EINVAL from create', () => {
   const t = new QemuThread();
   for (const mode of [2, -1, 0.5]) {
-    throwsQemuError(() => qemu_thread_create(t, 'bad mode', fn('echo'), 1, mode), 'EINVAL', CREATE);
+    throwsQemuError(() => qemu_thread_create(t, 'bad mode', fn('echo'), 1, mode as never), 'EINVAL', CREATE);
   }
   throwsQemuError(() => qemu_thread_join(t), 'ESRCH', JOIN);
 });

@@ -22,7 +22,9 @@ function builtin<T>(id: string): Partial<T> {
 export const hasBuiltins =
   typeof (globalThis as { process?: Process }).process?.getBuiltinModule === 'function';
 
-export const { appendFileSync, existsSync, writeSync } = builtin<typeof fs>('node:fs') as typeof fs;
+export const { appendFileSync, existsSync, readFileSync, statSync, writeSync } = builtin<typeof fs>(
+  'node:fs',
+) as typeof fs;
 export const { availableParallelism } = builtin<typeof os>('node:os') as typeof os;
 export const { fileURLToPath } = builtin<typeof url>('node:url') as typeof url;
 export const { deserialize, serialize } = builtin<typeof v8>('node:v8') as typeof v8;

@@ -9,9 +9,11 @@ import {
   getEnvironmentData,
   isMainThread,
   parentPort,
+  readFileSync,
   receiveMessageOnPort,
   serialize,
   setEnvironmentData,
+  statSync,
   threadId,
   Worker,
   workerData,
@@ -81,6 +83,38 @@ function workerExecArgv(): string[] | undefined {
   const nodeOnly = kept.filter((arg) => allowed.has(arg.split('=')[0]));
   cachedExecArgv = changed ? nodeOnly : undefined;
   return cachedExecArgv;
+}
+
+/**
+ * The file a thread function's module URL names: the file itself, or else the TypeScript source that a
+ * loader such as tsx runs in place of a `.js` file that does not exist (`mod.js` for `mod.ts`, as
+ * TypeScript's own imports are written). Null when there is neither.
+ */
+function moduleFile(url: URL): string | null {
+  const path = fileURLToPath(url);
+  if (existsSync(path)) return path;
+  const source = path.replace(/\.([mc]?)js(x?)$/, '.$1ts$2');
+  return source !== path && existsSync(source) ? source : null;
+}
+
+/** Sources read for the export check, by path, with the size and time they had, to read each once. */
+const sources = new Map<string, { mtimeMs: number; size: number; text: string | null }>();
+/** Larger files are not scanned (a bundle of megabytes would cost a create more than it saves). */
+const MAX_SOURCE_BYTES = 1 << 20;
+
+/** A JavaScript or TypeScript file's text, or null (another kind of file, too large, or unreadable). */
+function readSource(path: string): string | null {
+  if (!/\.[mc]?[jt]sx?$/.test(path)) return null;
+  try {
+    const { mtimeMs, size } = statSync(path);
+    const known = sources.get(path);
+    if (known?.mtimeMs === mtimeMs && known.size === size) return known.text;
+    const text = size > MAX_SOURCE_BYTES ? null : readFileSync(path, 'utf8');
+    sources.set(path, { mtimeMs, size, text });
+    return text;
+  } catch {
+    return null;
+  }
 }
 
 /** The keys of the process-shared blocks this thread made itself (see Platform.madeShared). */
@@ -163,7 +197,11 @@ export const nodePlatform: Platform = !isNodeProcess()
         return deserialize(bytes);
       },
       moduleMissing(url) {
-        return url.protocol === 'file:' && !existsSync(fileURLToPath(url));
+        return url.protocol === 'file:' && moduleFile(url) === null;
+      },
+      moduleSource(url) {
+        const path = url.protocol === 'file:' ? moduleFile(url) : null;
+        return path === null ? null : readSource(path);
       },
       moduleUrlTrusted(url) {
         return url.protocol === 'file:';
@@ -186,9 +224,7 @@ export const nodePlatform: Platform = !isNodeProcess()
           report(error);
           process.exit(1);
         });
-        process.on('exit', (code) =>
-          report(new Error(`the thread's runtime exited (process.exit(${code}))`)),
-        );
+        process.on('exit', (code) => report(undefined, code));
       },
       pid: process.pid,
       madeShared(key) {

@@ -349,7 +349,7 @@ check('misuse, one thread: each error with its code, errno, func and message', (
 
 check('misuse of threads: bad fn and mode, detached, twice, self, never started, exit from main', () => {
   throwsQemu(
-    () => qemu_thread_create(new QemuThread(), 'bad', fn('countUnderMutex'), {}, 7),
+    () => qemu_thread_create(new QemuThread(), 'bad', fn('countUnderMutex'), {}, 7 as never),
     'EINVAL',
     'qemu_thread_create',
   );
