@@ -535,14 +535,14 @@ function threadFailure(w: Int32Array, func: string, record: ErrorRecord): QemuTh
   const tid = Atomics.load(w, TID);
   const name = record.threadName !== undefined ? record.threadName : threadName(tid);
   if (record.report) return new QemuThreadFailure(func, tid, name, record.message);
-  // The first line, and not all of a long one: the whole of it is the cause's.
+  // The first line, and not all of a very long one: the whole of it is the cause's.
   const line = summarizeThrown(record).split('\n', 1)[0];
   const summary = line.length > SUMMARY_CHARS ? `${line.slice(0, SUMMARY_CHARS)}…` : line;
   return new QemuThreadFailure(func, tid, name, `failed: ${summary}`, { cause: errorFromRecord(record) });
 }
 
 /** How much of the exception's first line the join's own message repeats. */
-const SUMMARY_CHARS = 300;
+const SUMMARY_CHARS = 1000;
 
 /**
  * EINVAL for an outcome that cannot be read back: the QemuThread's memory was written by something else

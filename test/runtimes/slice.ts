@@ -26,6 +26,7 @@ import {
   QemuSpin,
   QemuThread,
   QemuThreadError,
+  QemuThreadFailure,
   QSP_SORT_BY_TOTAL_WAIT_TIME,
   qemu_cond_broadcast,
   qemu_cond_signal,
@@ -278,17 +279,25 @@ check('exact count: semaphore, 2 posters x 10000 units, 2 takers x 10000, nothin
   assert.equal(qemu_sem_timedwait(s, 0), -1, 'every unit was taken exactly once');
 });
 
-check('thread results: return value, qemu_thread_exit value, a thrown error rethrown by join', () => {
-  assert.deepEqual(QemuThread.create('exit', fn('exitWith'), { value: { a: [1, 2], b: 'x' } }).join(), {
-    a: [1, 2],
-    b: 'x',
-  });
-  const thrower = QemuThread.create('thrower', fn('throwTypeError'), { message: 'from the thread' });
-  assert.throws(
-    () => thrower.join(),
-    (e: unknown) => e instanceof TypeError && e.message === 'from the thread',
-  );
-});
+check(
+  'thread results: return value, qemu_thread_exit value, a thrown error as the join failure cause',
+  () => {
+    assert.deepEqual(QemuThread.create('exit', fn('exitWith'), { value: { a: [1, 2], b: 'x' } }).join(), {
+      a: [1, 2],
+      b: 'x',
+    });
+    const thrower = QemuThread.create('thrower', fn('throwTypeError'), { message: 'from the thread' });
+    assert.throws(
+      () => thrower.join(),
+      (e: unknown) =>
+        e instanceof QemuThreadFailure &&
+        e.message ===
+          `qemu_thread_join: thread ${thrower.threadId()} 'thrower' failed: TypeError: from the thread` &&
+        e.cause instanceof TypeError &&
+        e.cause.message === 'from the thread',
+    );
+  },
+);
 
 check('prestart: two idle workers are used by the next two creates', async () => {
   await QemuThread.prestart(2);
@@ -539,7 +548,10 @@ check('EOWNERDEAD to a thread parked on the lock when the holder dies of an exce
   m.unlock();
   assert.throws(
     () => holder.join(),
-    (e: unknown) => e instanceof RangeError && e.message === 'died holding the lock',
+    (e: unknown) =>
+      e instanceof QemuThreadFailure &&
+      e.cause instanceof RangeError &&
+      e.cause.message === 'died holding the lock',
   );
 });
 
