@@ -3,12 +3,15 @@ import {
   appendFileSync,
   availableParallelism,
   BroadcastChannel,
+  createRequire,
   deserialize,
   existsSync,
   fileURLToPath,
   getEnvironmentData,
+  isInternalThread,
   isMainThread,
   parentPort,
+  pathToFileURL,
   readFileSync,
   receiveMessageOnPort,
   serialize,
@@ -95,6 +98,55 @@ function moduleFile(url: URL): string | null {
   if (existsSync(path)) return path;
   const source = path.replace(/\.([mc]?)js(x?)$/, '.$1ts$2');
   return source !== path && existsSync(source) ? source : null;
+}
+
+/**
+ * TypeScript thread modules under tsx on Node before 22.14. A worker runs its parent's `--import` modules
+ * too, but tsx registers its loader hooks in the main thread only on those versions (it cannot tell a
+ * worker from Node's own hooks thread there; `isInternalThread` came with 22.14), so a thread function in
+ * a `.ts` file would not load. A worker that inherited tsx (`node --import tsx`, or the `tsx` command)
+ * registers it itself, through tsx's API, as tsx does on later Node. Done once per thread; a failure
+ * leaves the import to report it.
+ */
+let tsxRegistered: Promise<void> | undefined;
+
+function inheritTsx(): Promise<void> {
+  if (tsxRegistered !== undefined) return tsxRegistered;
+  tsxRegistered = Promise.resolve();
+  const api = isMainThread || isInternalThread !== undefined ? null : tsxApi(process.execArgv);
+  if (api !== null) {
+    tsxRegistered = import(api).then(
+      (tsx: { register?: () => unknown; default?: { register?: () => unknown } }) => {
+        (tsx.register ?? tsx.default?.register)?.();
+      },
+      () => {},
+    );
+  }
+  return tsxRegistered;
+}
+
+/**
+ * The URL of tsx's ESM API, if `execArgv` loads tsx with `--import`: `--import tsx` (resolved from the
+ * working directory, as Node resolved it), or the tsx command's `--import file:///.../tsx/dist/loader.mjs`.
+ * The API is the loader's neighbour (`dist/esm/api/index.mjs`); null when there is none of this.
+ */
+function tsxApi(execArgv: string[]): string | null {
+  for (let i = 0; i < execArgv.length; i++) {
+    const [flag, inline] = execArgv[i].split(/=(.*)/s, 2);
+    if (flag !== '--import') continue;
+    let loader = inline ?? execArgv[++i] ?? '';
+    try {
+      if (loader === 'tsx') {
+        loader = createRequire(pathToFileURL(`${process.cwd()}/`).href).resolve('tsx');
+      }
+      if (/[/\\]tsx[/\\]dist[/\\]loader\.mjs$/.test(loader)) {
+        return new URL('./esm/api/index.mjs', loader.startsWith('file:') ? loader : pathToFileURL(loader)).href;
+      }
+    } catch {
+      // tsx cannot be found from here: the import of the thread module will say what is wrong.
+    }
+  }
+  return null;
 }
 
 /** Sources read for the export check, by path, with the size and time they had, to read each once. */
@@ -209,7 +261,8 @@ export const nodePlatform: Platform = !isNodeProcess()
       trustedModules: 'a file: URL',
       // Module names need a thread worker, which only browsers have.
       namedModules: false,
-      loadThreadModule(spec) {
+      async loadThreadModule(spec) {
+        await inheritTsx();
         return import(spec);
       },
       announceFinished() {

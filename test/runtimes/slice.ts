@@ -299,6 +299,32 @@ check(
   },
 );
 
+check('a thread function in a .ts file: runs where the runtime runs TypeScript, else join says how', () => {
+  // The module is the TypeScript source itself (test/typescript/work.ts), never compiled.
+  const work = (name: string) => new URL(`../../../test/typescript/work.ts#${name}`, import.meta.url);
+  const job = { lock: QemuMutex.create(), counter: words(), rounds: 500 };
+  const t = QemuThread.create('ts', work('count'), job);
+  const strips = (process as { features?: { typescript?: unknown } }).features?.typescript;
+  note(`TypeScript modules: ${strips ? `run (process.features.typescript: ${String(strips)})` : 'not run'}`);
+  if (strips) {
+    assert.deepEqual([t.join(), job.counter[0]], [500, 500]);
+  } else {
+    // Node before 22.6 (or without its flag): the join names the module and says how to run it.
+    throwsQemu(() => t.join(), 'EINVAL', 'qemu_thread_join');
+    assert.throws(() => t.join(), /already joined/);
+    const u = QemuThread.create('ts again', work('count'), job);
+    assert.throws(
+      () => u.join(),
+      (e: unknown) => {
+        const message = String((e as Error).message);
+        return /work\.ts could not be loaded: .*; to run a TypeScript module, run the program under a TypeScript loader \(node --import tsx\)/.test(
+          message,
+        );
+      },
+    );
+  }
+});
+
 check('prestart: two idle workers are used by the next two creates', async () => {
   await QemuThread.prestart(2);
   assert.equal(QemuThread.prestarted(), 2);
