@@ -140,7 +140,8 @@ function tsxApi(execArgv: string[]): string | null {
         loader = createRequire(pathToFileURL(`${process.cwd()}/`).href).resolve('tsx');
       }
       if (/[/\\]tsx[/\\]dist[/\\]loader\.mjs$/.test(loader)) {
-        return new URL('./esm/api/index.mjs', loader.startsWith('file:') ? loader : pathToFileURL(loader)).href;
+        const base = loader.startsWith('file:') ? loader : pathToFileURL(loader);
+        return new URL('./esm/api/index.mjs', base).href;
       }
     } catch {
       // tsx cannot be found from here: the import of the thread module will say what is wrong.
