@@ -207,7 +207,8 @@ export function parseThreadFunction(fn: unknown, func: string): { moduleUrl: str
  * this misses is still reported, by the join).
  *
  * An ES module names each export in its text (`export function name`, `export { x as name }`,
- * `export { "name" }`), so a name that appears nowhere in the source is not exported, unless it comes
+ * `export { "name" }`), so a name that appears nowhere in the source as a word of its own (comments
+ * included) is not exported, unless it comes
  * through `export *` from another module, which is not read. A CommonJS module imported as ES (Node's
  * interop) exports the names its text assigns (`exports.name = ...`), or those of a module it re-exports
  * with `require`, which is not read either; its default export (its `module.exports`) always exists.
@@ -220,5 +221,7 @@ export function lacksExport(source: string, name: string): boolean {
     return !/\bdefault\b/.test(source) && !/\bexports\b/.test(source);
   }
   if (/\bexport\s*\*/.test(source)) return false;
-  return !source.includes(name);
+  // The name as a whole word (not inside a longer identifier); anywhere at all, comments included.
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return !new RegExp(`(?<![\\w$])${escaped}(?![\\w$])`).test(source);
 }

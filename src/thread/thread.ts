@@ -47,7 +47,7 @@ import {
   wake,
 } from '../park.js';
 import { platform, type SpawnedThread } from '../platform/index.js';
-import { recordFailure, unjoinedFailureLine } from './failures.js';
+import { forgetFailure, recordFailure, reportUnjoinedFailure } from './failures.js';
 import { hasEnded, isGone, markEnded } from './liveness.js';
 import { describeThread, threadName } from './names.js';
 import {
@@ -509,6 +509,8 @@ function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown
     Atomics.store(w, STATE, JOINED);
   }
   const { outcome, bytes } = read;
+  // Joined: a failure is this joiner's to handle now, not one to report as never joined.
+  if (outcome !== Outcome.Returned) forgetFailure(Atomics.load(w, TID));
   if (outcome === Outcome.BadFunction) {
     fail('EINVAL', func, new TextDecoder().decode(bytes));
   }
@@ -702,7 +704,7 @@ function watchChild(w: Int32Array, child: Child, isJoinable: boolean): void {
     // First the failures nobody joined; then the threads still running, which end with this one (their
     // joiners must learn it), and which are not failures of their own.
     for (const { w, generation, tid, name } of joinable) {
-      if (failedUnjoined(w, generation)) platform.writeStderr(unjoinedFailureLine(tid, name));
+      if (failedUnjoined(w, generation)) reportUnjoinedFailure(tid, name);
     }
     for (const [child, { generation, name, tid }] of children) {
       markEnded(tid);
