@@ -68,7 +68,9 @@ let cachedExecArgv: string[] | undefined | null = null;
 function workerExecArgv(): string[] | undefined {
   if (cachedExecArgv !== null) return cachedExecArgv;
   const MAIN_ONLY = new Set(['--input-type', '-e', '--eval', '-p', '--print']);
-  const kept: string[] = [];
+  // Each option with the value that follows it, if it is given apart (`--import tsx`): kept or dropped
+  // together, so that a loader the main program runs under reaches the workers too.
+  const options: string[][] = [];
   let changed = false;
   const args = process.execArgv;
   for (let i = 0; i < args.length; i++) {
@@ -80,10 +82,11 @@ function workerExecArgv(): string[] | undefined {
       if ((name === '-p' || name === '--print') && i + 1 < args.length && !args[i + 1].startsWith('-')) i++;
       continue;
     }
-    kept.push(arg);
+    if (arg.startsWith('-') || options.length === 0) options.push([arg]);
+    else options[options.length - 1].push(arg);
   }
   const allowed = process.allowedNodeEnvironmentFlags;
-  const nodeOnly = kept.filter((arg) => allowed.has(arg.split('=')[0]));
+  const nodeOnly = options.filter(([arg]) => allowed.has(arg.split('=')[0])).flat();
   cachedExecArgv = changed ? nodeOnly : undefined;
   return cachedExecArgv;
 }
