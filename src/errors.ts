@@ -55,6 +55,9 @@ export function strerror(code: QemuErrorCode): string {
   return STRERROR[code];
 }
 
+/** The brand that `instanceof` tests (see Symbol.hasInstance below). */
+const QEMU_THREAD_ERROR = Symbol.for('qemu-thread.error');
+
 /**
  * A misuse or failure reported by qemu-thread. Its message starts as QEMU's do, `<func>: <strerror text>`,
  * and goes on with what was wrong. It keeps {@link code}, {@link errno} and {@link func} when
@@ -74,8 +77,6 @@ export function strerror(code: QemuErrorCode): string {
  * }
  * ```
  */
-const QEMU_THREAD_ERROR = Symbol.for('qemu-thread.error');
-
 export class QemuThreadError extends Error {
   /**
    * `instanceof QemuThreadError` holds for an error of any copy of the library loaded in the thread (a
@@ -140,6 +141,9 @@ export function fail(code: QemuErrorCode, func: string, detail = ''): never {
   throw new QemuThreadError(code, func, detail);
 }
 
+/** The brand that `instanceof` tests (see Symbol.hasInstance below). */
+const QEMU_THREAD_FAILURE = Symbol.for('qemu-thread.failure');
+
 /**
  * A thread that did not return: {@link qemu_thread_join} (and `joinAsync`) throws this when the joined
  * thread died of an exception, or ended without returning (terminated, its runtime exited). The message
@@ -169,8 +173,6 @@ export function fail(code: QemuErrorCode, func: string, detail = ''): never {
  * }
  * ```
  */
-const QEMU_THREAD_FAILURE = Symbol.for('qemu-thread.failure');
-
 export class QemuThreadFailure extends Error {
   /** As for {@link QemuThreadError}: `instanceof` holds for a failure made by any copy of the library. */
   static override [Symbol.hasInstance](value: unknown): boolean {

@@ -30,6 +30,7 @@ export type QemuThreadMode = typeof QEMU_THREAD_JOINABLE | typeof QEMU_THREAD_DE
  * plain URL `module#export`; the type exists for the compiler alone.
  */
 export type ThreadFunction<F extends AnyThreadFunction, Base extends URL | string = URL> = Base & {
+  /** The type of the function named, for the compiler alone: no such property exists at run time. */
   readonly [THREAD_FUNCTION]: F;
 };
 
@@ -44,6 +45,7 @@ export type ThreadFunctionNames<M> = {
  * string, and a typed {@link ThreadFunction} only if its result is an `R`.
  */
 export type ThreadFunctionFor<R> = (URL | string) & {
+  /** A typed function's type, which must return an `R` (or a promise of one); absent on a plain URL. */
   readonly [THREAD_FUNCTION]?: (arg: never) => R | PromiseLike<R>;
 };
 
