@@ -55,7 +55,7 @@ export function strerror(code: QemuErrorCode): string {
   return STRERROR[code];
 }
 
-/** The brand that `instanceof` tests (see Symbol.hasInstance below). */
+// The brand that `instanceof QemuThreadError` tests (see Symbol.hasInstance below).
 const QEMU_THREAD_ERROR = Symbol.for('qemu-thread.error');
 
 /**
@@ -141,7 +141,7 @@ export function fail(code: QemuErrorCode, func: string, detail = ''): never {
   throw new QemuThreadError(code, func, detail);
 }
 
-/** The brand that `instanceof` tests (see Symbol.hasInstance below). */
+// The brand that `instanceof QemuThreadFailure` tests (see Symbol.hasInstance below).
 const QEMU_THREAD_FAILURE = Symbol.for('qemu-thread.failure');
 
 /**
