@@ -11,7 +11,9 @@
  * {@link errorToRecord} and {@link errorFromRecord} carry `code`, `errno` and `func` as well.
  */
 import { BUILTIN_ERRORS } from './builtin-errors.js';
+import { describeValue } from './layout.js';
 import { platform } from './platform/index.js';
+import { printableName } from './thread/names.js';
 
 /** The error codes the library reports, with the positive Linux errno of each. */
 export const ERRNO = {
@@ -139,6 +141,81 @@ export function fail(code: QemuErrorCode, func: string, detail = ''): never {
   throw new QemuThreadError(code, func, detail);
 }
 
+// The brand that `instanceof QemuThreadFailure` tests (see Symbol.hasInstance below).
+const QEMU_THREAD_FAILURE = Symbol.for('qemu-thread.failure');
+
+/**
+ * A thread that did not return: {@link qemu_thread_join} (and `joinAsync`) throws this when the joined
+ * thread died of an exception, or ended without returning (terminated, its runtime exited). The message
+ * says which thread and what happened, `qemu_thread_join: thread 3 'producer' failed: RangeError: bad
+ * index`; the exception the thread died of, rebuilt in the joiner with its name, message and stack (and
+ * `code`, `errno`, `func` for a {@link QemuThreadError}), is its `cause`. A thread that ended without an
+ * exception of its own (`was terminated by thread 0 'main'`) has no `cause`.
+ *
+ * @example
+ * ```ts
+ * // check.ts: the thread's module
+ * export function check(index: number): number {
+ *   if (index > 3) throw new RangeError('bad index');
+ *   return index;
+ * }
+ * ```
+ * ```ts
+ * import { QemuThread, QemuThreadFailure } from 'qemu-thread';
+ *
+ * const t = QemuThread.create('checker', new URL('./check.js#check', import.meta.url), 7);
+ * try {
+ *   t.join();
+ * } catch (e) {
+ *   if (!(e instanceof QemuThreadFailure)) throw e;
+ *   console.log(e.message); // qemu_thread_join: thread 1 'checker' failed: RangeError: bad index
+ *   console.log(e.threadName, e.cause instanceof RangeError); // checker true
+ * }
+ * ```
+ */
+export class QemuThreadFailure extends Error {
+  /** As for {@link QemuThreadError}: `instanceof` holds for a failure made by any copy of the library. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[QEMU_THREAD_FAILURE] === true
+    );
+  }
+
+  /** Always `'QemuThreadFailure'`. */
+  override name = 'QemuThreadFailure';
+  /** The join that reported it: `'qemu_thread_join'`. */
+  readonly func: string;
+  /** The runtime's id of the thread that failed (its `threadId()`). */
+  readonly threadId: number;
+  /** The name the thread was created with, or null. */
+  readonly threadName: string | null;
+
+  /**
+   * `what` completes the message after the thread (`failed: RangeError: bad index`); `cause`, when given
+   * (even `undefined`: `throw undefined`), is what the thread threw.
+   */
+  constructor(
+    func: string,
+    threadId: number,
+    threadName: string | null,
+    what: string,
+    cause?: { cause: unknown },
+  ) {
+    super(`${func}: ${threadLabel(threadId, threadName)} ${what}`, cause);
+    this.func = func;
+    this.threadId = threadId;
+    this.threadName = threadName;
+    Object.defineProperty(this, QEMU_THREAD_FAILURE, { value: true });
+  }
+}
+
+/** `thread 3 'producer'`, or `thread 3` without a name; a name cannot forge text (see printableName). */
+export function threadLabel(threadId: number, name: string | null): string {
+  return name === null ? `thread ${threadId}` : `thread ${threadId} '${printableName(name)}'`;
+}
+
 /** A plain, cloneable description of a thrown value, so it can cross threads with its fields. */
 export interface ErrorRecord {
   name: string;
@@ -150,11 +227,26 @@ export interface ErrorRecord {
   /** Set when the thrown value was not an Error at all (e.g. `throw 42`). */
   value?: unknown;
   notAnError?: boolean;
+  /** The error's own `cause`, if it has one (an Error's, as a record). */
+  cause?: ErrorRecord;
+  /** For a {@link QemuThreadFailure}: the thread it is about. */
+  failure?: { func: string; threadId: number; threadName: string | null };
+  /**
+   * For a thread's outcome: set when the library, not the thread's code, says how the thread ended (`was
+   * terminated by ...`); the message is then that text, which the joiner's error reads directly.
+   */
+  report?: boolean;
+  /** For a thread's outcome: the thread's name, for the joiner's error. */
+  threadName?: string | null;
 }
 
-export function errorToRecord(thrown: unknown): ErrorRecord {
+/** How deep the causes of a cause are kept. */
+const CAUSE_DEPTH = 8;
+
+export function errorToRecord(thrown: unknown, depth = 0): ErrorRecord {
+  let record: ErrorRecord;
   if (thrown instanceof QemuThreadError) {
-    return {
+    record = {
       name: thrown.name,
       message: thrown.message,
       stack: thrown.stack,
@@ -162,22 +254,34 @@ export function errorToRecord(thrown: unknown): ErrorRecord {
       func: thrown.func,
       detail: thrown.detail,
     };
+  } else if (thrown instanceof Error) {
+    record = { name: thrown.name, message: thrown.message, stack: thrown.stack };
+    if (thrown instanceof QemuThreadFailure) {
+      record.failure = { func: thrown.func, threadId: thrown.threadId, threadName: thrown.threadName };
+    }
+  } else {
+    return { name: 'Error', message: String(thrown), value: thrown, notAnError: true };
   }
-  if (thrown instanceof Error) {
-    return { name: thrown.name, message: thrown.message, stack: thrown.stack };
-  }
-  return { name: 'Error', message: String(thrown), value: thrown, notAnError: true };
+  if ('cause' in thrown && depth < CAUSE_DEPTH) record.cause = errorToRecord(thrown.cause, depth + 1);
+  return record;
 }
 
 /** Rebuilds what {@link errorToRecord} described; a thrown non-Error comes back as that value. */
 export function errorFromRecord(record: ErrorRecord): unknown {
   if (record.notAnError) return record.value;
+  const cause = record.cause !== undefined ? { cause: errorFromRecord(record.cause) } : undefined;
   let error: Error;
   if (record.code !== undefined && record.func !== undefined) {
     error = new QemuThreadError(record.code, record.func, record.detail ?? '');
+    if (cause)
+      Object.defineProperty(error, 'cause', { value: cause.cause, configurable: true, writable: true });
+  } else if (record.failure !== undefined) {
+    const { func, threadId, threadName } = record.failure;
+    error = new QemuThreadFailure(func, threadId, threadName, '', cause);
+    Object.defineProperty(error, 'message', { value: record.message, configurable: true, writable: true });
   } else {
     const Ctor = BUILTIN_ERRORS[record.name] ?? Error;
-    error = new Ctor(record.message);
+    error = new Ctor(record.message, cause);
     if (error.name !== record.name) {
       Object.defineProperty(error, 'name', { value: record.name, configurable: true, writable: true });
     }
@@ -186,4 +290,18 @@ export function errorFromRecord(record: ErrorRecord): unknown {
     Object.defineProperty(error, 'stack', { value: record.stack, configurable: true, writable: true });
   }
   return error;
+}
+
+/**
+ * The record of a thread's end that the library reports itself, not an exception of the thread's code:
+ * `what` completes the joiner's message after the thread (`was terminated by thread 0 'main'`).
+ */
+export function threadReport(what: string): ErrorRecord {
+  return { name: 'Error', message: what, report: true };
+}
+
+/** `RangeError: bad index` for an Error, `threw the number 42` for anything else: for one-line reports. */
+export function summarizeThrown(record: ErrorRecord): string {
+  if (record.notAnError) return `threw ${describeValue(record.value)}`;
+  return record.message ? `${record.name}: ${record.message}` : record.name;
 }

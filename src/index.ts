@@ -17,6 +17,7 @@ export {
   getErrorMode,
   type QemuErrorCode,
   QemuThreadError,
+  QemuThreadFailure,
   setErrorMode,
   strerror,
 } from './errors.js';
@@ -37,6 +38,17 @@ export {
   QEMU_THREAD_JOINABLE,
   QemuThread,
 } from './thread/thread.js';
+export {
+  type AnyThreadFunction,
+  type QemuThreadMode,
+  type ThreadArg,
+  type ThreadFunction,
+  type ThreadFunctionFor,
+  type ThreadFunctionNames,
+  type ThreadResult,
+  type ThreadStartArgs,
+  threadFunction,
+} from './thread/thread-function.js';
 export type { Waiter } from './trace/holders.js';
 export {
   QSP_SORT_BY_AVG_WAIT_TIME,

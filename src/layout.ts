@@ -105,16 +105,47 @@ function checkPlacement(kind: string, bytes: number, buffer: unknown, byteOffset
   }
 }
 
+/**
+ * A value as an error message names it: `null`, `the number 3`, `the string 'x'`, `the function f`, `a
+ * plain object`, `an array`, `a QemuMutex`, `a Date`. A primitive's copy that lost its shared memory (a
+ * JSON round-trip keeps the kind tag but turns the SharedArrayBuffer into `{}`) says so, rather than
+ * reading as the very kind that was expected.
+ */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'object') {
-    const kind = (value as Record<string, unknown>)[KIND_TAG];
-    if (typeof kind === 'string') return `a ${kind}`;
-    const name = (value as object).constructor?.name;
-    return name ? `a ${name}` : 'an object';
+  switch (typeof value) {
+    case 'undefined':
+      return 'undefined';
+    case 'string':
+      return `the string ${quote(value)}`;
+    case 'bigint':
+      return `the bigint ${value}n`;
+    case 'number':
+    case 'boolean':
+      return `the ${typeof value} ${String(value)}`;
+    case 'symbol':
+      return `the symbol ${String(value)}`;
+    case 'function':
+      return value.name ? `the function ${value.name}` : 'an anonymous function';
   }
-  return `${typeof value} ${String(value)}`;
+  const kind = (value as Record<string, unknown>)[KIND_TAG];
+  if (typeof kind === 'string') {
+    return isStorageClone(value)
+      ? `a ${kind}`
+      : `a copy of a ${kind} without its SharedArrayBuffer (a JSON copy?)`;
+  }
+  if (Array.isArray(value)) return 'an array';
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return 'an object without a prototype';
+  if (proto === Object.prototype) return 'a plain object';
+  const name = (value as object).constructor?.name;
+  return name ? `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
+}
+
+/** A string as a message quotes it: in single quotes, at most 40 characters, control characters escaped. */
+function quote(text: string): string {
+  const cut = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return `'${JSON.stringify(cut).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
 }
 
 /** The TypeError for a value that is not the primitive a function expects. */

@@ -21,7 +21,9 @@ import {
   QEMU_THREAD_JOINABLE,
   QemuThread,
   setNaming,
+  startThread,
 } from './thread/thread.js';
+import type { QemuThreadMode, ThreadArg, ThreadFunctionFor } from './thread/thread-function.js';
 import {
   QSP_SORT_BY_TOTAL_WAIT_TIME,
   qspDisable,
@@ -38,7 +40,8 @@ const sem = (s: unknown, func: string) => (s instanceof QemuSemaphore ? s : Qemu
 const event = (e: unknown, func: string) => (e instanceof QemuEvent ? e : QemuEvent.from(e, func));
 const spin = (s: unknown, func: string) => (s instanceof QemuSpin ? s : QemuSpin.from(s, func));
 const lockcnt = (l: unknown, func: string) => (l instanceof QemuLockCnt ? l : QemuLockCnt.from(l, func));
-const thread = (t: unknown, func: string) => (t instanceof QemuThread ? t : QemuThread.from(t, func));
+const thread = <R>(t: QemuThread<R>, func: string): QemuThread<R> =>
+  t instanceof QemuThread ? t : QemuThread.from<R>(t, func);
 
 // QemuMutex
 /** Initializes a mutex (QEMU's `qemu_mutex_init`); same as {@link QemuMutex.init}. `EBUSY` if it is held. */
@@ -235,49 +238,66 @@ export const qemu_lockcnt_count = (l: QemuLockCnt): number => lockcnt(l, 'qemu_l
  * Starts a thread that runs `fn(arg)` (QEMU's `qemu_thread_create`), on a Node worker or a browser module
  * Web Worker. Same as {@link QemuThread.start}.
  *
- * A function cannot be sent to another thread, so `fn` names it: the URL of a compiled ES module, with the
- * export's name in the fragment (`new URL('./vcpu.js#vcpuThreadFn', import.meta.url)`; no fragment means
- * the default export). The new thread imports that module and calls the export with `arg`, a structured
- * clone: plain data arrives copied, while `SharedArrayBuffer`s and the library's primitives, at any depth,
- * arrive as the same shared memory. `name` names the thread in trace output, errors and (with
- * {@link qemu_thread_naming}) the worker. `mode` is {@link QEMU_THREAD_JOINABLE} (the default: join it with
- * {@link qemu_thread_join}) or {@link QEMU_THREAD_DETACHED}.
+ * A function cannot be sent to another thread, so `fn` names it: the URL of an ES module (JavaScript, or
+ * TypeScript when the program runs under tsx or a Node.js that strips types), with the export's name in
+ * the fragment (`new URL('./vcpu.js#vcpuThreadFn', import.meta.url)`; no fragment means the default
+ * export). The new thread imports that module and calls the export with `arg`, a structured clone: plain
+ * data arrives copied, while `SharedArrayBuffer`s and the library's primitives, at any depth, arrive as the
+ * same shared memory. `name` names the thread in trace output, errors and (with
+ * {@link qemu_thread_naming}) the worker. `mode` is {@link QEMU_THREAD_JOINABLE} (join it with
+ * {@link qemu_thread_join}) or {@link QEMU_THREAD_DETACHED}; it may be left out (joinable).
  *
- * `EINVAL` for a relative or malformed URL, a module that does not exist, a bad `mode` or an `arg` that
- * cannot be cloned; `EBUSY` if `t` refers to a thread that is running or was not joined. An export that is
- * missing or not a function is an `EINVAL` too, reported by the join at the latest.
+ * Typed: name `fn` with {@link threadFunction} and the compiler checks that the export exists and is a
+ * function, that `arg` is what it takes, and that it returns what `t` (a `QemuThread<R>`) is declared to
+ * hold, so that {@link qemu_thread_join} returns an `R`.
+ *
+ * `EINVAL` for a relative or malformed URL, a module that does not exist, one whose source shows it has no
+ * such export, a bad `mode` or an `arg` that cannot be cloned; `EBUSY` if `t` refers to a thread that is
+ * running or was not joined. An export that is missing or not a function is an `EINVAL` too, reported by
+ * the join when the create could not tell.
  *
  * @example
  * ```ts
- * // square.ts: the thread's module, compiled to square.js
+ * // square.ts: the thread's module
  * export function square(n: number): number {
  *   return n * n;
  * }
  * ```
  * ```ts
- * import { QemuThread, qemu_thread_create, qemu_thread_join } from 'qemu-thread';
+ * import { QemuThread, qemu_thread_create, qemu_thread_join, threadFunction } from 'qemu-thread';
+ * import type * as Square from './square.js';
  *
- * const t = new QemuThread();
- * qemu_thread_create(t, 'square', new URL('./square.js#square', import.meta.url), 7);
+ * const square = threadFunction<typeof Square>()(new URL('./square.js', import.meta.url), 'square');
+ * const t = new QemuThread<number>();
+ * qemu_thread_create(t, 'square', square, 7); // '7' or a QemuThread<string> would not compile
  * console.log(qemu_thread_join(t)); // 49
+ *
+ * // Untyped, with the export in the URL's fragment: the join returns unknown.
+ * const u = new QemuThread();
+ * qemu_thread_create(u, 'square', new URL('./square.js#square', import.meta.url), 8);
+ * console.log(qemu_thread_join(u)); // 64
  * ```
  */
-export const qemu_thread_create = (
-  t: QemuThread,
+export function qemu_thread_create<R, Fn extends ThreadFunctionFor<R>>(
+  t: QemuThread<R>,
   name: string | null,
-  fn: URL | string,
-  arg: unknown,
-  mode: number = QEMU_THREAD_JOINABLE,
-): void => thread(t, 'qemu_thread_create').start(name, fn, arg, mode);
+  fn: Fn,
+  arg: ThreadArg<Fn>,
+  mode: QemuThreadMode = QEMU_THREAD_JOINABLE,
+): void {
+  startThread(thread(t, 'qemu_thread_create'), name, fn, arg, mode);
+}
 /**
  * Waits for a joinable thread to end and returns its function's return value, or what it passed to
- * {@link qemu_thread_exit} (`qemu_thread_join`), as a structured clone. If the thread died of an exception,
- * rethrows it (name, message and stack kept; `code`, `errno` and `func` too for a {@link QemuThreadError}).
+ * {@link qemu_thread_exit} (`qemu_thread_join`), as a structured clone: an `R` for a `QemuThread<R>`. If
+ * the thread died of an exception, or ended without returning (terminated, its runtime exited), throws a
+ * {@link QemuThreadFailure} naming the thread, whose `cause` is the exception (name, message and stack kept;
+ * `code`, `errno` and `func` too for a {@link QemuThreadError}).
  * Any thread may join, not only the creator. `EINVAL` if the thread is detached or already joined, or its
  * export is missing or not a function; `EDEADLK` for the calling thread itself; `ESRCH` if `t` was never
  * started. See {@link qemu_thread_create} for an example.
  */
-export const qemu_thread_join = (t: QemuThread): unknown => thread(t, 'qemu_thread_join').join();
+export const qemu_thread_join = <R>(t: QemuThread<R>): R => thread(t, 'qemu_thread_join').join();
 /**
  * Ends the calling thread with `retval`, which its joiner receives (`qemu_thread_exit`); never returns.
  * At-exit notifiers run first. `EPERM` on a thread that {@link qemu_thread_create} did not start.
@@ -358,9 +378,10 @@ export const qemu_event_timedwait_async = async (
 ): Promise<boolean> => event(e, 'qemu_event_timedwait').timedWaitAsync(ms, options);
 /**
  * As {@link qemu_thread_join}, without blocking the calling thread: resolves to the thread's return value,
- * rejects with the exception it died of. A cancelled join leaves the thread joinable.
+ * rejects with the {@link QemuThreadFailure} of a thread that did not return. A cancelled join leaves the
+ * thread joinable.
  */
-export const qemu_thread_join_async = async (t: QemuThread, options?: WaitOptions): Promise<unknown> =>
+export const qemu_thread_join_async = async <R>(t: QemuThread<R>, options?: WaitOptions): Promise<R> =>
   thread(t, 'qemu_thread_join').joinAsync(options);
 
 // QSP, the synchronization profiler

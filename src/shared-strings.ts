@@ -36,10 +36,23 @@ export class SharedStringTable {
     Atomics.store(this.#tags, at / 4, key + 1);
   }
 
-  /** Removes `key`'s text (a no-op if its slot now belongs to another key). */
-  forget(key: number): void {
+  /**
+   * Removes `key`'s text (a no-op if its slot now belongs to another key). True if this call removed it:
+   * of two threads that forget a key at once, one alone gets true.
+   */
+  forget(key: number): boolean {
     const at = (key & (this.#slots - 1)) * this.#stride;
-    Atomics.compareExchange(this.#tags, at / 4, key + 1, 0);
+    return Atomics.compareExchange(this.#tags, at / 4, key + 1, 0) === key + 1;
+  }
+
+  /** The keys that have a text now (one per slot at most), in slot order. */
+  keys(): number[] {
+    const keys: number[] = [];
+    for (let slot = 0; slot < this.#slots; slot++) {
+      const tag = Atomics.load(this.#tags, (slot * this.#stride) / 4);
+      if (tag > 0) keys.push(tag - 1);
+    }
+    return keys;
   }
 
   /** The text last written for `key`, or null if none is (or its slot now belongs to another key). */

@@ -12,6 +12,7 @@ import {
   QemuSemaphore,
   QemuThread,
   QemuThreadError,
+  QemuThreadFailure,
   qemu_thread_atexit_add,
   qemu_thread_atexit_remove,
   qemu_thread_create,
@@ -59,14 +60,32 @@ watched('qemu_thread_join returns what the thread passed to qemu_thread_exit', (
   assert.deepEqual(qemu_thread_join(t), { exited: 9 });
 });
 
-watched('a thread that died of an exception makes join throw it, with name and message kept', () => {
-  const t = new QemuThread();
-  qemu_thread_create(t, null, fn('throwRange'), 'out of range', QEMU_THREAD_JOINABLE);
-  assert.throws(
-    () => qemu_thread_join(t),
-    (e: unknown) => e instanceof Error && e.name === 'RangeError' && e.message === 'out of range',
-  );
-});
+watched(
+  'a thread that died of an exception: join throws a QemuThreadFailure naming it, the exception as cause',
+  () => {
+    const t = new QemuThread();
+    qemu_thread_create(t, 'ranger', fn('throwRange'), 'out of range', QEMU_THREAD_JOINABLE);
+    const tid = t.threadId();
+    assert.throws(
+      () => qemu_thread_join(t),
+      (e: unknown) =>
+        e instanceof QemuThreadFailure &&
+        e.name === 'QemuThreadFailure' &&
+        e.message === `qemu_thread_join: thread ${tid} 'ranger' failed: RangeError: out of range` &&
+        e.threadId === tid &&
+        e.threadName === 'ranger' &&
+        e.cause instanceof RangeError &&
+        e.cause.message === 'out of range' &&
+        /at throwRange /.test(String(e.cause.stack)),
+    );
+    // Unnamed: the thread's id alone.
+    const u = QemuThread.create(null, fn('throwRange'), 'again');
+    assert.throws(() => u.join(), {
+      name: 'QemuThreadFailure',
+      message: `qemu_thread_join: thread ${u.threadId()} failed: RangeError: again`,
+    });
+  },
+);
 
 watched("primitives inside a thread's arg, at any depth, arrive as full instances sharing state", () => {
   const sem = QemuSemaphore.create(0);
@@ -102,7 +121,7 @@ for (const mode of [2, -1, 0.5, Number.NaN]) {
   watched(`qemu_thread_create with mode ${mode} is EINVAL, and starts nothing`, () => {
     const t = new QemuThread();
     assert.throws(
-      () => qemu_thread_create(t, null, fn('add'), { a: 1, b: 1 }, mode),
+      () => qemu_thread_create(t, null, fn('add'), { a: 1, b: 1 }, mode as never),
       qemuError('EINVAL', 'qemu_thread_create'),
     );
     assert.throws(() => qemu_thread_join(t), qemuError('ESRCH', 'qemu_thread_join'));
@@ -114,7 +133,7 @@ watched('qemu_thread_create with a relative string, a missing module or a non-UR
   for (const bad of ['./workers/api/thread-fns.js#add', 'thread-fns.js', missing, missing.href, 42, null]) {
     const t = new QemuThread();
     assert.throws(
-      () => qemu_thread_create(t, null, bad as never, null, QEMU_THREAD_JOINABLE),
+      () => qemu_thread_create(t, null, bad as URL, null, QEMU_THREAD_JOINABLE),
       qemuError('EINVAL', 'qemu_thread_create'),
       String(bad),
     );

@@ -13,6 +13,7 @@ import {
   QemuSemaphore,
   QemuSpin,
   QemuThreadError,
+  QemuThreadFailure,
   qemu_cond_destroy,
   qemu_cond_signal,
   qemu_event_set,
@@ -89,7 +90,7 @@ for (const [what, func] of [
   ['condWait', 'qemu_cond_wait'],
 ] as const) {
   watched(
-    `an uncaught EPERM from ${func} in a thread is rethrown by qemu_thread_join with code and func`,
+    `an uncaught EPERM from ${func} in a thread reaches qemu_thread_join as the cause, with code and func`,
     { ms: 60_000 },
     () => {
       const m = QemuMutex.create();
@@ -100,7 +101,16 @@ for (const [what, func] of [
         const t = spawn(`uncaught-${what}`, fn('uncaught'), { what, m, c, done } satisfies UncaughtArg);
         assert.throws(
           () => joinAll([t], done, { what: `uncaught ${what}` }),
-          (error: unknown) => {
+          (failure: unknown) => {
+            assert.ok(failure instanceof QemuThreadFailure, `a QemuThreadFailure: ${String(failure)}`);
+            assert.equal(failure.threadName, `uncaught-${what}`);
+            assert.match(
+              failure.message,
+              new RegExp(
+                `^qemu_thread_join: thread ${t.threadId()} 'uncaught-${what}' failed: QemuThreadError: ${func}: Operation not permitted`,
+              ),
+            );
+            const error = failure.cause;
             assert.ok(error instanceof QemuThreadError, 'a QemuThreadError again after crossing threads');
             assert.equal(error.name, 'QemuThreadError');
             assert.equal(error.code, 'EPERM');
@@ -120,7 +130,7 @@ for (const [what, func] of [
 }
 
 watched(
-  'other errors escaping a thread keep their class and message through qemu_thread_join',
+  'other errors escaping a thread keep their class and message through qemu_thread_join, as causes',
   { ms: 60_000 },
   () => {
     const m = QemuMutex.create();
@@ -133,9 +143,13 @@ watched(
       const t = spawn(`uncaught-${what}`, fn('uncaught'), { what, m, c, done } satisfies UncaughtArg);
       assert.throws(
         () => joinAll([t], done, { what }),
-        (error: unknown) => {
+        (failure: unknown) => {
+          assert.ok(failure instanceof QemuThreadFailure, `${what}: ${String(failure)}`);
+          assert.equal(failure.threadName, `uncaught-${what}`);
+          const error = failure.cause;
           assert.ok(error instanceof Class, `${what}: ${String(error)}`);
           assert.match((error as Error).message, pattern);
+          assert.ok(failure.message.endsWith(`failed: ${Class.name}: ${(error as Error).message}`));
           return true;
         },
       );

@@ -15,6 +15,7 @@ import {
   QemuMutex,
   QemuThread,
   QemuThreadError,
+  QemuThreadFailure,
   qemu_mutex_consistent,
   qemu_mutex_lock,
   qemu_mutex_unlock,
@@ -64,13 +65,30 @@ test('qemu_thread_exit through the other copy: the join gets the value, as it is
 test('a QemuThreadError of the other copy reaches the join with its code, and instanceof holds', () => {
   assert.throws(
     () => run('throwQemuError', null),
-    (error: unknown) => error instanceof QemuThreadError && error.code === 'EPERM',
+    (error: unknown) =>
+      error instanceof QemuThreadFailure &&
+      error.cause instanceof QemuThreadError &&
+      error.cause.code === 'EPERM',
   );
   assert.throws(
     () => copy.qemu_mutex_unlock(copy.QemuMutex.create()),
     (error: unknown) =>
       error instanceof QemuThreadError && (error as QemuThreadError).func === 'qemu_mutex_unlock',
   );
+});
+
+test("the other copy's join failure is a QemuThreadFailure here too, with the thread's error as cause", () => {
+  const t = new copy.QemuThread();
+  copy.qemu_thread_create(t, 'copied', `${threadModule}#throwQemuError`, null);
+  assert.throws(
+    () => copy.qemu_thread_join(t),
+    (error: unknown) =>
+      error instanceof QemuThreadFailure &&
+      error.threadName === 'copied' &&
+      error.cause instanceof QemuThreadError &&
+      error.cause.func === 'qemu_mutex_unlock',
+  );
+  assert.ok(!(new Error('plain') instanceof QemuThreadFailure));
 });
 
 test('a mutex locked through the other copy is held by the same thread, and its end is seen', () => {

@@ -43,14 +43,19 @@ interface Row {
   line: number;
 }
 
-/** The rows of the Markdown table whose header row starts with `header`. */
+/** The rows of the Markdown tables whose header row starts with `header` (one table or more). */
 function table(header: string): Row[] {
   const lines = page.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(header));
-  assert.ok(start >= 0, `docs/errors.md has no table starting '${header}'`);
+  const starts = [...lines.keys()].filter((i) => lines[i].startsWith(header));
+  assert.ok(starts.length > 0, `docs/errors.md has no table starting '${header}'`);
   const rows: Row[] = [];
-  for (let i = start + 2; i < lines.length && lines[i].startsWith('|'); i++) {
-    rows.push({ cells: lines[i].split(' | ').map((c) => c.replace(/^\| ?| ?\|$/g, '').trim()), line: i + 1 });
+  for (const start of starts) {
+    for (let i = start + 2; i < lines.length && lines[i].startsWith('|'); i++) {
+      rows.push({
+        cells: lines[i].split(' | ').map((c) => c.replace(/^\| ?| ?\|$/g, '').trim()),
+        line: i + 1,
+      });
+    }
   }
   return rows;
 }

@@ -50,12 +50,66 @@ threadTest('a URL of a missing module is EINVAL from create; nothing was started
   throwsQemuError(() => qemu_thread_join(t), 'ESRCH', JOIN);
 });
 
-threadTest('a module without the export is EINVAL from join, naming the export', () => {
+threadTest('a module without the export is EINVAL from create, naming the module and the export', () => {
   const t = new QemuThread();
-  qemu_thread_create(t, 'no export', fn('thereIsNoSuchExport'), 1);
-  throwsQemuError(() => qemu_thread_join(t), 'EINVAL', JOIN, 'thereIsNoSuchExport');
-  // The failed thread was joined: the storage is free again.
-  qemu_thread_create(t, 'after', fn('echo'), 'usable again');
+  const url = fn('thereIsNoSuchExport');
+  const module = url.href.replace(/#.*/, '');
+  throwsQemuError(
+    () => qemu_thread_create(t, 'no export', url, 1),
+    'EINVAL',
+    CREATE,
+    `(the module ${module} has no export 'thereIsNoSuchExport')`,
+  );
+  throwsQemuError(() => qemu_thread_join(t), 'ESRCH', JOIN);
+  qemu_thread_create(t, 'after', fn('echo'), 'usable');
+  assert.equal(qemu_thread_join(t), 'usable');
+});
+
+threadTest('the look at the module text accepts every shape of export it cannot rule out', () => {
+  const run = (url: URL, arg: unknown) => {
+    const t = new QemuThread();
+    qemu_thread_create(t, 'shape', url, arg);
+    return qemu_thread_join(t);
+  };
+  assert.equal(run(moduleUrl('export-shapes.js#renamed'), 1), 'renamed got 1');
+  assert.equal(run(moduleUrl('export-shapes.js'), 2), 'anonymous default got 2');
+  assert.equal(run(moduleUrl('named-only.js#only'), 3), 3);
+  assert.equal(run(moduleUrl('common.cjs#triple'), 4), 12);
+  // A CommonJS module's default export is its module.exports, which exists (and is not a function here).
+  throwsQemuError(
+    () => run(moduleUrl('common.cjs'), 5),
+    'EINVAL',
+    JOIN,
+    "has an export that is not a function: 'default'",
+  );
+});
+
+threadTest(
+  'an export that the module text shows missing is EINVAL from create: default, CommonJS, named',
+  () => {
+    for (const [url, name] of [
+      [moduleUrl('named-only.js'), 'default'],
+      [moduleUrl('common.cjs#quadruple'), 'quadruple'],
+      [moduleUrl('export-shapes.js#internal'), 'internal'],
+    ] as const) {
+      const t = new QemuThread();
+      throwsQemuError(
+        () => qemu_thread_create(t, 'missing', url, 1),
+        'EINVAL',
+        CREATE,
+        `(the module ${url.href.replace(/#.*/, '')} has no export '${name}')`,
+      );
+      throwsQemuError(() => qemu_thread_join(t), 'ESRCH', JOIN);
+    }
+  },
+);
+
+threadTest('a missing export that the module text cannot rule out (export *) is EINVAL from join', () => {
+  const t = new QemuThread();
+  qemu_thread_create(t, 'no export', moduleUrl('reexport.js#thereIsNoSuchExport'), 1);
+  throwsQemuError(() => qemu_thread_join(t), 'EINVAL', JOIN, "has no export 'thereIsNoSuchExport'");
+  // The failed thread was joined: the storage is free again; and the names it does re-export run.
+  qemu_thread_create(t, 'after', moduleUrl('reexport.js#echo'), 'usable again');
   assert.equal(qemu_thread_join(t), 'usable again');
 });
 
@@ -74,7 +128,7 @@ threadTest('a module that throws while loading is EINVAL from join, with the rea
 threadTest('a mode other than JOINABLE (0) or DETACHED (1) is EINVAL from create', () => {
   const t = new QemuThread();
   for (const mode of [2, -1, 0.5]) {
-    throwsQemuError(() => qemu_thread_create(t, 'bad mode', fn('echo'), 1, mode), 'EINVAL', CREATE);
+    throwsQemuError(() => qemu_thread_create(t, 'bad mode', fn('echo'), 1, mode as never), 'EINVAL', CREATE);
   }
   throwsQemuError(() => qemu_thread_join(t), 'ESRCH', JOIN);
 });
@@ -89,12 +143,33 @@ threadTest('something other than a QemuThread as t is a TypeError', () => {
   }
 });
 
-threadTest('an argument that cannot be cloned fails create and leaves the QemuThread reusable', () => {
-  const t = new QemuThread();
-  assert.throws(() => qemu_thread_create(t, 'uncloneable', fn('echo'), { f: () => 1 }));
-  qemu_thread_create(t, 'then', fn('echo'), 'fine');
-  assert.equal(qemu_thread_join(t), 'fine');
-});
+threadTest(
+  'an argument that cannot be cloned fails create, saying where and what to do; t is reusable',
+  () => {
+    const advice =
+      "pass plain data, SharedArrayBuffers and the library's primitives (a class instance arrives as a plain " +
+      'object; a function cannot be sent at all: name it by URL, as the thread function is)';
+    const t = new QemuThread();
+    function onDone(): void {}
+    const cases: [unknown, string][] = [
+      [{ jobs: [{ n: 1 }, { n: 2, onDone }] }, 'arg.jobs[1].onDone (the function onDone)'],
+      [{ 'odd key': Symbol('s') }, 'arg["odd key"] (the symbol Symbol(s))'],
+      [new Map([['k', { f: () => 1 }]]), 'arg.get("k").f (the function f)'],
+      [{ pending: Promise.resolve(1) }, 'arg.pending (a Promise)'],
+      [() => 1, 'arg (an anonymous function)'],
+    ];
+    for (const [arg, where] of cases) {
+      throwsQemuError(
+        () => qemu_thread_create(t, 'uncloneable', fn('echo'), arg),
+        'EINVAL',
+        CREATE,
+        `(arg cannot be cloned to the new thread: ${where}; ${advice})`,
+      );
+    }
+    qemu_thread_create(t, 'then', fn('echo'), 'fine');
+    assert.equal(qemu_thread_join(t), 'fine');
+  },
+);
 
 threadTest('primitives deep inside the argument arrive as full instances that share state', () => {
   const mutex = QemuMutex.create();

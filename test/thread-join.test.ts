@@ -18,7 +18,14 @@ import {
   qemu_thread_get_self,
   qemu_thread_join,
 } from 'qemu-thread';
-import { fn, qemuErrorShape, threadTest, throwsQemuError } from './workers/thread/harness.js';
+import {
+  assertThreadReport,
+  failureCause,
+  fn,
+  qemuErrorShape,
+  threadTest,
+  throwsQemuError,
+} from './workers/thread/harness.js';
 import { entries, makeArray, makeRichValue, makeString } from './workers/thread/lifecycle.js';
 
 function run(name: string, arg?: unknown): unknown {
@@ -46,11 +53,16 @@ threadTest("an async thread function: join returns the promise's resolved value"
   assert.deepEqual(run('resolveLater', { ms: 20, value: { resolved: [1, 2, 3] } }), { resolved: [1, 2, 3] });
 });
 
-threadTest('an async thread function that rejects: join throws the rejection', () => {
-  assert.throws(() => run('rejectLater', { ms: 5, message: 'async refusal' }), {
-    name: 'RangeError',
-    message: 'async refusal',
-  });
+threadTest('an async thread function that rejects: join throws its failure, the rejection as cause', () => {
+  let thrown: unknown;
+  try {
+    run('rejectLater', { ms: 5, message: 'async refusal' });
+  } catch (error) {
+    thrown = error;
+  }
+  const cause = failureCause(thrown, 'rejectLater', 'RangeError: async refusal');
+  assert.ok(cause instanceof RangeError);
+  assert.equal(cause.message, 'async refusal');
 });
 
 threadTest('a 1 MiB string arrives intact through the shared window', () => {
@@ -74,12 +86,29 @@ threadTest('a 200,000-element array arrives intact', () => {
   assert.deepEqual(value, makeArray(200_000));
 });
 
-threadTest('a return value that cannot be cloned makes join throw a TypeError saying so', () => {
+threadTest('a return value that cannot be cloned: join says where it is and what to do instead', () => {
+  const advice =
+    "return plain data, and pass shared memory (SharedArrayBuffers, the library's primitives) to the " +
+    'thread in its argument instead';
   assert.throws(
     () => run('returnFunction'),
     (error: unknown) => {
-      assert.ok(error instanceof TypeError);
-      assert.match(error.message, /clone/);
+      assertThreadReport(
+        error,
+        'returnFunction',
+        `returned a value that cannot be cloned to its joiner: result (an anonymous function); ${advice}`,
+      );
+      return true;
+    },
+  );
+  assert.throws(
+    () => run('returnShared'),
+    (error: unknown) => {
+      assertThreadReport(
+        error,
+        'returnShared',
+        `returned a value that cannot be cloned to its joiner: result.state.words (a SharedArrayBuffer); ${advice}`,
+      );
       return true;
     },
   );

@@ -322,6 +322,10 @@ export function createBrowserPlatform(): Platform {
       // Finding out would need a fetch; a missing module is reported by the thread (EINVAL at join).
       return false;
     },
+    moduleSource() {
+      // As for moduleMissing: a missing export is reported by the thread.
+      return null;
+    },
     moduleUrlTrusted(url) {
       if (url.protocol === 'blob:') return true;
       const origin = (globalThis as { location?: { origin?: string } }).location?.origin;

@@ -6,6 +6,7 @@
  * undefined, and node.ts is never used there.
  */
 import type * as fs from 'node:fs';
+import type * as nodeModule from 'node:module';
 import type * as os from 'node:os';
 import type * as url from 'node:url';
 import type * as v8 from 'node:v8';
@@ -22,13 +23,17 @@ function builtin<T>(id: string): Partial<T> {
 export const hasBuiltins =
   typeof (globalThis as { process?: Process }).process?.getBuiltinModule === 'function';
 
-export const { appendFileSync, existsSync, writeSync } = builtin<typeof fs>('node:fs') as typeof fs;
+export const { appendFileSync, existsSync, readFileSync, statSync, writeSync } = builtin<typeof fs>(
+  'node:fs',
+) as typeof fs;
 export const { availableParallelism } = builtin<typeof os>('node:os') as typeof os;
-export const { fileURLToPath } = builtin<typeof url>('node:url') as typeof url;
+export const { fileURLToPath, pathToFileURL } = builtin<typeof url>('node:url') as typeof url;
+export const { createRequire } = builtin<typeof nodeModule>('node:module') as typeof nodeModule;
 export const { deserialize, serialize } = builtin<typeof v8>('node:v8') as typeof v8;
 export const {
   BroadcastChannel,
   getEnvironmentData,
+  isInternalThread,
   isMainThread,
   parentPort,
   receiveMessageOnPort,
@@ -36,4 +41,7 @@ export const {
   threadId,
   Worker,
   workerData,
-} = builtin<typeof workerThreads>('node:worker_threads') as typeof workerThreads;
+} = builtin<typeof workerThreads>('node:worker_threads') as typeof workerThreads & {
+  /** Node >= 22.14: whether this is one of Node's own threads (a hooks thread); undefined before. */
+  isInternalThread?: boolean;
+};

@@ -3,15 +3,20 @@ import {
   appendFileSync,
   availableParallelism,
   BroadcastChannel,
+  createRequire,
   deserialize,
   existsSync,
   fileURLToPath,
   getEnvironmentData,
+  isInternalThread,
   isMainThread,
   parentPort,
+  pathToFileURL,
+  readFileSync,
   receiveMessageOnPort,
   serialize,
   setEnvironmentData,
+  statSync,
   threadId,
   Worker,
   workerData,
@@ -63,7 +68,9 @@ let cachedExecArgv: string[] | undefined | null = null;
 function workerExecArgv(): string[] | undefined {
   if (cachedExecArgv !== null) return cachedExecArgv;
   const MAIN_ONLY = new Set(['--input-type', '-e', '--eval', '-p', '--print']);
-  const kept: string[] = [];
+  // Each option with the value that follows it, if it is given apart (`--import tsx`): kept or dropped
+  // together, so that a loader the main program runs under reaches the workers too.
+  const options: string[][] = [];
   let changed = false;
   const args = process.execArgv;
   for (let i = 0; i < args.length; i++) {
@@ -75,12 +82,95 @@ function workerExecArgv(): string[] | undefined {
       if ((name === '-p' || name === '--print') && i + 1 < args.length && !args[i + 1].startsWith('-')) i++;
       continue;
     }
-    kept.push(arg);
+    if (arg.startsWith('-') || options.length === 0) options.push([arg]);
+    else options[options.length - 1].push(arg);
   }
   const allowed = process.allowedNodeEnvironmentFlags;
-  const nodeOnly = kept.filter((arg) => allowed.has(arg.split('=')[0]));
+  const nodeOnly = options.filter(([arg]) => allowed.has(arg.split('=')[0])).flat();
   cachedExecArgv = changed ? nodeOnly : undefined;
   return cachedExecArgv;
+}
+
+/**
+ * The file a thread function's module URL names: the file itself, or else the TypeScript source that a
+ * loader such as tsx runs in place of a `.js` file that does not exist (`mod.js` for `mod.ts`, as
+ * TypeScript's own imports are written). Null when there is neither.
+ */
+function moduleFile(url: URL): string | null {
+  const path = fileURLToPath(url);
+  if (existsSync(path)) return path;
+  const source = path.replace(/\.([mc]?)js(x?)$/, '.$1ts$2');
+  return source !== path && existsSync(source) ? source : null;
+}
+
+/**
+ * TypeScript thread modules under tsx on Node before 22.14. A worker runs its parent's `--import` modules
+ * too, but tsx registers its loader hooks in the main thread only on those versions (it cannot tell a
+ * worker from Node's own hooks thread there; `isInternalThread` came with 22.14), so a thread function in
+ * a `.ts` file would not load. A worker that inherited tsx (`node --import tsx`, or the `tsx` command)
+ * registers it itself, through tsx's API, as tsx does on later Node. Done once per thread; a failure
+ * leaves the import to report it.
+ */
+let tsxRegistered: Promise<void> | undefined;
+
+function inheritTsx(): Promise<void> {
+  if (tsxRegistered !== undefined) return tsxRegistered;
+  tsxRegistered = Promise.resolve();
+  const api = isMainThread || isInternalThread !== undefined ? null : tsxApi(process.execArgv);
+  if (api !== null) {
+    tsxRegistered = import(api).then(
+      (tsx: { register?: () => unknown; default?: { register?: () => unknown } }) => {
+        (tsx.register ?? tsx.default?.register)?.();
+      },
+      () => {},
+    );
+  }
+  return tsxRegistered;
+}
+
+/**
+ * The URL of tsx's ESM API, if `execArgv` loads tsx with `--import`: `--import tsx` (resolved from the
+ * working directory, as Node resolved it), or the tsx command's `--import file:///.../tsx/dist/loader.mjs`.
+ * The API is the loader's neighbour (`dist/esm/api/index.mjs`); null when there is none of this.
+ */
+function tsxApi(execArgv: string[]): string | null {
+  for (let i = 0; i < execArgv.length; i++) {
+    const [flag, inline] = execArgv[i].split(/=(.*)/s, 2);
+    if (flag !== '--import') continue;
+    let loader = inline ?? execArgv[++i] ?? '';
+    try {
+      if (loader === 'tsx') {
+        loader = createRequire(pathToFileURL(`${process.cwd()}/`).href).resolve('tsx');
+      }
+      if (/[/\\]tsx[/\\]dist[/\\]loader\.mjs$/.test(loader)) {
+        const base = loader.startsWith('file:') ? loader : pathToFileURL(loader);
+        return new URL('./esm/api/index.mjs', base).href;
+      }
+    } catch {
+      // tsx cannot be found from here: the import of the thread module will say what is wrong.
+    }
+  }
+  return null;
+}
+
+/** Sources read for the export check, by path, with the size and time they had, to read each once. */
+const sources = new Map<string, { mtimeMs: number; size: number; text: string | null }>();
+/** Larger files are not scanned (a bundle of megabytes would cost a create more than it saves). */
+const MAX_SOURCE_BYTES = 1 << 20;
+
+/** A JavaScript or TypeScript file's text, or null (another kind of file, too large, or unreadable). */
+function readSource(path: string): string | null {
+  if (!/\.[mc]?[jt]sx?$/.test(path)) return null;
+  try {
+    const { mtimeMs, size } = statSync(path);
+    const known = sources.get(path);
+    if (known?.mtimeMs === mtimeMs && known.size === size) return known.text;
+    const text = size > MAX_SOURCE_BYTES ? null : readFileSync(path, 'utf8');
+    sources.set(path, { mtimeMs, size, text });
+    return text;
+  } catch {
+    return null;
+  }
 }
 
 /** The keys of the process-shared blocks this thread made itself (see Platform.madeShared). */
@@ -163,7 +253,11 @@ export const nodePlatform: Platform = !isNodeProcess()
         return deserialize(bytes);
       },
       moduleMissing(url) {
-        return url.protocol === 'file:' && !existsSync(fileURLToPath(url));
+        return url.protocol === 'file:' && moduleFile(url) === null;
+      },
+      moduleSource(url) {
+        const path = url.protocol === 'file:' ? moduleFile(url) : null;
+        return path === null ? null : readSource(path);
       },
       moduleUrlTrusted(url) {
         return url.protocol === 'file:';
@@ -171,7 +265,8 @@ export const nodePlatform: Platform = !isNodeProcess()
       trustedModules: 'a file: URL',
       // Module names need a thread worker, which only browsers have.
       namedModules: false,
-      loadThreadModule(spec) {
+      async loadThreadModule(spec) {
+        await inheritTsx();
         return import(spec);
       },
       announceFinished() {
@@ -186,9 +281,7 @@ export const nodePlatform: Platform = !isNodeProcess()
           report(error);
           process.exit(1);
         });
-        process.on('exit', (code) =>
-          report(new Error(`the thread's runtime exited (process.exit(${code}))`)),
-        );
+        process.on('exit', (code) => report(undefined, code));
       },
       pid: process.pid,
       madeShared(key) {

@@ -74,6 +74,11 @@ export interface Platform {
   /** Whether a module URL can be seen to be missing without loading it (false when unsure). */
   moduleMissing(url: URL): boolean;
   /**
+   * The text of a thread function's module, where it can be read at once (a file on Node), for the check
+   * that it has the export a thread will call; null elsewhere, or when it is not JavaScript or TypeScript.
+   */
+  moduleSource(url: URL): string | null;
+  /**
    * Whether a thread function may be loaded from `url` without the caller's explicit consent: the
    * platform's own kind of module (a file on Node; the page's origin or a blob: in a browser), never code
    * carried in the URL itself (data:) nor a built-in module (node:).
@@ -102,9 +107,10 @@ export interface Platform {
   whenIdle(callback: () => void): void;
   /**
    * Called in a spawned thread while its function runs: `report` is called, in that thread, if it is about
-   * to die without the function finishing (an uncaught error in a callback, or an exit of the runtime).
+   * to die without the function finishing: with the error, for an uncaught error in a callback; with
+   * `exitCode` (the error undefined), for an exit of the runtime (`process.exit`).
    */
-  watchForDeath(report: (error: unknown) => void): void;
+  watchForDeath(report: (error: unknown, exitCode?: number) => void): void;
   /**
    * A SharedArrayBuffer of `bytes` bytes shared by every thread of the process under `key`: the first
    * thread to ask creates it, and threads started afterwards (by this library or not) receive the same one.

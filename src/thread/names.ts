@@ -16,6 +16,11 @@ export function publishThreadName(name: string): void {
   names.write(platform.threadId, name);
 }
 
+/** The name thread `tid` published, `'main'` for thread 0, or null when it is unknown. */
+export function threadName(tid: number): string | null {
+  return tid === 0 ? 'main' : names.read(tid);
+}
+
 /** `thread 3 'CPU 0/TCG'`, `thread 0 'main'`, or `thread 7` when the name is unknown. */
 export function describeThread(tid: number): string {
   if (tid === 0) return "thread 0 'main'";

@@ -23,7 +23,16 @@
  * its worker ends, not when its function returns: a worker may go on running callbacks (a timer, a message)
  * after that, and a lock such a callback takes is held, not abandoned.
  */
-import { type ErrorRecord, errorFromRecord, errorToRecord, fail, getErrorMode } from '../errors.js';
+import {
+  type ErrorRecord,
+  errorFromRecord,
+  errorToRecord,
+  fail,
+  getErrorMode,
+  QemuThreadFailure,
+  summarizeThrown,
+  threadReport,
+} from '../errors.js';
 import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { ownerThread, SELF, SELF_THREAD_ID } from '../owner.js';
 import {
@@ -38,9 +47,11 @@ import {
   wake,
 } from '../park.js';
 import { platform, type SpawnedThread } from '../platform/index.js';
+import { forgetFailure, recordFailure, reportUnjoinedFailure } from './failures.js';
 import { hasEnded, isGone, markEnded } from './liveness.js';
-import { describeThread, printableName } from './names.js';
+import { describeThread, threadName } from './names.js';
 import {
+  OUTCOME,
   Outcome,
   readOutcome,
   streamRemainingChunks,
@@ -50,11 +61,19 @@ import {
   writerEnded,
 } from './result-pipe.js';
 import { type Notifier, self } from './self.js';
+import {
+  parseThreadFunction,
+  type QemuThreadMode,
+  type ThreadFunctionFor,
+  type ThreadResult,
+  type ThreadStartArgs,
+} from './thread-function.js';
+import { findUncloneable } from './uncloneable.js';
 
 /** A thread that must be joined ({@link qemu_thread_join}); its result waits for the join. The default. */
-export const QEMU_THREAD_JOINABLE = 0;
+export const QEMU_THREAD_JOINABLE = 0 as const;
 /** A thread nobody joins: its result is dropped, and joining it is `EINVAL`. */
-export const QEMU_THREAD_DETACHED = 1;
+export const QEMU_THREAD_DETACHED = 1 as const;
 
 const STATE = 0;
 const TID = 1;
@@ -96,6 +115,11 @@ export interface ThreadStart {
  * {@link QemuThread.start}) runs a function on a new worker, and any thread that has the handle (or a
  * structured clone of it) can join it, even while blocked: the result travels through the handle's memory.
  *
+ * `R` is the type {@link join} returns: inferred by {@link QemuThread.create} from a thread function named
+ * with {@link threadFunction}, declared for a handle made first (`new QemuThread<number>()`), and `unknown`
+ * for a function named by a plain URL. (The type is the compiler's alone: nothing checks at run time that
+ * the value a thread returns has it.)
+ *
  * @example
  * ```ts
  * // stats.ts: the thread's module
@@ -110,7 +134,7 @@ export interface ThreadStart {
  * console.log(t.join()); // { sum: 14, max: 5 }
  * ```
  */
-export class QemuThread extends SharedStorage {
+export class QemuThread<R = unknown> extends SharedStorage {
   /**
    * Bytes of shared memory one handle occupies; most of it is a window through which the result reaches
    * the joiner (a larger result is streamed through it).
@@ -129,97 +153,39 @@ export class QemuThread extends SharedStorage {
    * The full instance for a structured clone of one (what `postMessage` or `workerData` deliver), or the
    * instance itself. Anything else is a `TypeError` naming `func`.
    */
-  static from(value: unknown, func = 'QemuThread.from'): QemuThread {
+  static from<R = unknown>(value: unknown, func = 'QemuThread.from'): QemuThread<R> {
     if (value instanceof QemuThread) return value;
-    return reviveAs(value, KIND, (c) => new QemuThread(c.buffer, c.byteOffset), func);
+    return reviveAs(value, KIND, (c) => new QemuThread<R>(c.buffer, c.byteOffset), func);
   }
 
   /**
    * A new handle running `fn(arg)`: `new QemuThread()` followed by {@link start} (see
-   * {@link qemu_thread_create} for `fn`, `arg` and `mode`).
+   * {@link qemu_thread_create} for `fn`, `arg` and `mode`). With a typed `fn` ({@link threadFunction}),
+   * `arg` is checked against the function's parameter, and the handle's {@link join} returns its result.
    */
-  static create(
+  static create<Fn extends URL | string>(
     name: string | null,
-    fn: URL | string,
-    arg?: unknown,
-    mode = QEMU_THREAD_JOINABLE,
-  ): QemuThread {
-    const t = new QemuThread();
-    t.start(name, fn, arg, mode);
+    fn: Fn,
+    ...argAndMode: ThreadStartArgs<Fn>
+  ): QemuThread<ThreadResult<Fn>> {
+    const t = new QemuThread<ThreadResult<Fn>>();
+    const [arg, mode] = argAndMode as [unknown, QemuThreadMode | undefined];
+    startThread(t, name, fn, arg, mode ?? QEMU_THREAD_JOINABLE);
     return t;
   }
 
   /**
    * Starts a thread that runs the export named by `fn`'s fragment (the default export without one) with
-   * `arg` (QEMU's {@link qemu_thread_create}, which documents the arguments and errors).
+   * `arg` (QEMU's {@link qemu_thread_create}, which documents the arguments and errors). A typed `fn`
+   * ({@link threadFunction}) must return this handle's `R`, and `arg` must be its parameter.
    */
-  start(name: string | null, fn: URL | string, arg?: unknown, mode = QEMU_THREAD_JOINABLE): void {
-    const func = 'qemu_thread_create';
-    if (name !== null && name !== undefined && typeof name !== 'string') {
-      throw new TypeError(`${func}: expected a string or null for the name, got ${describeValue(name)}`);
-    }
-    if (mode !== QEMU_THREAD_JOINABLE && mode !== QEMU_THREAD_DETACHED) {
-      fail(
-        'EINVAL',
-        func,
-        `mode must be QEMU_THREAD_JOINABLE (0) or QEMU_THREAD_DETACHED (1), got ${String(mode)}`,
-      );
-    }
-    const { moduleUrl, exportName } = parseThreadFunction(fn, func);
-    const w = this.words;
-    const state = Atomics.load(w, STATE);
-    const busy =
-      state === RUNNING ||
-      state === PUBLISHING ||
-      (state === EXITED && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE);
-    // Claim the storage with a compareExchange: two concurrent starts on one handle must not share a pipe.
-    if (busy || Atomics.compareExchange(w, STATE, state, STARTING) !== state) {
-      fail(
-        'EBUSY',
-        func,
-        `this QemuThread still refers to thread ${Atomics.load(w, TID)}, which was not joined`,
-      );
-    }
-    Atomics.store(w, MODE, mode);
-    Atomics.store(w, JOINER, 0);
-    Atomics.store(w, TERMINATED_BY, 0);
-    const generation = Atomics.add(w, GENERATION, 1) + 1;
-    Atomics.store(w, STATE, RUNNING);
-    const start: ThreadStart = {
-      thread: this,
-      moduleUrl,
-      exportName,
-      arg,
-      name: name ?? null,
-      naming: self.naming,
-      errorMode: getErrorMode(),
-      moduleUrls: self.moduleUrls,
-    };
-    let tid = -1;
-    const onExit = (code: number, error: unknown) => {
-      // The worker is gone: locks it still held go to their next lockers with EOWNERDEAD.
-      if (tid >= 0) markEnded(tid);
-      const child = children.get(w);
-      if (child?.generation === generation) children.delete(w);
-      const how =
-        child?.terminatedBy !== undefined
-          ? `was terminated by ${describeThread(child.terminatedBy)}`
-          : `ended without returning (exit code ${code})`;
-      reportAbnormalExit(w, generation, name ?? null, how, error);
-    };
-    let spawned: SpawnedThread;
-    try {
-      spawned =
-        launchPrestarted(start, onExit) ?? spawnThread(start, self.naming ? (name ?? null) : null, onExit);
-    } catch (error) {
-      Atomics.store(w, STATE, NONE);
-      wake(w, STATE, Number.POSITIVE_INFINITY);
-      const why = error instanceof Error ? error.message : String(error);
-      fail('EINVAL', func, `the thread could not be started: ${why}`);
-    }
-    tid = spawned.threadId;
-    Atomics.store(w, TID, tid);
-    watchChild(w, { generation, name: name ?? null, tid, spawned });
+  start<Fn extends ThreadFunctionFor<R>>(
+    name: string | null,
+    fn: Fn,
+    ...argAndMode: ThreadStartArgs<Fn>
+  ): void {
+    const [arg, mode] = argAndMode as [unknown, QemuThreadMode | undefined];
+    startThread(this, name, fn, arg, mode ?? QEMU_THREAD_JOINABLE);
   }
 
   /**
@@ -279,9 +245,10 @@ export class QemuThread extends SharedStorage {
 
   /**
    * Waits for the thread to end and returns its function's return value (or qemu_thread_exit's argument),
-   * as a structured clone. If the thread died of an exception, rethrows it.
+   * as a structured clone. If the thread died of an exception, or ended without returning, throws a
+   * {@link QemuThreadFailure} that says which thread and how (the exception is its `cause`).
    */
-  join(): unknown {
+  join(): R {
     const w = this.words;
     claimJoin(w, 'qemu_thread_join');
     if (isStillRunning(Atomics.load(w, STATE))) {
@@ -292,18 +259,18 @@ export class QemuThread extends SharedStorage {
         throw error;
       }
     }
-    return runBlocking(joinSteps(w, 'qemu_thread_join'));
+    return runBlocking(joinSteps(w, 'qemu_thread_join')) as R;
   }
 
   /**
    * As {@link join}, without blocking the calling thread. Cancelling it (AbortSignal) before the thread has
    * ended leaves the thread joinable again.
    */
-  async joinAsync(options?: WaitOptions): Promise<unknown> {
+  async joinAsync(options?: WaitOptions): Promise<R> {
     const signal = signalOf(options, 'qemu_thread_join_async');
     if (signal?.aborted) throw abortReason(signal);
     claimJoin(this.words, 'qemu_thread_join');
-    return runAsync(joinSteps(this.words, 'qemu_thread_join'), signal);
+    return (await runAsync(joinSteps(this.words, 'qemu_thread_join'), signal)) as R;
   }
 
   /**
@@ -381,6 +348,107 @@ export class QemuThread extends SharedStorage {
   }
 }
 
+/**
+ * {@link QemuThread.start}, untyped (the types are checked by its callers: the class and the functional
+ * face).
+ */
+export function startThread(
+  t: QemuThread<unknown>,
+  name: unknown,
+  fn: unknown,
+  arg: unknown,
+  mode: unknown,
+): void {
+  const func = 'qemu_thread_create';
+  if (name !== null && name !== undefined && typeof name !== 'string') {
+    throw new TypeError(`${func}: expected a string or null for the name, got ${describeValue(name)}`);
+  }
+  if (mode !== QEMU_THREAD_JOINABLE && mode !== QEMU_THREAD_DETACHED) {
+    fail(
+      'EINVAL',
+      func,
+      `mode must be QEMU_THREAD_JOINABLE (0) or QEMU_THREAD_DETACHED (1), got ${String(mode)}`,
+    );
+  }
+  const { moduleUrl, exportName } = parseThreadFunction(fn, func);
+  const w = t.words;
+  const state = Atomics.load(w, STATE);
+  const busy =
+    state === RUNNING ||
+    state === PUBLISHING ||
+    (state === EXITED && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE);
+  // Claim the storage with a compareExchange: two concurrent starts on one handle must not share a pipe.
+  if (busy || Atomics.compareExchange(w, STATE, state, STARTING) !== state) {
+    fail(
+      'EBUSY',
+      func,
+      `this QemuThread still refers to thread ${Atomics.load(w, TID)}, which was not joined`,
+    );
+  }
+  Atomics.store(w, MODE, mode);
+  Atomics.store(w, JOINER, 0);
+  Atomics.store(w, TERMINATED_BY, 0);
+  const generation = Atomics.add(w, GENERATION, 1) + 1;
+  Atomics.store(w, STATE, RUNNING);
+  const start: ThreadStart = {
+    thread: t,
+    moduleUrl,
+    exportName,
+    arg,
+    name: name ?? null,
+    naming: self.naming,
+    errorMode: getErrorMode(),
+    moduleUrls: self.moduleUrls,
+  };
+  let tid = -1;
+  const threadName = (name as string | null | undefined) ?? null;
+  const onExit = (code: number, error: unknown) => {
+    // The worker is gone: locks it still held go to their next lockers with EOWNERDEAD.
+    if (tid >= 0) markEnded(tid);
+    const child = children.get(w);
+    if (child?.generation === generation) children.delete(w);
+    if (child?.terminatedBy !== undefined) {
+      const report = threadReport(`was terminated by ${describeThread(child.terminatedBy)}`);
+      reportAbnormalExit(w, generation, tid, threadName, report);
+    } else {
+      const report = threadReport(`ended without returning (exit code ${code})`);
+      reportAbnormalExit(w, generation, tid, threadName, report, error, true);
+    }
+  };
+  let spawned: SpawnedThread;
+  try {
+    spawned =
+      launchPrestarted(start, onExit) ?? spawnThread(start, self.naming ? (name ?? null) : null, onExit);
+  } catch (error) {
+    Atomics.store(w, STATE, NONE);
+    wake(w, STATE, Number.POSITIVE_INFINITY);
+    fail('EINVAL', func, startFailure(error, arg));
+  }
+  tid = spawned.threadId;
+  Atomics.store(w, TID, tid);
+  watchChild(w, { generation, name: threadName, tid, spawned }, mode === QEMU_THREAD_JOINABLE);
+}
+
+/** Why a thread could not be started: its argument cannot be cloned (where, and what to do), or else. */
+function startFailure(error: unknown, arg: unknown): string {
+  const why = error instanceof Error ? error.message : String(error);
+  if (!/could not be cloned/.test(why)) return `the thread could not be started: ${why}`;
+  const canClone = (value: unknown) => {
+    try {
+      structuredClone(value);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const where = findUncloneable(arg, 'arg', canClone) ?? why.replace(/\.$/, '');
+  return (
+    `arg cannot be cloned to the new thread: ${where}; pass plain data, SharedArrayBuffers and the ` +
+    "library's primitives (a class instance arrives as a plain object; a function cannot be sent at all: name it " +
+    'by URL, as the thread function is)'
+  );
+}
+
 registerKind(KIND, (c: StorageClone) => new QemuThread(c.buffer, c.byteOffset));
 
 /** The states in which a joiner waits. */
@@ -441,6 +509,8 @@ function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown
     Atomics.store(w, STATE, JOINED);
   }
   const { outcome, bytes } = read;
+  // Joined: a failure is this joiner's to handle now, not one to report as never joined.
+  if (outcome !== Outcome.Returned) forgetFailure(Atomics.load(w, TID));
   if (outcome === Outcome.BadFunction) {
     fail('EINVAL', func, new TextDecoder().decode(bytes));
   }
@@ -456,8 +526,25 @@ function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown
   if (typeof record !== 'object' || record === null || typeof record.message !== 'string') {
     corruptOutcome(func, 'the error record is not one');
   }
-  throw errorFromRecord(record);
+  throw threadFailure(w, func, record);
 }
+
+/**
+ * The join's error for a thread that did not return: what it threw, as the `cause` of an error that names
+ * the thread and the join, or the library's own account of its end (terminated, exited), read directly.
+ */
+function threadFailure(w: Int32Array, func: string, record: ErrorRecord): QemuThreadFailure {
+  const tid = Atomics.load(w, TID);
+  const name = record.threadName !== undefined ? record.threadName : threadName(tid);
+  if (record.report) return new QemuThreadFailure(func, tid, name, record.message);
+  // The first line, and not all of a very long one: the whole of it is the cause's.
+  const line = summarizeThrown(record).split('\n', 1)[0];
+  const summary = line.length > SUMMARY_CHARS ? `${line.slice(0, SUMMARY_CHARS)}…` : line;
+  return new QemuThreadFailure(func, tid, name, `failed: ${summary}`, { cause: errorFromRecord(record) });
+}
+
+/** How much of the exception's first line the join's own message repeats. */
+const SUMMARY_CHARS = 1000;
 
 /**
  * EINVAL for an outcome that cannot be read back: the QemuThread's memory was written by something else
@@ -483,8 +570,11 @@ function brokenTransfer(w: Int32Array, error: TransferBroken, func: string): nev
   }
   const by = Atomics.load(w, TERMINATED_BY);
   const how = by > 0 ? `was terminated by ${describeThread(by - 1)}` : 'ended';
-  throw new Error(
-    `${func}: ${describeThread(tid)} ${how} while its result was being transferred to the joiner`,
+  throw new QemuThreadFailure(
+    func,
+    tid,
+    threadName(tid),
+    `${how} while its result was being transferred to the joiner`,
   );
 }
 
@@ -494,72 +584,20 @@ function isRunningSelf(w: Int32Array): boolean {
 }
 
 /**
- * A module name of a thread worker (browser-boot.ts): letters, digits, `_ $ . - /`, not starting with `.`
- * or `/` (those are relative paths, which stay an error), with the export after `#`.
- */
-const MODULE_NAME = /^[A-Za-z_$@][\w$@.\-/]*(#.*)?$/;
-
-/** Splits `URL#export` (or `name#export`) into the module and the export's name, or fails with EINVAL. */
-function parseThreadFunction(fn: unknown, func: string): { moduleUrl: string; exportName: string } {
-  if (typeof fn === 'string' && MODULE_NAME.test(fn) && !URL.canParse(fn)) {
-    if (!platform.namedModules) {
-      fail(
-        'EINVAL',
-        func,
-        `'${fn}' names a module of a thread worker, and this thread has none (in a browser: setThreadWorker ` +
-          "from 'qemu-thread/browser'); else name the function by URL: new URL('./mod.js#fn', import.meta.url)",
-      );
-    }
-    const hash = fn.indexOf('#');
-    return hash < 0
-      ? { moduleUrl: fn, exportName: 'default' }
-      : { moduleUrl: fn.slice(0, hash), exportName: decodeURIComponent(fn.slice(hash + 1)) || 'default' };
-  }
-  let url: URL;
-  if (fn instanceof URL) {
-    url = new URL(fn.href);
-  } else if (typeof fn === 'string') {
-    try {
-      url = new URL(fn);
-    } catch {
-      fail(
-        'EINVAL',
-        func,
-        `the thread function must be an absolute URL like new URL('./mod.js#fn', import.meta.url), got '${fn}'`,
-      );
-    }
-  } else {
-    fail(
-      'EINVAL',
-      func,
-      `the thread function must be a URL or an absolute URL string, got ${describeValue(fn)}`,
-    );
-  }
-  const exportName = url.hash ? decodeURIComponent(url.hash.slice(1)) : 'default';
-  url.hash = '';
-  const href = url.href;
-  if (!platform.moduleUrlTrusted(url) && !self.moduleUrls.some((prefix) => href.startsWith(prefix))) {
-    fail(
-      'EINVAL',
-      func,
-      `the thread function must come from ${platform.trustedModules}, got '${href.slice(0, 80)}'; ` +
-        'to run code from other URLs, allow them first with QemuThread.allowModuleUrls(prefix)',
-    );
-  }
-  if (platform.moduleMissing(url)) fail('EINVAL', func, `the module ${url.href} does not exist`);
-  return { moduleUrl: url.href, exportName };
-}
-
-/**
  * Called in the creator when the worker has ended. If the thread never reported an outcome (it was
- * terminated, or its runtime died), reports one now so a joiner is not left waiting.
+ * terminated, or its runtime died), reports one now so a joiner is not left waiting: the error the worker
+ * died of, if it reported one, else the `report` of how it ended. `unexpected` says that nobody here ended
+ * it on purpose: a joinable thread's end is then summarized for the report of failures never joined
+ * (failures.ts).
  */
 function reportAbnormalExit(
   w: Int32Array,
   generation: number,
+  tid: number,
   name: string | null,
-  what: string,
+  report: ErrorRecord,
   error?: unknown,
+  unexpected = false,
   workerGone = true,
 ): void {
   if (Atomics.load(w, GENERATION) !== generation) return;
@@ -570,8 +608,12 @@ function reportAbnormalExit(
   // the creator itself ends: the thread may still be running then, and finish on its own.)
   if (workerGone) Atomics.compareExchange(w, STATE, PUBLISHING, RUNNING);
   if (Atomics.load(w, STATE) !== RUNNING) return;
-  const who = name ? `thread '${printableName(name)}'` : 'the thread';
-  const record = errorToRecord(error ?? new Error(`${who} ${what}`));
+  const record = error !== undefined ? errorToRecord(error) : report;
+  record.threadName = name;
+  if (unexpected && Atomics.load(w, MODE) === QEMU_THREAD_JOINABLE) {
+    const isReport = record.report === true;
+    recordFailure(tid, isReport ? record.message : summarizeThrown(record), isReport);
+  }
   // Nobody is left to stream further chunks, so the report must fit the first one.
   let bytes = platform.serialize(record);
   if (bytes.length > WINDOW_BYTES) bytes = platform.serialize({ ...record, stack: undefined });
@@ -643,23 +685,59 @@ interface Child {
   terminatedBy?: number;
 }
 
-function watchChild(w: Int32Array, child: Child): void {
+/**
+ * The joinable threads this thread started, kept until it ends, when those that failed and were never
+ * joined are reported on stderr (failures.ts). Entries whose thread was joined, or whose handle was
+ * reused, are dropped whenever the list has doubled.
+ */
+const joinable: { w: Int32Array; generation: number; tid: number; name: string | null }[] = [];
+let pruneAt = 64;
+
+function watchChild(w: Int32Array, child: Child, isJoinable: boolean): void {
   children.set(w, child);
+  if (isJoinable) {
+    joinable.push({ w, generation: child.generation, tid: child.tid, name: child.name });
+    if (joinable.length >= pruneAt) {
+      const kept = joinable.filter((j) => !joinedOrReused(j.w, j.generation));
+      joinable.splice(0, joinable.length, ...kept);
+      pruneAt = Math.max(64, 2 * joinable.length);
+    }
+  }
   if (watchingChildren) return;
   watchingChildren = true;
   platform.beforeThisThreadEnds(() => {
+    // First the failures nobody joined; then the threads still running, which end with this one (their
+    // joiners must learn it), and which are not failures of their own.
+    for (const { w, generation, tid, name } of joinable) {
+      if (failedUnjoined(w, generation)) reportUnjoinedFailure(tid, name);
+    }
     for (const [child, { generation, name, tid }] of children) {
       markEnded(tid);
-      reportAbnormalExit(
-        child,
-        generation,
-        name,
-        `was ended because thread ${SELF_THREAD_ID}, which created it, ended`,
-        undefined,
-        false,
+      const report = threadReport(
+        `was ended because ${describeThread(SELF_THREAD_ID)}, which created it, ended`,
       );
+      // The child may still be running (its worker is not gone yet): it may finish publishing on its own.
+      reportAbnormalExit(child, generation, tid, name, report, undefined, false, false);
     }
   });
+}
+
+function joinedOrReused(w: Int32Array, generation: number): boolean {
+  return Atomics.load(w, GENERATION) !== generation || Atomics.load(w, STATE) === JOINED;
+}
+
+/**
+ * Whether the thread of this start ended without returning, and nobody has joined it or is joining it; a
+ * thread its creator terminated on purpose is not counted.
+ */
+function failedUnjoined(w: Int32Array, generation: number): boolean {
+  return (
+    Atomics.load(w, GENERATION) === generation &&
+    Atomics.load(w, STATE) === EXITED &&
+    Atomics.load(w, JOINER) === 0 &&
+    Atomics.load(w, TERMINATED_BY) === 0 &&
+    Atomics.load(w, OUTCOME) !== Outcome.Returned
+  );
 }
 
 /** Hands the rest of a large outcome to the joiner, waiting for it as long as it takes. */

@@ -6,12 +6,20 @@
 // Every primitive kind must be registered before the argument is revived, whether or not the thread's
 // own module imports the library.
 import '../index.js';
-import { errorToRecord, setErrorMode } from '../errors.js';
+import {
+  type ErrorRecord,
+  errorToRecord,
+  setErrorMode,
+  summarizeThrown,
+  threadLabel,
+  threadReport,
+} from '../errors.js';
 import { reviveDeep } from '../layout.js';
 import { SELF_THREAD_ID } from '../owner.js';
 import { platform } from '../platform/index.js';
+import { recordFailure } from './failures.js';
 import { markFinished } from './liveness.js';
-import { printableName, publishThreadName } from './names.js';
+import { publishThreadName } from './names.js';
 import { Outcome } from './result-pipe.js';
 import { self } from './self.js';
 import {
@@ -22,6 +30,7 @@ import {
   streamOutcome,
   type ThreadStart,
 } from './thread.js';
+import { findUncloneable } from './uncloneable.js';
 
 /**
  * Runs the calling worker's thread: waits for its start data, loads and calls its function, and
@@ -43,6 +52,11 @@ export async function runThread(): Promise<void> {
 
   let published = false;
 
+  /**
+   * Publishes the outcome: a return value, an ErrorRecord (Threw) or a message (BadFunction). A thread
+   * that did not return also says so where nobody may ever look: on stderr at once if it is detached, and
+   * in a summary for its creator's report of failures never joined (failures.ts) if it is joinable.
+   */
   function publish(outcome: Outcome, value: unknown, dying = false): void {
     if (published) return;
     published = true;
@@ -52,15 +66,20 @@ export async function runThread(): Promise<void> {
         outcome === Outcome.BadFunction ? new TextEncoder().encode(String(value)) : platform.serialize(value);
     } catch (error) {
       outcome = Outcome.Threw;
-      const why = error instanceof Error ? error.message : String(error);
-      bytes = platform.serialize(
-        errorToRecord(new TypeError(`the thread's return value cannot be cloned to the joiner: ${why}`)),
-      );
+      value = uncloneableResult(value, error);
+      bytes = platform.serialize(value);
     }
-    if (outcome !== Outcome.Returned && isDetached(words)) {
-      const who = start.name ? `thread '${printableName(start.name)}'` : `thread ${SELF_THREAD_ID}`;
-      const text = outcome === Outcome.BadFunction ? String(value) : describeThrown(value);
-      platform.writeStderr(`qemu-thread: detached ${who} failed: ${text}\n`);
+    if (outcome !== Outcome.Returned) {
+      const record = outcome === Outcome.Threw ? (value as ErrorRecord) : null;
+      const report = record?.report === true;
+      const summary = record === null ? String(value) : report ? record.message : summarizeThrown(record);
+      if (isDetached(words)) {
+        const who = threadLabel(SELF_THREAD_ID, start.name);
+        const text = record === null ? summary : report ? record.message : describeThrown(record);
+        platform.writeStderr(`qemu-thread: detached ${who} ${report ? '' : 'failed: '}${text}\n`);
+      } else {
+        recordFailure(SELF_THREAD_ID, summary, report);
+      }
     }
     const more = publishOutcome(words, outcome, bytes);
     // Announce before streaming: a finished thread must not keep the process alive while it waits for a
@@ -81,9 +100,34 @@ export async function runThread(): Promise<void> {
     }
   }
 
-  function describeThrown(record: unknown): string {
-    const r = record as { stack?: string; message?: string };
-    return r.stack ?? r.message ?? String(record);
+  function describeThrown(record: ErrorRecord): string {
+    return record.stack ?? summarizeThrown(record);
+  }
+
+  /** The report for a result that cannot be cloned to the joiner: where it goes wrong, and what to do. */
+  function uncloneableResult(value: unknown, error: unknown): ErrorRecord {
+    const canClone = (part: unknown) => {
+      try {
+        platform.serialize(part);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const why = error instanceof Error ? error.message : String(error);
+    const where = findUncloneable(value, 'result', canClone) ?? why.replace(/\.$/, '');
+    return named(
+      threadReport(
+        `returned a value that cannot be cloned to its joiner: ${where}; return plain data, and pass shared ` +
+          "memory (SharedArrayBuffers, the library's primitives) to the thread in its argument instead",
+      ),
+    );
+  }
+
+  /** The record with the thread's name, for the joiner's error. */
+  function named(record: ErrorRecord): ErrorRecord {
+    record.threadName = start.name;
+    return record;
   }
 
   /** Runs the at-exit notifiers (most recently added first); rethrows the first error one of them threw. */
@@ -112,23 +156,29 @@ export async function runThread(): Promise<void> {
     let outcome = Outcome.Returned;
     if (thrown && isThreadExit(value)) {
       value = value.value;
+    } else if (thrown && value instanceof ExitedEarly) {
+      outcome = Outcome.Threw;
+      value = named(threadReport(`exited before its function returned (exit code ${value.code})`));
     } else if (thrown) {
       outcome = Outcome.Threw;
-      value = errorToRecord(value);
+      value = named(errorToRecord(value));
     }
     try {
       runNotifiers();
     } catch (error) {
       if (outcome === Outcome.Returned) {
         outcome = Outcome.Threw;
-        value = errorToRecord(error);
+        value = named(errorToRecord(error));
       }
     }
     publish(outcome, value, dying);
   }
 
-  // qemu_thread_exit from a callback, an uncaught error in one, or the runtime exiting mid-function.
-  platform.watchForDeath((error) => finish(true, error, true));
+  // qemu_thread_exit from a callback, an uncaught error in one, or the runtime exiting mid-function (its
+  // event loop drained while an async function still waited, or process.exit).
+  platform.watchForDeath((error, exitCode) =>
+    finish(true, exitCode === undefined ? error : new ExitedEarly(exitCode), true),
+  );
 
   let fn: unknown;
   try {
@@ -140,7 +190,17 @@ export async function runThread(): Promise<void> {
     }
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    publish(Outcome.BadFunction, `the module ${start.moduleUrl} could not be loaded: ${why}`);
+    const notLoaded = `the module ${start.moduleUrl} could not be loaded: ${why}`;
+    // A TypeScript module needs a runtime that runs TypeScript: say so, rather than only what the loader saw.
+    const typeScript =
+      /\.[mc]?tsx?$/.test(start.moduleUrl) &&
+      (error as { code?: unknown }).code === 'ERR_UNKNOWN_FILE_EXTENSION';
+    publish(
+      Outcome.BadFunction,
+      typeScript
+        ? `${notLoaded}; to run a TypeScript module, run the program under a TypeScript loader (node --import tsx) or a Node.js that strips types (22.18 and later, or 22.6 with --experimental-strip-types)`
+        : notLoaded,
+    );
   }
 
   if (!published) {
@@ -150,4 +210,9 @@ export async function runThread(): Promise<void> {
       finish(true, error);
     }
   }
+}
+
+/** The runtime of the thread is exiting while its function has not returned (watchForDeath). */
+class ExitedEarly {
+  constructor(readonly code: number) {}
 }

@@ -33,7 +33,7 @@ after(() => session?.close());
 interface Run {
   tid: number;
   value?: unknown;
-  error?: { brand: boolean; code: string; message: string };
+  error?: { failure: boolean; brand: boolean; code: string; message: string };
 }
 
 test(
@@ -49,6 +49,7 @@ test(
     }>(page, 'copies').catch((error: Error) => assert.fail(`${error.message}\n${explain(log)}`));
     const why = `${JSON.stringify(r, null, 1)}\n${explain(log)}`;
     assert.deepEqual(r.exit.value, { got: 7 }, `qemu_thread_exit's value, not a wrapper: ${why}`);
+    assert.equal(r.thrown.error?.failure, true, `a QemuThreadFailure, its cause the thread's error: ${why}`);
     assert.equal(r.thrown.error?.brand, true, `instanceof QemuThreadError across copies: ${why}`);
     assert.equal(r.thrown.error?.code, 'EPERM', why);
     const locked = r.locked.value as { name: string; held: string };

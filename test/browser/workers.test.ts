@@ -93,14 +93,19 @@ test(
 );
 
 test(
-  'an exception in a worker reaches the window’s qemu_thread_join_async with its class and message',
+  'an exception in a worker reaches the window’s qemu_thread_join_async as the cause, with its class',
   { timeout: 60_000 },
   async () => {
-    const r = await runOnWindow<{ threw: boolean; name: string; message: string; isRangeError: boolean }>(
-      page,
-      'failingThread',
-    );
-    assert.deepEqual(r, { threw: true, name: 'RangeError', message: 'from a worker', isRangeError: true });
+    const r = await runOnWindow<Record<string, unknown>>(page, 'failingThread');
+    assert.deepEqual(r, {
+      threw: true,
+      name: 'QemuThreadFailure',
+      isFailure: true,
+      message: "qemu_thread_join: thread <tid> 'fails' failed: RangeError: from a worker",
+      causeName: 'RangeError',
+      causeMessage: 'from a worker',
+      isRangeError: true,
+    });
   },
 );
 

@@ -44,7 +44,7 @@ interface Report {
   joined: unknown[];
   counter: number;
   expectedCounter: number;
-  threadError: { name: string; message: string } | string;
+  threadError: { name: string; threadName: string | null; cause: { name: string; message: string } } | string;
   broken: { name: string; code: string; message: string; ms: number }[];
 }
 
@@ -210,7 +210,15 @@ function check(report: Report, where: string, server: 'static' | 'vite-dev', log
   );
   assert.equal(report.counter, report.expectedCounter, `exact count: ${why}`);
   assert.equal(report.expectedCounter, 4 * INCREMENTS);
-  assert.deepEqual(report.threadError, { name: 'RangeError', message: 'thrown in a thread' }, why);
+  assert.deepEqual(
+    report.threadError,
+    {
+      name: 'QemuThreadFailure',
+      threadName: 'thrower',
+      cause: { name: 'RangeError', message: 'thrown in a thread' },
+    },
+    why,
+  );
   const expected = expectedBroken(server);
   assert.deepEqual(
     report.broken.map((c) => c.name),

@@ -26,6 +26,7 @@ import {
   QemuSpin,
   QemuThread,
   QemuThreadError,
+  QemuThreadFailure,
   QSP_SORT_BY_TOTAL_WAIT_TIME,
   qemu_cond_broadcast,
   qemu_cond_signal,
@@ -278,16 +279,50 @@ check('exact count: semaphore, 2 posters x 10000 units, 2 takers x 10000, nothin
   assert.equal(qemu_sem_timedwait(s, 0), -1, 'every unit was taken exactly once');
 });
 
-check('thread results: return value, qemu_thread_exit value, a thrown error rethrown by join', () => {
-  assert.deepEqual(QemuThread.create('exit', fn('exitWith'), { value: { a: [1, 2], b: 'x' } }).join(), {
-    a: [1, 2],
-    b: 'x',
-  });
-  const thrower = QemuThread.create('thrower', fn('throwTypeError'), { message: 'from the thread' });
-  assert.throws(
-    () => thrower.join(),
-    (e: unknown) => e instanceof TypeError && e.message === 'from the thread',
-  );
+check(
+  'thread results: return value, qemu_thread_exit value, a thrown error as the join failure cause',
+  () => {
+    assert.deepEqual(QemuThread.create('exit', fn('exitWith'), { value: { a: [1, 2], b: 'x' } }).join(), {
+      a: [1, 2],
+      b: 'x',
+    });
+    const thrower = QemuThread.create('thrower', fn('throwTypeError'), { message: 'from the thread' });
+    assert.throws(
+      () => thrower.join(),
+      (e: unknown) =>
+        e instanceof QemuThreadFailure &&
+        e.message ===
+          `qemu_thread_join: thread ${thrower.threadId()} 'thrower' failed: TypeError: from the thread` &&
+        e.cause instanceof TypeError &&
+        e.cause.message === 'from the thread',
+    );
+  },
+);
+
+check('a thread function in a .ts file: runs where the runtime runs TypeScript, else join says how', () => {
+  // The module is the TypeScript source itself (test/typescript/work.ts), never compiled.
+  const work = (name: string) => new URL(`../../../test/typescript/work.ts#${name}`, import.meta.url);
+  const job = { lock: QemuMutex.create(), counter: words(), rounds: 500 };
+  const t = QemuThread.create('ts', work('count'), job);
+  const strips = (process as { features?: { typescript?: unknown } }).features?.typescript;
+  note(`TypeScript modules: ${strips ? `run (process.features.typescript: ${String(strips)})` : 'not run'}`);
+  if (strips) {
+    assert.deepEqual([t.join(), job.counter[0]], [500, 500]);
+  } else {
+    // Node before 22.6 (or without its flag): the join names the module and says how to run it.
+    throwsQemu(() => t.join(), 'EINVAL', 'qemu_thread_join');
+    assert.throws(() => t.join(), /already joined/);
+    const u = QemuThread.create('ts again', work('count'), job);
+    assert.throws(
+      () => u.join(),
+      (e: unknown) => {
+        const message = String((e as Error).message);
+        return /work\.ts could not be loaded: .*; to run a TypeScript module, run the program under a TypeScript loader \(node --import tsx\)/.test(
+          message,
+        );
+      },
+    );
+  }
 });
 
 check('prestart: two idle workers are used by the next two creates', async () => {
@@ -349,7 +384,7 @@ check('misuse, one thread: each error with its code, errno, func and message', (
 
 check('misuse of threads: bad fn and mode, detached, twice, self, never started, exit from main', () => {
   throwsQemu(
-    () => qemu_thread_create(new QemuThread(), 'bad', fn('countUnderMutex'), {}, 7),
+    () => qemu_thread_create(new QemuThread(), 'bad', fn('countUnderMutex'), {}, 7 as never),
     'EINVAL',
     'qemu_thread_create',
   );
@@ -539,7 +574,10 @@ check('EOWNERDEAD to a thread parked on the lock when the holder dies of an exce
   m.unlock();
   assert.throws(
     () => holder.join(),
-    (e: unknown) => e instanceof RangeError && e.message === 'died holding the lock',
+    (e: unknown) =>
+      e instanceof QemuThreadFailure &&
+      e.cause instanceof RangeError &&
+      e.cause.message === 'died holding the lock',
   );
 });
 

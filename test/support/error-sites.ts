@@ -1,7 +1,8 @@
 // Every error message the library can produce, read from its sources (src/) with the TypeScript parser:
 // each `fail(code, func, detail)` call (the one error path, errors.ts), each report of a thread function
-// that cannot be called (EINVAL at the join), and each `new TypeError(...)`, `new RangeError(...)`,
-// `new Error(...)` and `new DOMException(...)`. A message becomes a pattern: its literal text, with `…` wherever a value is
+// that cannot be called (EINVAL at the join), each `new TypeError(...)`, `new RangeError(...)`,
+// `new Error(...)` and `new DOMException(...)`, and each way a join's QemuThreadFailure ends: the `what`
+// of `new QemuThreadFailure(func, id, name, what)` and of the library's reports, `threadReport(what)`. A message becomes a pattern: its literal text, with `…` wherever a value is
 // interpolated. A detail computed by a function of the library (say `describeUnusable(v)`) stands for
 // every string that function can return. docs/errors.md is checked against these (error-table.test.ts).
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ export interface FailSite {
   where: string;
 }
 
-const THROWN = ['TypeError', 'RangeError', 'Error', 'DOMException'] as const;
+const THROWN = ['TypeError', 'RangeError', 'Error', 'DOMException', 'QemuThreadFailure'] as const;
 
 export interface ThrowSite {
   kind: (typeof THROWN)[number];
@@ -163,8 +164,23 @@ export function errorSites(): { fails: FailSite[]; throws: ThrowSite[] } {
     if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.arguments?.[0] !== undefined) {
       const name = node.expression.text;
       const kind = THROWN.find((k) => k === name);
-      if (kind !== undefined)
-        throws.push({ kind, messages: patterns(node.arguments[0], src), where: where(node) });
+      // A QemuThreadFailure's message is `<func>: thread <id> '<name>' <what>`: its pattern is the `what`.
+      const message = kind === 'QemuThreadFailure' ? node.arguments[3] : node.arguments[0];
+      if (kind !== undefined && message !== undefined) {
+        throws.push({ kind, messages: patterns(message, src), where: where(node) });
+      }
+    }
+    if (
+      ts.isCallExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      node.expression.text === 'threadReport' &&
+      node.arguments[0] !== undefined
+    ) {
+      throws.push({
+        kind: 'QemuThreadFailure',
+        messages: patterns(node.arguments[0], src),
+        where: where(node),
+      });
     }
     ts.forEachChild(node, visit);
   };

@@ -2,7 +2,13 @@
  * The checks that run the same from the window and from a worker: an error thrown in a thread reaches
  * the join, and every broken case fails the join with a clear error instead of hanging.
  */
-import { QEMU_THREAD_JOINABLE, QemuThread, qemu_thread_create, qemu_thread_join_async } from 'qemu-thread';
+import {
+  QEMU_THREAD_JOINABLE,
+  QemuThread,
+  type QemuThreadFailure,
+  qemu_thread_create,
+  qemu_thread_join_async,
+} from 'qemu-thread';
 import { setThreadWorker } from 'qemu-thread/browser';
 import type { BrokenCase } from './machine';
 
@@ -20,13 +26,22 @@ function withWatchdog<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([promise, watchdog]).finally(() => clearTimeout(timer));
 }
 
-export async function threadError(): Promise<{ name: string; message: string } | string> {
+/** How a thread that throws fails its join: a QemuThreadFailure naming it, the exception as its cause. */
+export async function threadError(): Promise<
+  { name: string; threadName: string | null; cause: { name: string; message: string } } | string
+> {
   const t = new QemuThread();
   qemu_thread_create(t, 'thrower', 'vcpu#thrower', 'thrown in a thread', QEMU_THREAD_JOINABLE);
   try {
     return `joined without an error: ${JSON.stringify(await withWatchdog(qemu_thread_join_async(t), 'thrower'))}`;
   } catch (error) {
-    return { name: (error as Error).name, message: (error as Error).message };
+    const failure = error as QemuThreadFailure;
+    const cause = failure.cause as Error;
+    return {
+      name: failure.name,
+      threadName: failure.threadName,
+      cause: { name: cause?.name, message: cause?.message },
+    };
   }
 }
 
@@ -39,8 +54,10 @@ async function attempt(name: string, fn: string | URL): Promise<BrokenCase> {
     await withWatchdog(qemu_thread_join_async(t), name);
     return { name, code: 'ok', message: 'the thread ran', ms: Date.now() - began };
   } catch (error) {
-    const e = error as { code?: string; message?: string };
-    return { name, code: e.code ?? 'error', message: String(e.message), ms: Date.now() - began };
+    // A QemuThreadError (the thread function is bad), or a QemuThreadFailure whose cause is the error.
+    const e = error as { code?: string; message?: string; cause?: { message?: string } };
+    const message = e.cause?.message === undefined ? String(e.message) : `${e.message} | ${e.cause.message}`;
+    return { name, code: e.code ?? 'error', message, ms: Date.now() - began };
   }
 }
 

@@ -3,7 +3,7 @@
  * QemuThreadError checks.
  */
 import assert from 'node:assert/strict';
-import { ERRNO, type QemuErrorCode, QemuThreadError, strerror } from 'qemu-thread';
+import { ERRNO, type QemuErrorCode, QemuThreadError, QemuThreadFailure, strerror } from 'qemu-thread';
 import { type Watch, watched } from '../../support/watchdog.js';
 
 /** How long one test may take, blocked or not. */
@@ -66,4 +66,43 @@ export function throwsQemuError(
 /** What a thread reports about an error it caught (see lifecycle.ts `describeError`). */
 export function qemuErrorShape(code: QemuErrorCode, func: string) {
   return { name: 'QemuThreadError', code, errno: ERRNO[code], func, isQemuThreadError: true };
+}
+
+/**
+ * Asserts that `error` is the QemuThreadFailure of a join of the thread named `name` (null: unnamed), with
+ * exactly the message `qemu_thread_join: thread <id> '<name>' <what>`; returns it.
+ */
+export function assertThreadFailure(
+  error: unknown,
+  name: string | null,
+  what: string | RegExp,
+): QemuThreadFailure {
+  assert.ok(error instanceof QemuThreadFailure, `expected a QemuThreadFailure, got ${String(error)}`);
+  assert.ok(error instanceof Error);
+  assert.equal(error.name, 'QemuThreadFailure');
+  assert.equal(error.func, 'qemu_thread_join');
+  assert.equal(error.threadName, name);
+  assert.ok(Number.isInteger(error.threadId) && error.threadId > 0, `threadId ${error.threadId}`);
+  const prefix = `qemu_thread_join: thread ${error.threadId}${name === null ? '' : ` '${name}'`} `;
+  assert.ok(error.message.startsWith(prefix), `message should start "${prefix}": ${error.message}`);
+  const rest = error.message.slice(prefix.length);
+  if (typeof what === 'string') assert.equal(rest, what);
+  else assert.match(rest, what);
+  return error;
+}
+
+/**
+ * Asserts that `error` is the QemuThreadFailure of a join of thread `name` that died of an exception
+ * summarized as `summary` (`RangeError: bad index`), and returns the exception: its `cause`.
+ */
+export function failureCause(error: unknown, name: string | null, summary: string): unknown {
+  const failure = assertThreadFailure(error, name, `failed: ${summary}`);
+  assert.ok(Object.hasOwn(failure, 'cause'), 'the failure has no cause');
+  return failure.cause;
+}
+
+/** Asserts that `error` is the library's report of how thread `name` ended (no cause): `what` follows the thread. */
+export function assertThreadReport(error: unknown, name: string | null, what: string | RegExp): void {
+  const failure = assertThreadFailure(error, name, what);
+  assert.ok(!Object.hasOwn(failure, 'cause'), `a report has no cause, got ${String(failure.cause)}`);
 }

@@ -135,6 +135,11 @@ export function returnFunction(): unknown {
   return () => 1;
 }
 
+/** Returns shared memory inside plain data: a result cannot carry it (v8's serializer refuses it). */
+export function returnShared(): unknown {
+  return { ok: [1, 2], state: { words: new SharedArrayBuffer(8) } };
+}
+
 /** Returns `value` once the main thread (whose kernel id is the process id) is asleep, e.g. in a join. */
 export function returnOnceMainSleeps(arg: { value: unknown }): unknown {
   untilAsleep(process.pid);
