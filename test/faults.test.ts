@@ -132,10 +132,16 @@ test('a blocking joiner in a worker gets an error when the joined thread dies mi
 });
 
 test('a join cancelled while a large result streams rejects with the abort reason', async () => {
-  const t = QemuThread.create('big', fn('bigResult'), { bytes: 20_000_000 });
+  // The thread's storage is this test's, so it can see the pipe's hand-shake word (result-pipe.ts: CHUNK,
+  // word 6, 2k + 2 once the reader copied chunk k). Aborted before the first copy, the join would still be
+  // waiting for the thread to end, and a cancelled wait leaves the thread joinable.
+  const storage = new SharedArrayBuffer(QemuThread.BYTES);
+  const chunk = new Int32Array(storage, 6 * 4, 1);
+  const t = new QemuThread(storage);
+  t.start('big', fn('bigResult'), { bytes: 20_000_000 });
   const controller = new AbortController();
   const joined = t.joinAsync({ signal: controller.signal });
-  await until(() => String(t).includes('exited'), 'the thread exiting');
+  await until(() => Atomics.load(chunk, 0) >= 2, 'the join reading the first chunk');
   controller.abort();
   await settles(
     assert.rejects(joined, (e: unknown) => e instanceof Error && e.name === 'AbortError'),
