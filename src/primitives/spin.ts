@@ -13,10 +13,9 @@
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
-import { DESTROYED, describeUnusable, FREE, HELD_MIN, ownerThread, SELF } from '../owner.js';
+import { DESTROYED, describeUnusable, FREE, HELD_MIN, SELF } from '../owner.js';
 import { park, refuseToBlock, relax, SPIN_STEP } from '../park.js';
-import { hasEnded } from '../thread/liveness.js';
-import { describeThread } from '../thread/names.js';
+import { lockOwnerDied, ownerEnded, takeOver } from '../robust.js';
 import { describeWord, MutexGuard, notHeldBySelf } from './mutex.js';
 
 const WORD = 0;
@@ -156,18 +155,12 @@ export class QemuSpin extends SharedStorage {
 /**
  * A spinlock whose holder has ended would make every locker spin for ever: QEMU's C threads cannot die
  * alone, but a JS thread can be terminated. So a locker whose nap saw the word unchanged checks the holder,
- * and takes the lock over from a holder that has ended, failing with EOWNERDEAD while holding it (as a
- * robust mutex does; a spinlock has no consistent(): the caller repairs, then unlocks).
+ * and takes the lock over from a holder that has ended, failing with EOWNERDEAD while holding it (robust.ts;
+ * a spinlock has no consistent(): the caller repairs, then unlocks).
  */
 function takeFromDeadOwner(w: Int32Array, v: number): void {
-  if (v < HELD_MIN || Atomics.load(w, WORD) !== v || !hasEnded(ownerThread(v))) return;
-  if (Atomics.compareExchange(w, WORD, v, SELF) !== v) return;
-  fail(
-    'EOWNERDEAD',
-    'qemu_spin_lock',
-    `${describeThread(ownerThread(v))} ended while holding it; the calling thread now holds it: repair what ` +
-      'it protects, then unlock it',
-  );
+  if (v < HELD_MIN || Atomics.load(w, WORD) !== v || !ownerEnded(v)) return;
+  takeOver(w, WORD, v, SELF, 'qemu_spin_lock', lockOwnerDied(v, 'it', 'unlock it'));
 }
 
 registerKind(KIND, (c: StorageClone) => new QemuSpin(c.buffer, c.byteOffset));
