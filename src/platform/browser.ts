@@ -319,6 +319,9 @@ export function createBrowserPlatform(): Platform {
       // After the current task: the trampoline may still be streaming a large outcome to its joiner.
       setTimeout(closeIfDone, 0);
     },
+    whenIdle(callback) {
+      callback();
+    },
     watchForDeath(report) {
       // An uncaught error ends the thread, as it does in Node: report it to the joiner, then close.
       const onError = (event: Event) => {

@@ -20,16 +20,19 @@ import {
 import type { Platform, SpawnedThread, SpawnOptions } from './types.js';
 
 /**
- * The thread trampoline, relative to this file. Not written inside `new URL(...)`: bundlers that build
- * for the browser (this module is in their graph, unused) would copy the file as an asset.
+ * The thread trampoline, relative to this file: `thread/entry.js` beside `platform/` in the module build,
+ * `entry.js` beside the library file in the Node build (tools/bundle-node.mjs), so that a thread loads the
+ * same build of the library as its creator. Not written inside `new URL(...)`: bundlers that build for the
+ * browser (this module is in their graph, unused) would copy the file as an asset.
  */
-const TRAMPOLINE = '../thread/entry.js';
+const TRAMPOLINE = import.meta.url.endsWith('/platform/node.js') ? '../thread/entry.js' : './entry.js';
 /** The marker by which a worker recognizes the data of a thread that qemu-thread started. */
 const SPAWN_KEY = '__qemuThreadSpawn';
 /** The message a pre-started thread sends its creator once it is loaded and waits for its start data. */
 const READY = '__qemuThreadReady';
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
+/** A word to sleep on between retries of a write; made at first use (this module also loads in browsers). */
+let pause: Int32Array | undefined;
 
 /**
  * Writes all of `text` to `fd`, blocking as C's write to a full pipe would. Node makes stdout and stderr
@@ -44,6 +47,7 @@ function writeAll(fd: number, text: string): void {
       bytes = bytes.subarray(writeSync(fd, bytes));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      pause ??= new Int32Array(new SharedArrayBuffer(4));
       Atomics.wait(pause, 0, 0, 1);
     }
   }
@@ -173,6 +177,9 @@ export const nodePlatform: Platform = !isNodeProcess()
       announceFinished() {
         // Nothing to do: the main thread holds no thread (see spawn), and a worker must keep holding its
         // threads even once their functions are over, for a large result may still be on its way to a joiner.
+      },
+      whenIdle(callback) {
+        process.once('beforeExit', callback);
       },
       watchForDeath(report) {
         process.on('uncaughtException', (error) => {

@@ -95,6 +95,12 @@ export interface Platform {
    */
   announceFinished(): void;
   /**
+   * Runs `callback` in this thread once it has nothing else left to run (no timer, message or pending
+   * wait): Node's `beforeExit` of the worker. At once in a browser, whose workers close themselves when
+   * their function is over, whatever they had scheduled.
+   */
+  whenIdle(callback: () => void): void;
+  /**
    * Called in a spawned thread while its function runs: `report` is called, in that thread, if it is about
    * to die without the function finishing (an uncaught error in a callback, or an exit of the runtime).
    */

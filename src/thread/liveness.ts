@@ -3,14 +3,19 @@
  * next locker with EOWNERDEAD instead of leaving everyone waiting forever.
  *
  * State: a process-wide Int32Array in shared memory (platform.processShared), indexed by thread id modulo
- * SLOTS: `tid + 1` while that thread is alive, `-(tid + 1)` once it has ended, 0 if unknown. A thread
+ * SLOTS: `tid + 1` while that thread is alive, `-(tid + 1)` once its worker is gone, FINISHED(tid) (below
+ * every other value) once it has finished all it will ever do but hand its result to a joiner, 0 if
+ * unknown. A thread
  * claims its slot when it loads the library, with a compareExchange that never takes a slot from a live
  * thread; so a thread can be reported dead only by its own id, and never by a collision (a thread whose
  * slot was taken is simply never reported dead by the table: no false EOWNERDEAD).
  *
  * What "ended" means: the thread's worker has ended (its runtime exited, it was terminated, or its creator
  * ended and took it along), not merely its function: a worker runs on after its function returns while
- * timers or messages keep it busy, and a lock such a callback takes is held, not abandoned.
+ * timers or messages keep it busy, and a lock such a callback takes is held, not abandoned. A worker that
+ * has nothing left to run but a large result to hand over (parked in the result pipe until its joiner
+ * reads) has ended too as far as its locks go (FINISHED): it will never run code that could release them.
+ * The result pipe asks the stricter question, whether the worker is gone ({@link isGone}).
  *
  * Who reports an end: the thread itself as its runtime exits; its creator when the worker is gone without
  * a word (terminated), or as the creator itself ends.
@@ -46,16 +51,32 @@ function claim(tid: number): void {
   }
 }
 
-/** Records that thread `tid` has ended (in the table only if it holds its slot). */
+/** The value of a thread that has FINISHED (see above): below every `-(tid + 1)`. */
+const finished = (tid: number) => -(tid + 1) - 2 ** 30;
+
+/** Records that thread `tid`'s worker is gone (in the table only if it holds its slot). */
 export function markEnded(tid: number): void {
-  Atomics.compareExchange(table, slotOf(tid), tid + 1, -(tid + 1));
+  const slot = slotOf(tid);
+  if (Atomics.compareExchange(table, slot, finished(tid), -(tid + 1)) === finished(tid)) return;
+  Atomics.compareExchange(table, slot, tid + 1, -(tid + 1));
   if (privateTable) platform.announceEnded(tid);
 }
 
-/** True only if thread `tid` is known to have ended. */
+/** Records that thread `tid` will run no more code but the hand-over of its result (see FINISHED above). */
+export function markFinished(tid: number): void {
+  Atomics.compareExchange(table, slotOf(tid), tid + 1, finished(tid));
+  if (privateTable) platform.announceEnded(tid);
+}
+
+/** True only if thread `tid`'s worker is known to be gone. */
+export function isGone(tid: number): boolean {
+  return Atomics.load(table, slotOf(tid)) === -(tid + 1);
+}
+
+/** True only if thread `tid` is known to have ended: gone, or FINISHED. */
 export function hasEnded(tid: number): boolean {
   const v = Atomics.load(table, slotOf(tid));
-  if (v === -(tid + 1)) return true;
+  if (v === -(tid + 1) || v === finished(tid)) return true;
   if (v === tid + 1) return false;
   // Unknown here: it may be a thread whose table is not this one's.
   const now = performance.now();

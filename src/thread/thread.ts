@@ -38,7 +38,7 @@ import {
   wake,
 } from '../park.js';
 import { platform, type SpawnedThread } from '../platform/index.js';
-import { hasEnded, markEnded } from './liveness.js';
+import { hasEnded, isGone, markEnded } from './liveness.js';
 import { describeThread, printableName } from './names.js';
 import {
   Outcome,
@@ -432,7 +432,7 @@ function* joinSteps(w: Int32Array, func: string): Generator<ParkRequest, unknown
   }
   let read: { outcome: Outcome; bytes: Uint8Array };
   try {
-    read = yield* readOutcome(w, WINDOW_BYTES, () => hasEnded(Atomics.load(w, TID)));
+    read = yield* readOutcome(w, WINDOW_BYTES, () => isGone(Atomics.load(w, TID)));
   } catch (error) {
     if (error instanceof TransferBroken) brokenTransfer(w, error, func);
     throw error;
@@ -659,7 +659,7 @@ function watchChild(w: Int32Array, child: Child): void {
 export function streamOutcome(w: Int32Array, bytes: Uint8Array): void {
   streamRemainingChunks(w, WINDOW_BYTES, bytes, () => {
     const joiner = Atomics.load(w, JOINER);
-    return joiner !== 0 && hasEnded(ownerThread(joiner));
+    return joiner !== 0 && isGone(ownerThread(joiner));
   });
 }
 
