@@ -272,7 +272,8 @@ export class QemuCond extends SharedStorage {
 
   /**
    * As {@link wait}, for at most `ms` milliseconds. Returns false if and only if it timed out; true means
-   * signalled or spurious, so re-check the predicate (and the time left).
+   * signalled or spurious, so re-check the predicate (and the time left). With `ms = 0` it releases the
+   * mutex and takes it back without sleeping, and returns false, as QEMU's does.
    */
   timedWait(mutex: QemuMutex, ms: number): boolean {
     checkTimeout(ms, 'qemu_cond_timedwait');

@@ -10,6 +10,9 @@
  * engine has it), and after a bounded burst of reads it sleeps on the word for up to 1 ms at a time;
  * unlock is a compareExchange SELF -> FREE (for the owner check) with no notify, as in QEMU, so a holder
  * never pays for waiters. A spinlock is for short critical sections: use QemuMutex for anything that may block.
+ *
+ * The naps are a spinner's backoff, not waits: like QEMU, which instruments no spinlock, they call no hooks
+ * (a napping locker shows in no waiter list, and no trace event or profiler row is made).
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
@@ -27,7 +30,7 @@ const NAP_MS = 1;
 
 /**
  * A QEMU spinlock (`QemuSpin`), for very short critical sections: a waiter re-reads the lock word rather
- * than sleeping at once (after a burst of reads it naps 1 ms at a time, since JS has no `cpu_relax`), and
+ * than sleeping at once (after a burst of reads it naps 1 ms at a time, since a JS thread cannot yield its core), and
  * an unlock never pays for waiters. The owner is recorded, so a relock is `EDEADLK` and a foreign unlock
  * `EPERM` instead of a hang. Use {@link QemuMutex} for anything that may take long.
  *
