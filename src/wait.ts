@@ -26,6 +26,10 @@ import {
   spinPolicy,
   spinWhile,
 } from './park.js';
+import { platform } from './platform/index.js';
+
+/** Whether this thread may block (not a browser's window thread): else a wait refuses before it sleeps. */
+const canBlock = platform.canBlock;
 
 /** A step's answers. */
 export const DONE = 0;
@@ -171,7 +175,7 @@ function sleep(
 ): ParkResult {
   let token = -1;
   try {
-    if ((flags & SLEPT) === 0) {
+    if ((flags & SLEPT) === 0 && !canBlock) {
       refuseToBlock(func, p.asyncSuffix === null ? undefined : `${func}${p.asyncSuffix}`);
     }
     token = hooks.beforeSleep(p.kind, w[p.idIndex], value, (flags & SLEPT) === 0);
