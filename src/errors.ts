@@ -53,6 +53,9 @@ export function strerror(code: QemuErrorCode): string {
   return STRERROR[code];
 }
 
+// The brand that `instanceof QemuThreadError` tests (see Symbol.hasInstance below).
+const QEMU_THREAD_ERROR = Symbol.for('qemu-thread.error');
+
 /**
  * A misuse or failure reported by qemu-thread. Its message starts as QEMU's do, `<func>: <strerror text>`,
  * and goes on with what was wrong. It keeps {@link code}, {@link errno} and {@link func} when
@@ -72,8 +75,6 @@ export function strerror(code: QemuErrorCode): string {
  * }
  * ```
  */
-const QEMU_THREAD_ERROR = Symbol.for('qemu-thread.error');
-
 export class QemuThreadError extends Error {
   /**
    * `instanceof QemuThreadError` holds for an error of any copy of the library loaded in the thread (a

@@ -5,11 +5,15 @@
 // module, say); the others make up main.ts, the program that is run. A `console.log(...); // text` line
 // promises that line of output (support/snippets.ts). Examples are compiled against the package's own
 // build (dist/, through its name 'qemu-thread'), in build/doc-examples/.
+//
+// An example that imports `qemu-thread/browser` or `qemu-thread/worker` is for a browser page and its Web
+// Workers, which Node has not: it is compiled, with the DOM library, and not run here. The same calls run
+// in Chromium in every bundler fixture of `npm run test:bundlers`.
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
-import { compile, filesUnder, ROOT, readRoot, runAndCheck } from './support/snippets.js';
+import { compile, filesUnder, ROOT, readRoot, runAndCheck, USER_OPTIONS } from './support/snippets.js';
 
 interface Example {
   /** Where it is: `src/file.ts:line`. */
@@ -67,6 +71,13 @@ function examplesOf(path: string): Example[] {
 }
 
 const examples = filesUnder('src', (name) => name.endsWith('.ts')).flatMap(examplesOf);
+
+/** Whether an example is for a browser (see above). */
+const forBrowser = (example: Example) =>
+  [...example.files.values()].some((code) => /from 'qemu-thread\/(browser|worker)'/.test(code));
+
+/** A browser project's options: the user's, with the DOM library (Worker, window). */
+const BROWSER_OPTIONS = { ...USER_OPTIONS, lib: [...(USER_OPTIONS.lib ?? []), 'lib.dom.d.ts'] };
 const OUT = join(ROOT, 'build', 'doc-examples');
 
 test('every TypeScript block of a doc comment is in an @example, so it is checked below', () => {
@@ -110,7 +121,13 @@ test(
       for (const [name, code] of example.files) writeFileSync(join(dir, name), code);
       return dir;
     });
-    const errors = compile(dirs.flatMap((dir, n) => [...examples[n].files.keys()].map((f) => join(dir, f))));
+    const filesOf = (browser: boolean) =>
+      dirs.flatMap((dir, n) =>
+        forBrowser(examples[n]) === browser ? [...examples[n].files.keys()].map((f) => join(dir, f)) : [],
+      );
+    const browserFiles = filesOf(true);
+    assert.ok(browserFiles.length > 0, 'no browser example found: is the test of imports broken?');
+    const errors = [...compile(filesOf(false)), ...compile(browserFiles, BROWSER_OPTIONS)];
     // Name each example by where it is written, not by where it was compiled.
     const located = errors.map((e) =>
       dirs.reduce(
@@ -120,6 +137,7 @@ test(
     );
     assert.deepEqual(located, [], 'the doc examples do not compile');
     for (const [n, example] of examples.entries()) {
+      if (forBrowser(example)) continue;
       await t.test(`${example.owner} (${example.origin})`, () => {
         const main = example.files.get('main.ts');
         assert.ok(main !== undefined, `${example.origin}: an example needs a main block`);

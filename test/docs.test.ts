@@ -4,8 +4,10 @@
 // - those files run with the output they promise (support/snippets.ts), and the quick start runs as a
 //   user's project would: its files alone in a directory, qemu-thread installed, `npm start`;
 // - links between the pages resolve, every page of docs/ is reachable from the README, every npm script is
-//   in docs/contributing.md, and the README stays a front door (at most 300 lines).
+//   in docs/contributing.md, and the README stays a front door (at most 300 lines);
+// - the runtime tables of the README and docs/runtimes.md are generated from docs/runtimes.json.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
@@ -152,6 +154,17 @@ test('docs/contributing.md names every npm script', () => {
     const spelled = name === 'test' || name === 'start' ? `npm ${name}` : `npm run ${name}`;
     assert.ok(text.includes(`\`${spelled}\``), `docs/contributing.md does not name \`${spelled}\``);
   }
+});
+
+test("the runtime tables (README's and docs/runtimes.md's) are what docs/runtimes.json renders", () => {
+  // tools/runtimes-doc.ts --check renders both from the run's JSON and compares, byte for byte.
+  const check = spawnSync(
+    process.execPath,
+    [join(ROOT, 'build/tools/runtimes-doc.js'), join(ROOT, 'docs/runtimes.json'), '--check'],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(check.status, 0, check.stderr);
+  assert.match(readRoot('README.md'), /<!-- BEGIN GENERATED runtimes[^\n]*\n\| runtime \| version \|/);
 });
 
 test("docs/api.md's memory table matches each class's BYTES", () => {

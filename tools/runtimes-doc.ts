@@ -1,26 +1,49 @@
 /**
  * Writes docs/runtimes.md from the --json output of a real `npm run test:runtimes` run: the table
- * (tools/runtimes-table.ts) between a fixed introduction and the details of every failed check.
+ * (tools/runtimes-table.ts) between a fixed introduction and the details of every failed check. Also
+ * writes the README's short runtime table, between its BEGIN GENERATED / END GENERATED runtimes markers.
  *
- * Usage: node build/tools/runtimes-doc.js RESULTS.json [--out docs/runtimes.md] [--check]
- * --check: exit 1 if the file differs from what RESULTS.json renders (instead of writing it).
+ * Usage: node build/tools/runtimes-doc.js RESULTS.json [--out docs/runtimes.md] [--readme README.md] [--check]
+ * --check: exit 1 if either file differs from what RESULTS.json renders (instead of writing them).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { MatrixResult } from './runtimes.js';
-import { renderTable } from './runtimes-table.js';
+import { renderSummary, renderTable } from './runtimes-table.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { out: { type: 'string' }, check: { type: 'boolean', default: false } },
+  options: {
+    out: { type: 'string' },
+    readme: { type: 'string' },
+    check: { type: 'boolean', default: false },
+  },
 });
 if (positionals.length !== 1) {
-  process.stderr.write('usage: node build/tools/runtimes-doc.js RESULTS.json [--out FILE] [--check]\n');
+  process.stderr.write(
+    'usage: node build/tools/runtimes-doc.js RESULTS.json [--out FILE] [--readme FILE] [--check]\n',
+  );
   process.exit(2);
 }
 const matrix = JSON.parse(readFileSync(positionals[0], 'utf8')) as MatrixResult;
 const out = values.out ?? fileURLToPath(new URL('../../docs/runtimes.md', import.meta.url));
+const readme = values.readme ?? fileURLToPath(new URL('../../README.md', import.meta.url));
+
+const BEGIN =
+  '<!-- BEGIN GENERATED runtimes: by `npm run runtimes:doc -- docs/runtimes.json` from that file; do not edit -->';
+const END = '<!-- END GENERATED runtimes -->';
+
+/** `text` with what lies between the markers replaced by `block`. */
+function replaceBlock(text: string, block: string, file: string): string {
+  const begin = text.indexOf(BEGIN);
+  const end = text.indexOf(END);
+  if (begin < 0 || end < begin) {
+    process.stderr.write(`${file} has no runtime table markers (${BEGIN} ... ${END})\n`);
+    process.exit(1);
+  }
+  return `${text.slice(0, begin + BEGIN.length)}\n${block}\n${text.slice(end)}`;
+}
 
 const details = matrix.runtimes.flatMap((r) =>
   [...(r.suite?.failures ?? []), ...(r.slice?.failures ?? [])].map(
@@ -69,13 +92,22 @@ linux x64.
 ${renderTable(matrix)}
 ${details.length > 0 ? `\n## Failed checks in that run\n\n${details.join('\n')}\n` : ''}`;
 
-if (values.check) {
-  const current = readFileSync(out, 'utf8');
-  if (current !== text) {
-    process.stderr.write(`${out} is not what ${positionals[0]} renders: regenerate it\n`);
-    process.exit(1);
+const readmeNow = readFileSync(readme, 'utf8');
+const outputs: [string, string][] = [
+  [out, text],
+  [readme, replaceBlock(readmeNow, renderSummary(matrix), readme)],
+];
+for (const [file, wanted] of outputs) {
+  if (values.check) {
+    const current = file === readme ? readmeNow : readFileSync(file, 'utf8');
+    if (current !== wanted) {
+      process.stderr.write(
+        `${file} is not what ${positionals[0]} renders: npm run runtimes:doc -- ${positionals[0]}\n`,
+      );
+      process.exitCode = 1;
+    }
+  } else {
+    writeFileSync(file, wanted);
+    process.stdout.write(`wrote ${file}\n`);
   }
-} else {
-  writeFileSync(out, text);
-  process.stdout.write(`wrote ${out}\n`);
 }

@@ -83,3 +83,25 @@ export function renderTable(m: MatrixResult): string {
       `Result: ${m.ok ? 'every supported runtime passed' : 'FAILED'}.`,
   ].join('\n');
 }
+
+/** A runtime's outcome in a few words: passed or failed, and how many checks are known to fail there. */
+function outcome(r: RuntimeResult): string {
+  const known = (r.slice?.failures ?? []).filter((f) => f.known !== undefined).length;
+  const deviations = known > 0 ? `, ${known} known deviation${known === 1 ? '' : 's'}` : '';
+  return `${r.ok ? 'passed' : 'FAILED'}${deviations}${r.supported ? '' : ' (not supported)'}`;
+}
+
+/**
+ * The short table of the README: one row per runtime (what ran and how it went), and where the details
+ * are. Same run, same data as {@link renderTable}.
+ */
+export function renderSummary(m: MatrixResult): string {
+  return [
+    '| runtime | version | what ran | result |',
+    '|---|---|---|---|',
+    ...m.runtimes.map((r) => `| ${[r.label, version(r), ran(r), outcome(r)].map(cell).join(' | ')} |`),
+    '',
+    `From \`${m.command}\` (${m.mode} run), ${m.date.slice(0, 10)}; the deviations, and how each runtime ` +
+      'is installed and run: [docs/runtimes.md](docs/runtimes.md).',
+  ].join('\n');
+}

@@ -11,14 +11,7 @@
  * so it survives any way a bundler splits or duplicates modules.
  *
  * An application bundled for the browser writes its own worker entry, a "thread worker", that names the
- * modules whose functions run as threads (docs/bundlers.md):
- *
- * ```ts
- * // threads.ts
- * import { threadWorker } from 'qemu-thread/worker';
- * threadWorker({ vcpu: () => import('./vcpu.js') });
- * ```
- *
+ * modules whose functions run as threads with one call of threadWorker() below (docs/bundlers.md).
  * qemu-thread's own worker (browser-worker.ts) is the same call with no modules: it runs thread functions
  * named by URL.
  */
@@ -56,7 +49,19 @@ const scope = globalThis as unknown as Scope;
  *
  * @example
  * ```ts
+ * // vcpu.ts: a module of thread functions
+ * export function vcpuThreadFn(index: number): number {
+ *   return index * 10;
+ * }
+ * ```
+ * ```ts
+ * // io.ts
+ * export function ioThreadFn(): void {}
+ * ```
+ * The thread worker's entry (the file that setThreadWorker's `new Worker(new URL(...))` names):
+ * ```ts
  * import { threadWorker } from 'qemu-thread/worker';
+ *
  * threadWorker({ vcpu: () => import('./vcpu.js'), io: () => import('./io.js') });
  * ```
  */
@@ -115,6 +120,24 @@ export function threadWorker(modules: Record<string, ModuleLoader> = {}): void {
  * posted to it by `workerInit()` (from `qemu-thread/browser`) in a thread that has qemu-thread loaded, so
  * that this worker gets a thread id of its own and the same shared tables. Call it, and await it, before
  * qemu-thread is imported in that worker.
+ *
+ * @example
+ * ```ts
+ * // counter.ts: a Web Worker the page creates itself, with new Worker(new URL('./counter.js', ...))
+ * import { receiveWorkerInit } from 'qemu-thread/worker';
+ *
+ * await receiveWorkerInit();
+ * // Only now may qemu-thread be loaded: the worker has its own thread id and the page's shared tables.
+ * const { currentThreadName } = await import('qemu-thread');
+ * console.log(currentThreadName());
+ * ```
+ * ```ts
+ * // main.ts: on the page
+ * import { workerInit } from 'qemu-thread/browser';
+ *
+ * const worker = new Worker(new URL('./counter.js', import.meta.url), { type: 'module' });
+ * worker.postMessage(workerInit());
+ * ```
  */
 export function receiveWorkerInit(): Promise<void> {
   const state = browserState();

@@ -124,16 +124,36 @@ function closeIfDone(): void {
 /**
  * Chooses the worker that threads created from the calling thread run in (and their own threads after
  * them). A bundled application passes a function that creates its thread worker, written literally so
- * that the bundler builds the worker and its thread modules (docs/bundlers.md):
- *
- * ```ts
- * setThreadWorker(() => new Worker(new URL('./threads.ts', import.meta.url), { type: 'module' }));
- * qemu_thread_create(t, 'CPU 0', 'vcpu#vcpuThreadFn', arg, QEMU_THREAD_JOINABLE);
- * ```
+ * that the bundler builds the worker and its thread modules (docs/bundlers.md); a thread then names its
+ * function `'module#export'`, `module` being a name the thread worker gives to threadWorker().
  *
  * A URL (or string) names a thread worker served as it is; `null` goes back to qemu-thread's own worker,
  * which runs only thread functions named by URL. Threads started from a thread worker start theirs in
  * the same worker without being told.
+ *
+ * @example
+ * ```ts
+ * // vcpu.ts: a module of thread functions
+ * export function vcpuThreadFn(index: number): number {
+ *   return index * 10;
+ * }
+ * ```
+ * ```ts
+ * // threads.ts: the thread worker
+ * import { threadWorker } from 'qemu-thread/worker';
+ *
+ * threadWorker({ vcpu: () => import('./vcpu.js') });
+ * ```
+ * ```ts
+ * // main.ts: on the page (the window's thread may not block: it joins with joinAsync)
+ * import { QEMU_THREAD_JOINABLE, QemuThread, qemu_thread_create } from 'qemu-thread';
+ * import { setThreadWorker } from 'qemu-thread/browser';
+ *
+ * setThreadWorker(() => new Worker(new URL('./threads.js', import.meta.url), { type: 'module' }));
+ * const t = new QemuThread();
+ * qemu_thread_create(t, 'CPU 0', 'vcpu#vcpuThreadFn', 4, QEMU_THREAD_JOINABLE);
+ * console.log(await t.joinAsync()); // 40
+ * ```
  */
 export function setThreadWorker(worker: (() => object) | URL | string | null): void {
   const state = browserState();
