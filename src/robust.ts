@@ -18,7 +18,6 @@ import { fail } from './errors.js';
 import { hooks } from './hooks.js';
 import { INCONSISTENT, OWNER_FLAGS, ownerThread, SELF } from './owner.js';
 import { hasEnded } from './thread/liveness.js';
-import { describeThread } from './thread/names.js';
 
 /** Whether the thread named by owner code `code` (flag bits ignored) is known to have ended. */
 export function ownerEnded(code: number): boolean {
@@ -27,36 +26,12 @@ export function ownerEnded(code: number): boolean {
 
 /**
  * The holder named in `seen`, the value of `words[index]`, has ended: takes the lock over with a
- * compareExchange to `mine` and fails with EOWNERDEAD (`message` says what to do next), the calling
- * thread now holding the lock. Returns only if another thread changed the word first: the caller looks
- * again.
+ * compareExchange to `mine`. True if it did: the calling thread now holds the lock, and its caller fails
+ * with EOWNERDEAD (its own message: what to repair, and how to go on). False if another thread changed the
+ * word first: the caller looks again.
  */
-export function takeOver(
-  words: Int32Array,
-  index: number,
-  seen: number,
-  mine: number,
-  func: string,
-  message: string,
-): void {
-  if (Atomics.compareExchange(words, index, seen, mine) !== seen) return;
-  fail('EOWNERDEAD', func, message);
-}
-
-/** EOWNERDEAD's message for a mutex whose owner `code` ended. */
-export function mutexOwnerDied(code: number): string {
-  return (
-    `thread ${ownerThread(code)} ended while holding it; the calling thread now holds it: repair what it ` +
-    'protects, then call qemu_mutex_consistent before unlocking'
-  );
-}
-
-/** EOWNERDEAD's message for a spinlock (`lock`: 'it') or a lockcnt ('its lock') whose owner ended. */
-export function lockOwnerDied(code: number, lock: string, then: string): string {
-  return (
-    `${describeThread(ownerThread(code))} ended while holding ${lock}; the calling thread now holds it: ` +
-    `repair what it protects, then ${then}`
-  );
+export function takeOver(words: Int32Array, index: number, seen: number, mine: number): boolean {
+  return Atomics.compareExchange(words, index, seen, mine) === seen;
 }
 
 /**

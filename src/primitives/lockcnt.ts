@@ -22,7 +22,8 @@ import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../lay
 import { checkReady, markDestroyed, markReady, STATE, stateName } from '../lifecycle.js';
 import { ownerThread, READY_LOCKCNT, SELF } from '../owner.js';
 import { wake } from '../park.js';
-import { lockOwnerDied, ownerEnded, takeOver } from '../robust.js';
+import { ownerEnded, takeOver } from '../robust.js';
+import { describeThread } from '../thread/names.js';
 import { AGAIN, DONE, type Protocol, SLEPT, sleepOn, waitBlocking } from '../wait.js';
 import { MutexGuard } from './mutex.js';
 
@@ -104,8 +105,13 @@ const LOCK_FREE_WAIT: Protocol = {
  */
 function takeFromDeadOwner(w: Int32Array, func: string): void {
   const owner = Atomics.load(w, OWNER);
-  if (owner === 0 || owner === SELF || !ownerEnded(owner)) return;
-  takeOver(w, OWNER, owner, SELF, func, lockOwnerDied(owner, 'its lock', 'call qemu_lockcnt_unlock'));
+  if (owner === 0 || owner === SELF || !ownerEnded(owner) || !takeOver(w, OWNER, owner, SELF)) return;
+  fail(
+    'EOWNERDEAD',
+    func,
+    `${describeThread(ownerThread(owner))} ended while holding its lock; the calling thread now holds it: ` +
+      'repair what it protects, then call qemu_lockcnt_unlock',
+  );
 }
 
 /** Result of {@link QemuLockCnt.casOrWait}. */

@@ -54,7 +54,7 @@ import {
   UNINIT,
 } from '../owner.js';
 import { abortReason, signalOf, type WaitOptions, wake } from '../park.js';
-import { makeConsistent, mutexOwnerDied, ownerEnded, takeOver } from '../robust.js';
+import { makeConsistent, ownerEnded, takeOver } from '../robust.js';
 import { describeThread } from '../thread/names.js';
 import {
   AGAIN,
@@ -121,7 +121,7 @@ function lockStep(w: Int32Array, func: string, flags: number): number {
   if (v < HELD_MIN) unusable(v, func);
   if ((v & ~OWNER_FLAGS) === SELF) fail('EDEADLK', func, 'the calling thread already holds this mutex');
   if (ownerEnded(v)) {
-    takeOver(w, LOCK, v, SELF | CONTENDED | INCONSISTENT, func, mutexOwnerDied(v));
+    if (takeOver(w, LOCK, v, SELF | CONTENDED | INCONSISTENT)) ownerDied(v, func);
     return AGAIN;
   }
   // A holder on another core usually lets go soon: spin while it holds the lock (bounded, see park.ts).
@@ -171,6 +171,19 @@ export async function lockWordAsyncPlain(w: Int32Array, func: string, signal?: A
 function unusable(v: number, func: string): never {
   if (v === NOTRECOVERABLE) fail('ENOTRECOVERABLE', func, describeUnusable(v));
   fail('EINVAL', func, describeUnusable(v));
+}
+
+/**
+ * EOWNERDEAD, for a lock the calling thread took over (marked INCONSISTENT) from owner `v`, which ended: as
+ * POSIX robust mutexes fail, holding the lock.
+ */
+function ownerDied(v: number, func: string): never {
+  fail(
+    'EOWNERDEAD',
+    func,
+    `thread ${ownerThread(v)} ended while holding it; the calling thread now holds it: repair what it ` +
+      'protects, then call qemu_mutex_consistent before unlocking',
+  );
 }
 
 /** Unlocks the word at index 0 of `w`, which the calling thread must hold; with the call hooks. */
@@ -226,7 +239,7 @@ export function tryLockWord(w: Int32Array, func: string, kind = KIND_MUTEX): num
 function tryLockFailed(w: Int32Array, v: number, func: string, kind: number): number {
   if (v < HELD_MIN) unusable(v, func);
   if ((v & ~OWNER_FLAGS) !== SELF && ownerEnded(v)) {
-    takeOver(w, LOCK, v, SELF | CONTENDED | INCONSISTENT, func, mutexOwnerDied(v));
+    if (takeOver(w, LOCK, v, SELF | CONTENDED | INCONSISTENT)) ownerDied(v, func);
     return tryLockWord(w, func, kind);
   }
   return -16;

@@ -16,9 +16,10 @@
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
-import { DESTROYED, describeUnusable, FREE, HELD_MIN, SELF } from '../owner.js';
+import { DESTROYED, describeUnusable, FREE, HELD_MIN, ownerThread, SELF } from '../owner.js';
 import { park, refuseToBlock, relax, SPIN_STEP } from '../park.js';
-import { lockOwnerDied, ownerEnded, takeOver } from '../robust.js';
+import { ownerEnded, takeOver } from '../robust.js';
+import { describeThread } from '../thread/names.js';
 import { describeWord, MutexGuard, notHeldBySelf } from './mutex.js';
 
 const WORD = 0;
@@ -162,8 +163,13 @@ export class QemuSpin extends SharedStorage {
  * a spinlock has no consistent(): the caller repairs, then unlocks).
  */
 function takeFromDeadOwner(w: Int32Array, v: number): void {
-  if (v < HELD_MIN || Atomics.load(w, WORD) !== v || !ownerEnded(v)) return;
-  takeOver(w, WORD, v, SELF, 'qemu_spin_lock', lockOwnerDied(v, 'it', 'unlock it'));
+  if (v < HELD_MIN || Atomics.load(w, WORD) !== v || !ownerEnded(v) || !takeOver(w, WORD, v, SELF)) return;
+  fail(
+    'EOWNERDEAD',
+    'qemu_spin_lock',
+    `${describeThread(ownerThread(v))} ended while holding it; the calling thread now holds it: repair what ` +
+      'it protects, then unlock it',
+  );
 }
 
 registerKind(KIND, (c: StorageClone) => new QemuSpin(c.buffer, c.byteOffset));

@@ -205,6 +205,16 @@ const wrappers: string[] = [];
  * export const bql_lock = (m: QemuMutex) => qemu_mutex_lock(m);
  * export const bql_unlock = (m: QemuMutex) => qemu_mutex_unlock(m);
  * ```
+ * ```ts
+ * import { QemuMutex, qsp_enable, qspRows } from 'qemu-thread';
+ * import { bql_lock, bql_unlock } from './bql.js';
+ *
+ * const bql = QemuMutex.create();
+ * qsp_enable();
+ * bql_lock(bql); // the profiler's call site: this line, not bql.ts
+ * bql_unlock(bql);
+ * console.log(qspRows(1)[0].file.endsWith('main.js')); // true
+ * ```
  */
 export function traceMarkWrapper(moduleUrl: string | URL): void {
   const url = String(moduleUrl);
