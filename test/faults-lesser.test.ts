@@ -194,3 +194,23 @@ test("control characters in a thread's name are escaped in other threads' messag
   );
   await t.terminate();
 });
+
+test('more async waits pending in one thread than the waits table records still keep destroy busy', async () => {
+  // Four pending waits on other semaphores take every record the thread has; the fifth is not recorded.
+  const others = [0, 1, 2, 3].map(() => QemuSemaphore.create(0));
+  const s = QemuSemaphore.create(0);
+  const pending = [...others, s].map((x) => x.waitAsync());
+  try {
+    await until(() => String(s).includes('waiters: 1'), 'the fifth wait counted');
+    assert.throws(() => s.destroy(), isCode('EBUSY', 'qemu_sem_destroy'));
+  } finally {
+    // Whatever happened, no wait is left pending to keep the process alive.
+    for (const x of [...others, s]) if (!String(x).includes('destroyed')) x.post();
+  }
+  await settles(Promise.allSettled(pending), 'the waits ending');
+  assert.deepEqual(
+    (await Promise.allSettled(pending)).map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+  );
+  s.destroy();
+});
