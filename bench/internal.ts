@@ -5,5 +5,10 @@
  * other bench file imports these from here, so a move of the internal entries changes this file only.
  */
 
-export { lockWord, lockWordUntraced, unlockWord, unlockWordUntraced } from '#internal/mutex';
+export {
+  lockWord,
+  lockWordPlain as lockWordUntraced,
+  unlockWord,
+  unlockWordPlain as unlockWordUntraced,
+} from '#internal/mutex';
 export { parkStats, setSpinning } from '#internal/park';

@@ -14,7 +14,13 @@ import {
   qemu_cond_wait,
   qemu_mutex_lock,
   qemu_mutex_unlock,
+  traceMarkWrapper,
 } from 'qemu-thread';
+
+// QEMU's bql_lock() is a macro that passes its caller's __FILE__ and __LINE__ to bql_lock_impl, so that
+// `info sync-profile` and the trace lines name who takes the BQL. Marked a wrapper, this module's frames
+// are skipped the same way: the rows name bql_lock's callers (cpus.ts, vcpu-thread.ts, ...), not this file.
+traceMarkWrapper(import.meta.url);
 
 export class BqlAssertionError extends Error {
   override name = 'BqlAssertionError';

@@ -11,6 +11,10 @@
  *
  * @module qemu-thread
  */
+// The instrumentation (trace events, the profiler, waiter records, deadlock detection) attaches to the
+// primitives' hooks as the library loads.
+import './instrument.js';
+
 export {
   ERRNO,
   type ErrorMode,
@@ -22,6 +26,7 @@ export {
   strerror,
 } from './errors.js';
 export { type Lockable, withLock } from './extras.js';
+export type { Waiter } from './hooks.js';
 export { type ParkStats, parkStats, resetParkStats, type WaitOptions } from './park.js';
 export { QemuCond } from './primitives/cond.js';
 export { QemuEvent } from './primitives/event.js';
@@ -49,7 +54,6 @@ export {
   type ThreadStartArgs,
   threadFunction,
 } from './thread/thread-function.js';
-export type { Waiter } from './trace/holders.js';
 export {
   QSP_SORT_BY_AVG_WAIT_TIME,
   QSP_SORT_BY_TOTAL_WAIT_TIME,
@@ -66,6 +70,7 @@ export {
   type TraceRecord,
   traceEnable,
   traceEventEnabled,
+  traceMarkWrapper,
   traceSetFile,
   traceSetLog,
 } from './trace/trace.js';

@@ -5,8 +5,8 @@
  * A primitive is a small run of 32-bit words in a SharedArrayBuffer, like a C struct embedded in
  * another. The JS object around it holds nothing but the buffer, the offset, a view of exactly those words
  * and a kind tag, all own enumerable properties: a structured clone (postMessage, workerData) therefore
- * arrives as a plain object with the same buffer, and {@link SharedStorage.from} (or any `qemu_*`
- * function) turns it back into an instance of the right class.
+ * arrives as a plain object with the same buffer, and the class's `from` (`QemuMutex.from(clone)`, ...)
+ * or any `qemu_*` function turns it back into an instance of the right class ({@link reviveAs}).
  */
 import { plausibleWord0, whatWord0Holds } from './owner.js';
 

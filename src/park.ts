@@ -1,6 +1,8 @@
 /**
- * The one wait/notify layer under every primitive: time-outs, deadlines and bounded spinning live here
- * once, instead of a hand-rolled `Atomics.wait` loop in each file.
+ * The one wait/notify layer under every primitive: futex parks and wakes, time-outs and deadlines, the
+ * spinning policy, async waits, and the library's one internal lock. Primitives do not loop on
+ * `Atomics.wait` themselves: their slow paths are protocols that wait.ts drives, blocking or async, with
+ * the instrumentation hooks (hooks.ts) around each sleep.
  *
  * A primitive parks on one of its words "while it still holds the value I saw". The futex contract
  * (`Atomics.wait` compares and enqueues atomically with respect to `Atomics.notify`) is what makes every
@@ -8,6 +10,7 @@
  * thread that has not yet parked sees the new value and does not sleep, and a thread that has parked is on
  * the queue when the notify comes. (One deliberate exception: the links of a cond's broadcast chain notify
  * without changing the word, and rely instead on `Atomics.notify` waking in FIFO order; see cond.ts.)
+ * Every notify of the library goes through {@link wake}.
  */
 import { fail } from './errors.js';
 import { platform } from './platform/index.js';
@@ -64,6 +67,20 @@ export function resetParkStats(): void {
   stats.woken = 0;
 }
 
+/**
+ * How long a waiter spins before it sleeps: the one spinning policy of the library, for every blocking
+ * wait (wait.ts asks it, the primitives never do). A budget is in units of one read of the word (see
+ * {@link SPIN_STEP}); a spin never runs past it.
+ */
+export interface SpinPolicy {
+  /** How many units the calling thread's next wait may spin (0: sleep at once). */
+  budget(): number;
+  /** A wait's spin saw the awaited change after `used` units: the wait ended without sleeping. */
+  paidOff(used: number): void;
+  /** A wait spent its budget and will sleep. */
+  wasted(): void;
+}
+
 /** Bounds of the adaptive spin before a hand-off wait sleeps, in reads of the word. */
 const SPIN_MIN = 64;
 const SPIN_MAX = 10_000;
@@ -80,37 +97,60 @@ const PROBE_EVERY = 32;
  */
 let spinBudget = 1000;
 let spinsSinceProbe = 0;
+/** False while spinning is off for the calling thread (see {@link setSpinning}). */
+let spinning = true;
+/** While not 0, every spin of the calling thread makes exactly this many reads (see {@link setSpinning}). */
+let fixedSpin = 0;
 
-/**
- * As {@link park}, but first re-reads the word a bounded, adaptive number of times: a hand-off from a
- * thread running on another core usually lands within a microsecond or two, far sooner than a sleep and a
- * kernel wake-up (tens of microseconds). Returns 'not-equal' if the word changed while spinning.
- */
-export function parkAfterSpin(
-  words: Int32Array,
-  index: number,
-  expected: number,
-  timeoutMs = Infinity,
-): ParkResult {
-  return spinUntilChanged(words, index, expected) ? 'not-equal' : park(words, index, expected, timeoutMs);
+/** The adaptive policy above: the calling thread's policy unless {@link setSpinPolicy} replaced it. */
+const adaptiveSpin: SpinPolicy = {
+  budget() {
+    if (!spinning) return 0;
+    if (fixedSpin > 0) return fixedSpin;
+    if (spinBudget < PROBE_BELOW && ++spinsSinceProbe >= PROBE_EVERY) {
+      spinsSinceProbe = 0;
+      return SPIN_MAX;
+    }
+    return spinBudget;
+  },
+  paidOff(used) {
+    spinBudget = Math.min(SPIN_MAX, Math.max(spinBudget + (spinBudget >> 2) + 16, 2 * used));
+  },
+  wasted() {
+    spinBudget = Math.max(SPIN_MIN, spinBudget >> 1);
+  },
+};
+
+/** The calling thread's spinning policy (read by wait.ts before each blocking wait). */
+export let spinPolicy: SpinPolicy = adaptiveSpin;
+
+/** Replaces the calling thread's spinning policy (null: back to the adaptive one). */
+export function setSpinPolicy(policy: SpinPolicy | null): void {
+  spinPolicy = policy ?? adaptiveSpin;
 }
 
 /**
- * Re-reads `words[index]` up to the thread's adaptive spin budget; true as soon as it no longer holds
- * `expected` (the spin paid off), false if the caller should park.
+ * Turns the calling thread's spinning off (every wait parks at once) or back on; with `reads` > 0, each
+ * spin then makes exactly that many reads instead of the adaptive budget. For the model checker
+ * (test/model), where each spin read is one more scheduling point: it needs spins that are short and the
+ * same in every run; and for the bench's no-spin column. Spinning never changes what a primitive does,
+ * only how soon it sleeps.
  */
-export function spinUntilChanged(words: Int32Array, index: number, expected: number): boolean {
-  if (!spinning) return false;
-  const budget = nextSpinBudget();
+export function setSpinning(enabled: boolean, reads = 0): void {
+  spinning = enabled;
+  fixedSpin = reads;
+}
+
+/**
+ * The one spin loop: re-reads `words[index]` while it holds `seen`, for at most `budget` units, relaxing
+ * between reads. Returns the units spent once the word changed, or -1 if the budget ran out first.
+ */
+export function spinWhile(words: Int32Array, index: number, seen: number, budget: number): number {
   for (let i = 0; i < budget; i += SPIN_STEP) {
-    if (Atomics.load(words, index) !== expected) {
-      spinPaidOff(i);
-      return true;
-    }
+    if (Atomics.load(words, index) !== seen) return i;
     relax();
   }
-  spinWasted();
-  return false;
+  return -1;
 }
 
 /**
@@ -137,43 +177,6 @@ export function relax(): void {
  * five times longer: hand-offs on a busy 2-core machine got 2-3x slower.
  */
 export const SPIN_STEP = HAS_PAUSE ? 5 : 1;
-
-/** How many reads the calling thread's next spin may make (see {@link spinUntilChanged}). */
-export function nextSpinBudget(): number {
-  if (!spinning) return 0;
-  if (fixedSpin > 0) return fixedSpin;
-  if (spinBudget < PROBE_BELOW && ++spinsSinceProbe >= PROBE_EVERY) {
-    spinsSinceProbe = 0;
-    return SPIN_MAX;
-  }
-  return spinBudget;
-}
-
-/** False while spinning is off for the calling thread (see {@link setSpinning}). */
-let spinning = true;
-/** While not 0, every spin of the calling thread makes exactly this many reads (see {@link setSpinning}). */
-let fixedSpin = 0;
-
-/**
- * Turns the calling thread's spinning off (every wait parks at once) or back on; with `reads` > 0, each
- * spin then makes exactly that many reads instead of the adaptive budget. For the model checker
- * (test/model), where each spin read is one more scheduling point: it needs spins that are short and the
- * same in every run. Spinning never changes what a primitive does, only how soon it sleeps.
- */
-export function setSpinning(enabled: boolean, reads = 0): void {
-  spinning = enabled;
-  fixedSpin = reads;
-}
-
-/** Records that a spin saw the awaited change after `used` reads: spin at least twice that next time. */
-export function spinPaidOff(used: number): void {
-  spinBudget = Math.min(SPIN_MAX, Math.max(spinBudget + (spinBudget >> 2) + 16, 2 * used));
-}
-
-/** Records that a spin ended in a sleep anyway: spin half as long next time. */
-export function spinWasted(): void {
-  spinBudget = Math.max(SPIN_MIN, spinBudget >> 1);
-}
 
 /** Wakes up to `count` threads parked on `words[index]`; returns how many were woken. */
 export function wake(words: Int32Array, index: number, count: number): number {
@@ -386,9 +389,10 @@ export function refuseToBlock(func: string, instead?: string): void {
 }
 
 /**
- * A wait written once for both worlds: a generator that yields the parks it needs. {@link runBlocking}
- * performs them with Atomics.wait, {@link runAsync} with {@link parkAsync}. For cold paths (thread join),
- * where a generator's small cost does not matter.
+ * A wait written once for both worlds, as a generator that yields the parks it needs: {@link runBlocking}
+ * performs them with Atomics.wait, {@link runAsync} with {@link parkAsync}. For the thread join, a cold
+ * path where a generator's cost does not matter and whose steps read best in sequence; the primitives'
+ * waits, which are hot, are step protocols (wait.ts) instead, with no allocation per wait.
  */
 export interface ParkRequest {
   words: Int32Array;
@@ -425,4 +429,29 @@ export async function runAsync<T>(
     next = steps.next(result);
   }
   return next.value;
+}
+
+/**
+ * The library's one internal lock, for its own shared tables (the profiler's): a word that is 0 (free),
+ * 1 (held) or 2 (held, and a thread may be parked on it), Drepper's "mutex2" without owner, error checks
+ * or instrumentation, so that the instrumentation itself can take it inside its hooks. A thread that may
+ * not block (a browser's window thread) spins instead of sleeping: the sections it guards are a few
+ * microseconds of table work. Why no wake-up is lost: a locker parks only on 2, which it stored itself
+ * with an exchange that found the lock held; the unlock's exchange then sees 2 and wakes one sleeper, who
+ * takes the lock as 2 again since it cannot know whether others sleep.
+ */
+export function lockInternal(words: Int32Array, index: number): void {
+  let v = Atomics.compareExchange(words, index, 0, 1);
+  if (v === 0) return;
+  if (v !== 2) v = Atomics.exchange(words, index, 2);
+  while (v !== 0) {
+    if (canBlock) park(words, index, 2);
+    else relax();
+    v = Atomics.exchange(words, index, 2);
+  }
+}
+
+/** Releases {@link lockInternal}'s lock, waking one sleeper if there may be one. */
+export function unlockInternal(words: Int32Array, index: number): void {
+  if (Atomics.exchange(words, index, 0) === 2) wake(words, index, 1);
 }

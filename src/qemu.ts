@@ -323,6 +323,42 @@ export const qemu_thread_atexit_remove = (n: Notifier): void => atexitRemove(n);
  */
 export const qemu_thread_naming = (enable: boolean): void => setNaming(enable);
 
+/** ENOSYS, "Function not implemented": what the affinity calls return, negated. */
+const ENOSYS = 38;
+/**
+ * Would bind thread `t` to the host CPUs whose bits are set in `hostCpus`, `nbits` bits long
+ * (`qemu_thread_set_affinity`). Returns -ENOSYS (-38), as QEMU's builds without thread affinity do: a
+ * JavaScript worker cannot be bound to CPUs. QEMU's callers (vCPU thread binding) report that and run
+ * unbound. `t` must still be a thread handle (a `TypeError` otherwise).
+ *
+ * @example
+ * ```ts
+ * import { QemuThread, qemu_thread_get_affinity, qemu_thread_get_self, qemu_thread_set_affinity } from 'qemu-thread';
+ *
+ * const t = new QemuThread();
+ * qemu_thread_get_self(t);
+ * console.log(qemu_thread_set_affinity(t, [0b11], 2), qemu_thread_get_affinity(t)); // -38 -38
+ * ```
+ */
+export const qemu_thread_set_affinity = (
+  t: QemuThread,
+  hostCpus: ArrayLike<number>,
+  nbits: number,
+): number => {
+  thread(t, 'qemu_thread_set_affinity');
+  void hostCpus;
+  void nbits;
+  return -ENOSYS;
+};
+/**
+ * Would report the host CPUs thread `t` is bound to (`qemu_thread_get_affinity`, whose C form fills a bit
+ * map and its length): returns -ENOSYS (-38) and reports nothing, as {@link qemu_thread_set_affinity}.
+ */
+export const qemu_thread_get_affinity = (t: QemuThread): number => {
+  thread(t, 'qemu_thread_get_affinity');
+  return -ENOSYS;
+};
+
 // Async variants, for threads that must not block (a browser's window thread, any event loop). Each
 // returns a Promise with the blocking call's result, rejects with its errors (argument errors included),
 // takes an optional `{ signal }` to cancel, and interoperates with blocking callers (park.ts).

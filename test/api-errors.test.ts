@@ -139,6 +139,8 @@ const CALLS: Record<string, [call: (bad: never) => unknown, expected: string]> =
   qemu_thread_join: row((x) => lib.qemu_thread_join(x), 'QemuThread'),
   qemu_thread_get_self: row((x) => lib.qemu_thread_get_self(x), 'QemuThread'),
   qemu_thread_is_self: row((x) => lib.qemu_thread_is_self(x), 'QemuThread'),
+  qemu_thread_set_affinity: row((x) => lib.qemu_thread_set_affinity(x, [1], 1), 'QemuThread'),
+  qemu_thread_get_affinity: row((x) => lib.qemu_thread_get_affinity(x), 'QemuThread'),
 };
 
 watched('the wrong-kind table covers every qemu_* export that takes a primitive', () => {

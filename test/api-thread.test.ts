@@ -17,15 +17,29 @@ import {
   qemu_thread_atexit_remove,
   qemu_thread_create,
   qemu_thread_exit,
+  qemu_thread_get_affinity,
   qemu_thread_get_self,
   qemu_thread_is_self,
   qemu_thread_join,
+  qemu_thread_set_affinity,
 } from 'qemu-thread';
 import { qemuError } from './support/api.js';
 import { watched } from './support/watchdog.js';
 
 const FNS = new URL('./workers/api/thread-fns.js', import.meta.url);
 const fn = (name: string) => new URL(`#${name}`, FNS);
+
+watched('the affinity calls return -ENOSYS (-38), as QEMU does where threads cannot be bound', () => {
+  const self = new QemuThread();
+  qemu_thread_get_self(self);
+  assert.equal(qemu_thread_set_affinity(self, [0b11], 2), -38);
+  assert.equal(qemu_thread_get_affinity(self), -38);
+  const t = new QemuThread();
+  qemu_thread_create(t, 'adder', fn('add'), { a: 1, b: 2 }, QEMU_THREAD_JOINABLE);
+  assert.equal(qemu_thread_set_affinity(t, [1], 1), -38);
+  assert.equal(qemu_thread_get_affinity(structuredClone(t)), -38, 'a clone of the handle works too');
+  assert.equal(qemu_thread_join(t), 3);
+});
 
 watched('QEMU_THREAD_JOINABLE is 0 and QEMU_THREAD_DETACHED is 1', () => {
   assert.equal(QEMU_THREAD_JOINABLE, 0);

@@ -1,5 +1,6 @@
 // The holder view: which thread holds a mutex and since when, and which threads are parked on it.
 import assert from 'node:assert/strict';
+import { threadId as me } from 'node:worker_threads';
 import { QemuCond, QemuMutex, QemuThread, traceEnable, traceSetLog } from 'qemu-thread';
 import { watched } from './support/watchdog.js';
 
@@ -90,4 +91,66 @@ watched('parkedThreads() lists the threads asleep in a cond wait', { ms: 60_000 
   }
   for (const t of threads) t.join();
   assert.deepEqual(c.parkedThreads(), []);
+});
+
+watched('async waiters show in waiters() and parkedThreads() like blocked ones', { ms: 60_000 }, (w) => {
+  const m = QemuMutex.create();
+  const c = QemuCond.create();
+  const cm = QemuMutex.create();
+  const go = new Int32Array(new SharedArrayBuffer(4));
+  m.lock();
+  const locker = QemuThread.create('async-locker', fn('lockOnceAsync'), { m });
+  const sleeper = QemuThread.create('async-sleeper', fn('waitForGoAsync'), { m: cm, c, go });
+  w.show({ m, c, cm, go, locker, sleeper });
+  try {
+    eventually(() => m.waiters().length === 1, 'the async locker waits for the mutex');
+    assert.equal(m.waiters()[0].threadId, locker.threadId());
+    eventually(() => c.parkedThreads().length === 1, 'the async cond waiter sleeps in the cond');
+    assert.equal(c.parkedThreads()[0].threadId, sleeper.threadId());
+    assert.equal(cm.waiters().length, 0, 'an async cond wait is not a wait for its mutex');
+  } finally {
+    m.unlock();
+    cm.lock();
+    go[0] = 1;
+    c.signal();
+    cm.unlock();
+  }
+  locker.join();
+  sleeper.join();
+  assert.deepEqual(m.waiters(), []);
+  assert.deepEqual(c.parkedThreads(), []);
+});
+
+watched('one thread with several async waits pending shows in each', { ms: 60_000 }, async (w) => {
+  const c1 = QemuCond.create();
+  const c2 = QemuCond.create();
+  const m = QemuMutex.create();
+  w.show({ c1, c2, m });
+  m.lock();
+  const first = c1.waitAsync(m);
+  // The first wait released m (it has not resumed yet): take it for the second.
+  m.lock();
+  const second = c2.waitAsync(m);
+  assert.deepEqual(
+    c1.parkedThreads().map((p) => p.threadId),
+    [me],
+  );
+  assert.deepEqual(
+    c2.parkedThreads().map((p) => p.threadId),
+    [me],
+  );
+  // One at a time: the two waits are the same thread's, so the second one's relock must not find m held.
+  c1.signal();
+  await first;
+  m.unlock();
+  assert.deepEqual(c1.parkedThreads(), []);
+  assert.deepEqual(
+    c2.parkedThreads().map((p) => p.threadId),
+    [me],
+  );
+  c2.signal();
+  await second;
+  m.unlock();
+  assert.deepEqual(c1.parkedThreads(), []);
+  assert.deepEqual(c2.parkedThreads(), []);
 });

@@ -77,6 +77,13 @@ test('--sync-profile prints a QSP table with the BQL named as QEMU names it', { 
     lines.some((l) => l.startsWith('condvar ')),
     table,
   );
+  // As QEMU's bql_lock() passes its caller's file and line: the rows name the BQL's callers, never the
+  // wrapper (machine/bql.ts).
+  const bqlSites = lines.filter((l) => l.startsWith('BQL mutex ')).map((l) => l.split(/\s+/)[3]);
+  assert.ok(
+    bqlSites.every((site) => /^build\/machine\/(?!bql\.js)[\w-]+\.js:\d+$/.test(site)),
+    table,
+  );
 });
 
 test("the monitor's sync-profile and info sync-profile follow HMP", { timeout: 60_000 }, () => {

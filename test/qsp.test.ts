@@ -155,3 +155,34 @@ watched("the table has QEMU's header, rule, column widths and number formats", (
   );
   assert.match(lines[2], row);
 });
+
+watched(
+  'nested rec-mutex locks count as QEMU counts them; async locks and waits, and 0 ms waits, are profiled',
+  async () => {
+    const r = QemuRecMutex.create();
+    const m = QemuMutex.create();
+    const c = QemuCond.create();
+    qsp_enable();
+    try {
+      qsp_reset();
+      for (let i = 0; i < 3; i++) r.lock(); // one site: the outermost lock and two nested ones
+      assert.equal(r.tryLock(), true); // a nested trylock
+      for (let i = 0; i < 4; i++) r.unlock();
+      await m.lockAsync(); // an async lock
+      assert.equal(await c.timedWaitAsync(m, 1), false); // an async cond wait
+      assert.equal(c.timedWait(m, 0), false); // a wait of 0 ms
+      m.unlock();
+    } finally {
+      qsp_disable();
+    }
+    const rows = qspRows(100, QSP_SORT_BY_TOTAL_WAIT_TIME, false).filter(here);
+    const of = (type: string, id: number) =>
+      rows
+        .filter((row) => row.type === type && row.obj === id)
+        .map((row) => row.count)
+        .sort((a, b) => a - b);
+    assert.deepEqual(of('rec_mutex', r.objectId()), [1, 3], 'the lock loop, the nested trylock');
+    assert.deepEqual(of('mutex', m.objectId()), [1], 'the async lock');
+    assert.deepEqual(of('condvar', c.objectId()), [1, 1], 'the async wait, the wait of 0 ms');
+  },
+);

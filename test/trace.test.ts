@@ -22,6 +22,7 @@ import { watched } from './support/watchdog.js';
 
 const script = fileURLToPath(new URL('./workers/trace/script.js', import.meta.url));
 const lockcntScript = fileURLToPath(new URL('./workers/trace/lockcnt.js', import.meta.url));
+const pointsScript = fileURLToPath(new URL('./workers/trace/points.js', import.meta.url));
 const runScript = (mode: 'on' | 'off') =>
   spawnSync(process.execPath, [script, mode], { encoding: 'utf8', timeout: 30_000 });
 
@@ -80,6 +81,55 @@ watched('log backend: each event at its emission point, in order, with the mutex
   assert.equal(lockA, lockedA, 'lock and locked name the same call');
   assert.ok(lockA < unlockB && unlockB < lockedC && lockedC < unlockD && unlockE > unlockD);
   assert.equal(unlockD, lockedD, "the cond wait's unlock and relock name the wait's call");
+});
+
+watched('async locks, nested rec-mutex locks and 0 ms timed waits emit the events QEMU emits', () => {
+  const run = spawnSync(process.execPath, [pointsScript], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const [, mutex, rec] = /^mutex (#\d+) rec (#\d+)$/.exec(run.stdout.trim()) ?? [];
+  assert.ok(mutex && rec, run.stdout);
+  const parsed = run.stderr
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const m = /^\d+@[\d.]+ main: (\S+) (?:waiting on|taken|released) mutex (#\d+) \((.+):(\d+)\)$/.exec(
+        line,
+      );
+      assert.ok(m, `not a QEMU-style log line: ${line}`);
+      assert.ok(m[3].endsWith('workers/trace/points.js'), `call site in the caller's file, got ${m[3]}`);
+      return { event: m[1].replace('qemu_mutex_', ''), id: m[2], line: Number(m[4]) };
+    });
+  // Each call's events, with the call's line: async lock (F), unlock (G), rec lock (H), nested rec lock
+  // (I), nested rec unlock (J), rec unlock (K), lock (L), cond timed waits of 0 ms, blocking (M) and async
+  // (N): released on entry and taken on return, unlock (O).
+  const calls: string[][] = [];
+  for (const p of parsed) {
+    const last = calls.at(-1);
+    const key = `${p.line}`;
+    if (last?.[0] === key) last.push(`${p.event} ${p.id}`);
+    else calls.push([key, `${p.event} ${p.id}`]);
+  }
+  assert.deepEqual(
+    calls.map((call) => call.slice(1).join(', ')),
+    [
+      `lock ${mutex}, locked ${mutex}`,
+      `unlock ${mutex}`,
+      `lock ${rec}, locked ${rec}`,
+      `lock ${rec}, locked ${rec}`,
+      `unlock ${rec}`,
+      `unlock ${rec}`,
+      `lock ${mutex}, locked ${mutex}`,
+      `unlock ${mutex}, locked ${mutex}`,
+      `unlock ${mutex}, locked ${mutex}`,
+      `unlock ${mutex}`,
+    ],
+  );
+  const lines = calls.map((call) => Number(call[0]));
+  assert.deepEqual(
+    lines,
+    [...lines].sort((a, b) => a - b),
+    'one call per line, in the order of the script',
+  );
 });
 
 watched('nothing is emitted while tracing is off', () => {

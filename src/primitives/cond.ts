@@ -4,11 +4,12 @@
  * State (five Int32): STATE (lifecycle.ts); SEQ, bumped by every signal and broadcast that finds a waiter;
  * COUNTS, the threads inside wait (low 16 bits) and, of those, the ones parked or about to park in
  * `Atomics.wait` (high 16 bits); OWED, the wake-ups that broadcasts still have to hand out; ID, the cond's
- * number in profiler reports.
+ * number in profiler reports and the waits table.
  *
- * wait(m): with `m` held, read SEQ and count itself a waiter; unlock `m`; spin briefly (park.ts) and then
- * park while SEQ still holds the value read, counted as parked while it does; if OWED > 0, take one unit
- * and, if units remain, wake one more thread; lock `m` again; stop counting itself.
+ * wait(m): with `m` held, read SEQ and count itself a waiter; unlock `m`; spin briefly and then park while
+ * SEQ still holds the value read, counted as parked while it does (a step that the blocking and the async
+ * driver of wait.ts both run); if OWED > 0, take one unit and, if units remain, wake one more thread; lock
+ * `m` again; stop counting itself. A timed wait of 0 ms unlocks and locks again without parking, as QEMU's.
  * signal: if there is a waiter, add 1 to SEQ, and notify one thread if one is parked. A signal with no
  * waiter costs two atomic loads (the state check and COUNTS); one whose waiter is still spinning costs no
  * notify either.
@@ -38,62 +39,50 @@
  *
  * Wake-ups may be spurious, as QEMU allows: callers loop on their predicate.
  */
-import { fail } from '../errors.js';
+import { CONTROL_ENABLED, control, hooks, KIND_COND, nextObjectId, type Waiter } from '../hooks.js';
 import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, STATE, stateName } from '../lifecycle.js';
 import { OWNER_FLAGS, READY_COND, SELF } from '../owner.js';
 import {
-  type AsyncParkResult,
   abortReason,
   checkTimeout,
   deadlineAfter,
-  park,
-  parkAsync,
   refuseToBlock,
   remainingUntil,
   signalOf,
-  spinUntilChanged,
   type WaitOptions,
   wake,
 } from '../park.js';
 import { platform } from '../platform/index.js';
-import { noteTakenSite } from '../thread/lock-sites.js';
-import { enterWait, leaveWait, liveWaitersOf } from '../thread/waits.js';
-import { noteAwake, noteHeld, noteWaiting, type Waiter, waitersOf } from '../trace/holders.js';
-import { qspRecord } from '../trace/qsp.js';
+import { refuseWhileWaited } from '../robust.js';
+import { DONE, MAY_SPIN, type Protocol, SLEPT, sleepOn, spinOn, waitAsync, waitBlocking } from '../wait.js';
 import {
-  callSite,
-  nextObjectId,
-  QSP_BIT,
-  traceCondWaitBegin,
-  traceControl,
-  traceLocked,
-} from '../trace/trace.js';
-import {
-  lockWordAsyncUntraced,
-  lockWordUntraced,
+  lockWordAsyncPlain,
+  lockWordPlain,
   MUTEX_ID,
   notHeldBySelf,
   QemuMutex,
-  unlockWordUntraced,
+  unlockWordPlain,
 } from './mutex.js';
 
 const SEQ = 1;
 /** Two counts in one word, so that signal reads both at once: waiters (low 16 bits), parked (high 16). */
 const COUNTS = 2;
 const OWED = 3;
-/** The cond's number, given at init, for the profiler's reports. */
+/** The cond's number, given at init, for the profiler's reports and the waits table. */
 const ID = 4;
 const WAITER = 1;
 const PARKED = 1 << 16;
 const WAITER_MASK = 0xffff;
-/** A module-local name for the trace control block: see mutex.ts. */
-const TRACE = traceControl;
+/** Module-local names for the instrumentation switch (see mutex.ts). */
+const SWITCH = control;
+const ENABLED = CONTROL_ENABLED;
 /**
  * How many chains a broadcast starts: one per core, so that wake-ups proceed in parallel as far as the
  * machine can run them, and no more threads than it has cores are woken at once.
  */
 const BROADCAST_WIDTH = Math.max(1, platform.cores);
+const canBlock = platform.canBlock;
 
 /**
  * Takes one unit of a broadcast's wake-up debt and, if any is left, wakes the next waiter. Called by each
@@ -110,6 +99,7 @@ function passBroadcastOn(w: Int32Array): void {
     owed = seen;
   }
 }
+
 /** The words of `mutex` after a wait's checks: the cond is usable and the caller holds the mutex. */
 function heldMutexWords(w: Int32Array, mutex: QemuMutex, func: string): Int32Array {
   checkReady(w, READY, func);
@@ -120,21 +110,47 @@ function heldMutexWords(w: Int32Array, mutex: QemuMutex, func: string): Int32Arr
 }
 
 /**
- * EBUSY while a live thread waits on the cond. Counted waiters that are not alive (terminated in the middle
- * of a wait) do not count: without this, one terminated waiter would keep the cond busy for ever.
+ * The sleep of a wait, for both drivers: over once SEQ has moved from the value the waiter read under the
+ * mutex (`seen`, the driver's argument), or once it has slept. Before it sleeps the waiter counts itself
+ * parked, so that a signal notifies it (see the note at the top); after, it uncounts itself.
  */
-function refuseWhileWaited(w: Int32Array, func: string): void {
-  if (Atomics.load(w, STATE) !== READY || (Atomics.load(w, COUNTS) & WAITER_MASK) === 0) return;
-  const live = liveWaitersOf(w[ID]);
-  if (live > 0) fail('EBUSY', func, `${live} thread(s) are waiting on it`);
+function condStep(w: Int32Array, _func: string, flags: number, seen: number): number {
+  if (flags & SLEPT || Atomics.load(w, SEQ) !== seen) return DONE;
+  if (flags & MAY_SPIN) return spinOn(seen);
+  Atomics.add(w, COUNTS, PARKED);
+  return sleepOn(seen);
 }
 
-/** The trace events and profile entry of a traced wait that has taken its mutex again. */
-function relocked(w: Int32Array, mw: Int32Array, site: string, start: number): void {
-  if (TRACE[0] & QSP_BIT) qspRecord('condvar', w[ID], site, (performance.now() - start) * 1e6, true);
-  noteHeld(mw[MUTEX_ID]);
-  noteTakenSite(mw[MUTEX_ID], site);
-  traceLocked(mw[MUTEX_ID], site);
+const COND_WAIT: Protocol = {
+  kind: KIND_COND,
+  index: SEQ,
+  idIndex: ID,
+  sliceMs: Number.POSITIVE_INFINITY,
+  asyncSuffix: '_async',
+  step: condStep,
+  afterSleep: (w) => {
+    Atomics.sub(w, COUNTS, PARKED);
+  },
+  // The waiter counts itself with the mutex held, before the driver runs (see arrive).
+  enter: null,
+  leave: null,
+  timedOut: () => false,
+};
+
+/**
+ * The first half of a wait, with the mutex held: counts the calling thread a waiter of the cond (recorded
+ * in the waits table first, through the hooks) and returns the record for {@link depart}.
+ */
+function arrive(w: Int32Array): number {
+  const record = hooks.arrive(w[ID]);
+  Atomics.add(w, COUNTS, WAITER);
+  return record;
+}
+
+/** Uncounts the waiter once it holds the mutex again: until then destroy must not succeed (it uses OWED). */
+function depart(w: Int32Array, record: number): void {
+  Atomics.sub(w, COUNTS, WAITER);
+  hooks.depart(record);
 }
 
 /** Word 0 of a usable cond (owner.ts: each kind has its own). */
@@ -207,7 +223,7 @@ export class QemuCond extends SharedStorage {
   /** Makes the condition variable usable (`qemu_cond_init`). `EBUSY` while threads wait on it. */
   init(): void {
     const w = this.words;
-    refuseWhileWaited(w, 'qemu_cond_init');
+    refuseWhileWaited(w[ID], this.#counted(), 'qemu_cond_init');
     Atomics.store(w, SEQ, 0);
     Atomics.store(w, COUNTS, 0);
     Atomics.store(w, OWED, 0);
@@ -220,7 +236,7 @@ export class QemuCond extends SharedStorage {
    * wait on it.
    */
   destroy(): void {
-    refuseWhileWaited(this.words, 'qemu_cond_destroy');
+    refuseWhileWaited(this.words[ID], this.#counted(), 'qemu_cond_destroy');
     markDestroyed(this.words, READY, 'qemu_cond_destroy');
   }
 
@@ -233,7 +249,10 @@ export class QemuCond extends SharedStorage {
     if (Atomics.load(w, COUNTS) >>> 16 !== 0) wake(w, SEQ, 1);
   }
 
-  /** Wakes every waiter: one now, and each woken waiter wakes the next once it holds the mutex. */
+  /**
+   * Wakes every waiter: a few at once (one per core), and each woken waiter wakes the next as it returns,
+   * before it takes the mutex again, so that they reach the mutex one after another.
+   */
   broadcast(): void {
     const w = this.words;
     checkReady(w, READY, 'qemu_cond_broadcast');
@@ -253,7 +272,8 @@ export class QemuCond extends SharedStorage {
 
   /**
    * As {@link wait}, for at most `ms` milliseconds. Returns false if and only if it timed out; true means
-   * signalled or spurious, so re-check the predicate (and the time left).
+   * signalled or spurious, so re-check the predicate (and the time left). With `ms = 0` it releases the
+   * mutex and takes it back without sleeping, and returns false, as QEMU's does.
    */
   timedWait(mutex: QemuMutex, ms: number): boolean {
     checkTimeout(ms, 'qemu_cond_timedwait');
@@ -296,89 +316,85 @@ export class QemuCond extends SharedStorage {
     return true;
   }
 
+  /**
+   * The blocking wait: with the mutex held, read SEQ and count itself a waiter; release the mutex; let the
+   * driver spin and sleep (COND_WAIT); pass a broadcast on; take the mutex again; uncount itself. A
+   * time-out of 0 does all of it but the sleep, as QEMU's timed wait with a deadline already past does:
+   * the mutex is released and taken again, and traced so.
+   */
   #wait(mutex: QemuMutex, ms: number, func: string): boolean {
     const w = this.words;
     const mw = heldMutexWords(w, mutex, func);
-    if (ms === 0) return false;
-    refuseToBlock(func, `${func}_async`);
+    if (ms !== 0) refuseToBlock(func, `${func}_async`);
+    // A thread that may not block could not always take the mutex back: it keeps it, and times out.
+    else if (!canBlock) return false;
+    const probe = SWITCH[ENABLED] !== 0 ? hooks.condWaitBegin(w[ID], mw[MUTEX_ID]) : null;
     const seen = Atomics.load(w, SEQ);
-    const record = enterWait(w[ID]);
-    Atomics.add(w, COUNTS, WAITER);
-    const traced = TRACE[0] !== 0;
-    const site = traced ? callSite() : '';
-    const start = traced ? performance.now() : 0;
-    if (traced) traceCondWaitBegin(mw[MUTEX_ID], site);
-    unlockWordUntraced(mw, func);
-    let result: 'ok' | 'not-equal' | 'timed-out' = 'not-equal';
-    if (!spinUntilChanged(w, SEQ, seen)) {
-      Atomics.add(w, COUNTS, PARKED);
-      noteWaiting(-w[ID]);
-      result = park(w, SEQ, seen, ms);
-      noteAwake();
-      Atomics.sub(w, COUNTS, PARKED);
-    }
-    // Pass a broadcast on before re-taking the mutex: the next waiter's kernel wake-up then overlaps this
-    // thread's critical section instead of following it.
-    if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
+    const record = arrive(w);
+    let woken = false;
     try {
-      lockWordUntraced(mw, func);
-      if (traced) relocked(w, mw, site, start);
+      unlockWordPlain(mw, func);
+      if (ms !== 0) woken = waitBlocking(COND_WAIT, w, func, seen, deadlineAfter(ms));
+      // Pass a broadcast on before re-taking the mutex: the next waiter's kernel wake-up then overlaps this
+      // thread's critical section instead of following it.
+      if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
+      lockWordPlain(mw, func);
     } finally {
-      // Counted as a waiter until here, so that destroy cannot succeed while this thread still uses OWED.
-      Atomics.sub(w, COUNTS, WAITER);
-      leaveWait(record);
+      depart(w, record);
     }
-    return result !== 'timed-out';
+    if (probe !== null) hooks.condWaitEnd(probe);
+    return woken;
   }
 
   /**
-   * The async wait: the same protocol as the blocking one, parked with Atomics.waitAsync (park.ts, which
-   * also explains why neither a pending nor a cancelled async waiter can swallow a wake-up), and the mutex
-   * re-taken with the async lock. It resolves, and also rejects (cancelled, or an error of the relock),
-   * holding the mutex, as the blocking wait returns and throws holding it. An async waiter does not spin:
-   * its thread has other work.
+   * The async wait: the blocking wait's steps, with the async driver and the async relock (park.ts
+   * explains why neither a pending nor a cancelled async waiter can swallow a wake-up). It resolves, and
+   * also rejects (cancelled, or an error of the relock), holding the mutex, as the blocking wait returns
+   * and throws holding it.
    */
   async #waitAsync(mutex: QemuMutex, ms: number, func: string, signal?: AbortSignal): Promise<boolean> {
     const w = this.words;
     const mw = heldMutexWords(w, mutex, func);
-    if (ms === 0) return false;
     if (signal?.aborted) throw abortReason(signal);
+    const probe = SWITCH[ENABLED] !== 0 ? hooks.condWaitBegin(w[ID], mw[MUTEX_ID]) : null;
     const seen = Atomics.load(w, SEQ);
-    const record = enterWait(w[ID]);
-    Atomics.add(w, COUNTS, WAITER);
-    const traced = TRACE[0] !== 0;
-    const site = traced ? callSite() : '';
-    const start = traced ? performance.now() : 0;
-    let result: AsyncParkResult = 'not-equal';
+    const record = arrive(w);
+    let woken = false;
+    let cancelled = false;
+    let reason: unknown;
     try {
-      if (traced) traceCondWaitBegin(mw[MUTEX_ID], site);
-      unlockWordUntraced(mw, func);
-      // Counted as parked from before it is queued, as the blocking wait is (see the note at the top).
-      Atomics.add(w, COUNTS, PARKED);
+      unlockWordPlain(mw, func);
       try {
-        result = await parkAsync(w, SEQ, seen, ms, signal);
-      } finally {
-        Atomics.sub(w, COUNTS, PARKED);
+        if (ms !== 0) woken = await waitAsync(COND_WAIT, w, func, seen, deadlineAfter(ms), signal);
+      } catch (error) {
+        // Cancelled: reported, like every error of a wait, once the mutex is held again.
+        cancelled = true;
+        reason = error;
       }
       if (Atomics.load(w, OWED) > 0) passBroadcastOn(w);
-      await lockWordAsyncUntraced(mw, func);
-      if (traced) relocked(w, mw, site, start);
+      await lockWordAsyncPlain(mw, func);
     } finally {
-      Atomics.sub(w, COUNTS, WAITER);
-      leaveWait(record);
+      depart(w, record);
     }
-    if (result === 'aborted') throw abortReason(signal);
-    return result !== 'timed-out';
+    if (probe !== null) hooks.condWaitEnd(probe);
+    if (cancelled) throw reason;
+    return woken;
   }
 
   /** The threads asleep in a wait on this cond now, with when each went to sleep. */
   parkedThreads(): Waiter[] {
-    return waitersOf(-this.words[ID]);
+    return hooks.waitersOf(-this.words[ID]);
   }
 
   /** This cond's number in profiler reports. */
   objectId(): number {
     return this.words[ID];
+  }
+
+  /** The counted waiters, while the cond is usable (for the EBUSY checks of init and destroy). */
+  #counted(): number {
+    const w = this.words;
+    return Atomics.load(w, STATE) === READY ? Atomics.load(w, COUNTS) & WAITER_MASK : 0;
   }
 
   /** How many threads are waiting now (a racy snapshot, for inspection). */

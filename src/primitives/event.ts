@@ -17,24 +17,13 @@
  * The idiom that makes this useful, as in QEMU: the waiter does `reset(); if (!done) wait();` and the setter
  * makes `done` true before `set()`.
  */
-import { fail } from '../errors.js';
+import { KIND_EVENT, nextObjectId } from '../hooks.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, stateName } from '../lifecycle.js';
 import { READY_EVENT } from '../owner.js';
-import {
-  abortReason,
-  checkTimeout,
-  deadlineAfter,
-  parkAfterSpin,
-  parkAsync,
-  refuseToBlock,
-  remainingUntil,
-  signalOf,
-  type WaitOptions,
-  wake,
-} from '../park.js';
-import { enterWait, leaveWait, liveWaitersOf } from '../thread/waits.js';
-import { nextObjectId } from '../trace/trace.js';
+import { checkTimeout, deadlineAfter, refuseToBlock, signalOf, type WaitOptions, wake } from '../park.js';
+import { refuseWhileWaited } from '../robust.js';
+import { DONE, MAY_SPIN, type Protocol, sleepOn, spinOn, waitAsync, waitBlocking } from '../wait.js';
 
 const VALUE = 1;
 const WAITERS = 2;
@@ -46,27 +35,39 @@ const EV_BUSY = -1;
 /** Word 0 of a usable event (owner.ts: each kind has its own). */
 const READY = READY_EVENT;
 const KIND = 'QemuEvent';
-/** {@link announceWait}'s answers besides the milliseconds left to park. */
-const SET_NOW = -1;
-const TIMED_OUT = 0;
 
 /**
- * One round of a wait, shared by the blocking and the async one: returns SET_NOW if the event is set,
- * TIMED_OUT if the deadline has passed, else the milliseconds left, having made sure VALUE is BUSY (so a
- * set will notify) before the caller parks on it. Re-checks the lifecycle every round: a destroy that ran
- * before this waiter announced itself saw no waiter.
+ * One look of a waiter, shared by the blocking and the async wait: the event is set (DONE), or spin while
+ * VALUE stays as it is, or make sure VALUE is BUSY (so a set will notify) and sleep on it. Re-checks the
+ * lifecycle every round: a destroy that ran before this waiter counted itself saw no waiter.
  */
-function announceWait(w: Int32Array, func: string, deadline: number): number {
+function eventStep(w: Int32Array, func: string, flags: number): number {
   checkReady(w, READY, func);
-  let v = Atomics.load(w, VALUE);
-  if (v === EV_SET) return SET_NOW;
-  if (v === EV_FREE) {
-    v = Atomics.compareExchange(w, VALUE, EV_FREE, EV_BUSY);
-    if (v === EV_SET) return SET_NOW;
-  }
-  const left = remainingUntil(deadline);
-  return left > 0 ? left : TIMED_OUT;
+  const v = Atomics.load(w, VALUE);
+  if (v === EV_SET) return DONE;
+  if (flags & MAY_SPIN) return spinOn(v);
+  if (v === EV_FREE && Atomics.compareExchange(w, VALUE, EV_FREE, EV_BUSY) === EV_SET) return DONE;
+  return sleepOn(EV_BUSY);
 }
+
+/** The event's wait; one that times out reports whether the event is set by then. */
+const EVENT_WAIT: Protocol = {
+  kind: KIND_EVENT,
+  index: VALUE,
+  idIndex: ID,
+  sliceMs: Number.POSITIVE_INFINITY,
+  asyncSuffix: '_async',
+  step: eventStep,
+  afterSleep: null,
+  // Counted in WAITERS, for the EBUSY check of init and destroy (the driver records it in the waits table).
+  enter: (w) => {
+    Atomics.add(w, WAITERS, 1);
+  },
+  leave: (w) => {
+    Atomics.sub(w, WAITERS, 1);
+  },
+  timedOut: (w) => Atomics.load(w, VALUE) === EV_SET,
+};
 
 /**
  * A QEMU event (`QemuEvent`): a manual-reset flag that threads wait on. {@link QemuEvent.set} wakes every
@@ -138,9 +139,8 @@ export class QemuEvent extends SharedStorage {
   /** EBUSY while a live thread waits (a waiter terminated in the middle of a wait does not count). */
   #refuseWhileWaited(func: string): void {
     const w = this.words;
-    if (Atomics.load(w, WAITERS) === 0 || stateName(w, READY) !== null) return;
-    const live = liveWaitersOf(w[ID]);
-    if (live > 0) fail('EBUSY', func, `${live} thread(s) are waiting on it`);
+    const counted = stateName(w, READY) === null ? Atomics.load(w, WAITERS) : 0;
+    refuseWhileWaited(w[ID], counted, func);
   }
 
   /** Sets the event, waking every waiter. Setting a set event does nothing. */
@@ -175,19 +175,7 @@ export class QemuEvent extends SharedStorage {
     if (Atomics.load(w, VALUE) === EV_SET) return true;
     if (ms === 0) return false;
     refuseToBlock(func, `${func}_async`);
-    const deadline = deadlineAfter(ms);
-    const record = enterWait(w[ID]);
-    Atomics.add(w, WAITERS, 1);
-    try {
-      for (;;) {
-        const left = announceWait(w, func, deadline);
-        if (left <= 0) return left === SET_NOW;
-        if (parkAfterSpin(w, VALUE, EV_BUSY, left) === 'timed-out') return Atomics.load(w, VALUE) === EV_SET;
-      }
-    } finally {
-      Atomics.sub(w, WAITERS, 1);
-      leaveWait(record);
-    }
+    return waitBlocking(EVENT_WAIT, w, func, 0, deadlineAfter(ms));
   }
 
   /** As {@link wait}, without blocking the calling thread. */
@@ -208,27 +196,13 @@ export class QemuEvent extends SharedStorage {
     );
   }
 
-  /** The async wait, on the blocking wait's protocol (park.ts covers what is particular to async waiters). */
+  /** The async wait: the blocking one, with the async driver (park.ts covers async waiters). */
   async #waitAsync(ms: number, func: string, signal?: AbortSignal): Promise<boolean> {
     const w = this.words;
     checkReady(w, READY, func);
     if (Atomics.load(w, VALUE) === EV_SET) return true;
     if (ms === 0) return false;
-    const deadline = deadlineAfter(ms);
-    const record = enterWait(w[ID]);
-    Atomics.add(w, WAITERS, 1);
-    try {
-      for (;;) {
-        const left = announceWait(w, func, deadline);
-        if (left <= 0) return left === SET_NOW;
-        const result = await parkAsync(w, VALUE, EV_BUSY, left, signal);
-        if (result === 'aborted') throw abortReason(signal);
-        if (result === 'timed-out') return Atomics.load(w, VALUE) === EV_SET;
-      }
-    } finally {
-      Atomics.sub(w, WAITERS, 1);
-      leaveWait(record);
-    }
+    return waitAsync(EVENT_WAIT, w, func, 0, deadlineAfter(ms), signal);
   }
 
   /** Whether the event is set now (a racy snapshot). */

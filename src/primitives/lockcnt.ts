@@ -4,32 +4,27 @@
  * State (four Int32): STATE (lifecycle.ts); WORD, whose bits 0-1 are the lock (FREE 0, LOCKED 1,
  * WAITING 2 = locked with possible sleepers) and bits 2-31 the count, in steps of 4; OWNER, the code of
  * the thread holding the lock (owner.ts) or 0, written only by the holder, used for error checks; ID, the
- * lockcnt's number in QEMU's lockcnt_* trace events (trace/trace.ts), emitted at QEMU's points.
+ * lockcnt's number in QEMU's lockcnt_* trace events, emitted at QEMU's points through the hooks (hooks.ts).
  *
  * The rule it enforces: the count can go from 0 to 1 only while the lock is free, so a thread that holds
  * the lock with the count at 0 may free what visitors use.
  *
  * Waiting is Drepper's mutex2: a thread that finds the lock taken turns LOCKED into WAITING and parks on the
- * whole word; whoever clears the lock bits and saw WAITING wakes one sleeper. A woken thread has in effect
+ * whole word (LOCK_FREE_WAIT, run by wait.ts); whoever clears the lock bits and saw WAITING wakes one sleeper. A woken thread has in effect
  * inherited the lock's wake-up duty: it takes the lock as WAITING (it cannot know who else sleeps), and if
  * it leaves without the lock (inc, or a dec that did not reach 0) it wakes one sleeper itself. That is
  * why no wake-up is lost: every sleeper parked on a WAITING value, and every transition out of WAITING is
  * followed by a notify, either by the unlocker or by the woken thread passing it on.
  */
 import { fail } from '../errors.js';
+import { CONTROL_ENABLED, control, hooks, KIND_LOCKCNT, nextObjectId } from '../hooks.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, STATE, stateName } from '../lifecycle.js';
 import { ownerThread, READY_LOCKCNT, SELF } from '../owner.js';
-import { park, refuseToBlock, wake } from '../park.js';
-import { hasEnded } from '../thread/liveness.js';
+import { wake } from '../park.js';
+import { ownerEnded, takeOver } from '../robust.js';
 import { describeThread } from '../thread/names.js';
-import {
-  EV_LOCKCNT_ANY,
-  type LockcntEvent,
-  nextObjectId,
-  traceControl,
-  traceLockcnt,
-} from '../trace/trace.js';
+import { AGAIN, DONE, type Protocol, SLEPT, sleepOn, waitBlocking } from '../wait.js';
 import { MutexGuard } from './mutex.js';
 
 const WORD = 1;
@@ -38,12 +33,13 @@ const OWNER = 2;
 const OWNER_CHECK_MS = 100;
 /** The lockcnt's number in trace lines, given at init. */
 const ID = 3;
-/** The trace control block under a module-local name (see mutex.ts). */
-const TRACE = traceControl;
+/** Module-local names for the instrumentation switch (see mutex.ts). */
+const SWITCH = control;
+const ENABLED = CONTROL_ENABLED;
 
-/** Emits a lockcnt trace event if any is enabled: a single branch otherwise. */
-function trace(w: Int32Array, name: LockcntEvent, a = 0, b = 0): void {
-  if (TRACE[0] & EV_LOCKCNT_ANY) traceLockcnt(name, w[ID], a, b);
+/** Emits one of QEMU's lockcnt trace events at its point (hooks.ts); a single branch while all is off. */
+function trace(w: Int32Array, name: string, a = 0, b = 0): void {
+  if (SWITCH[ENABLED] !== 0) hooks.point(name, w[ID], a, b);
 }
 /** Word 0 of a usable lockcnt (owner.ts: each kind has its own). */
 const READY = READY_LOCKCNT;
@@ -55,6 +51,68 @@ const L_LOCKED = 1;
 const L_WAITING = 2;
 const COUNT_STEP = 4;
 const COUNT_SHIFT = 2;
+
+/** Set by LOCK_FREE_WAIT when it slept (blocking waits of one thread do not nest: one flag suffices). */
+let sleptInWait = false;
+
+/**
+ * One look of a thread waiting for the lock to be free, QEMU's wait loop: DONE once the lock bits are
+ * FREE; LOCKED is first turned into WAITING (so that the unlock will notify); then sleep on the WAITING
+ * word. After a sleep: a lockcnt destroyed meanwhile passes on the wake-up this thread may have taken and
+ * fails; a holder that ended is taken over (EOWNERDEAD, robust.ts).
+ */
+function lockFreeStep(w: Int32Array, func: string, flags: number): number {
+  if (flags & SLEPT) {
+    if (Atomics.load(w, STATE) !== READY) {
+      wake(w, WORD, 1);
+      checkReady(w, READY, func);
+    }
+    takeFromDeadOwner(w, func);
+  }
+  const v = Atomics.load(w, WORD);
+  if ((v & STATE_MASK) === L_FREE) return DONE;
+  if ((v & STATE_MASK) === L_LOCKED) {
+    const next = v - L_LOCKED + L_WAITING;
+    trace(w, 'lockcnt_futex_wait_prepare', v, next);
+    Atomics.compareExchange(w, WORD, v, next);
+    return AGAIN;
+  }
+  trace(w, 'lockcnt_futex_wait', v);
+  return sleepOn(v);
+}
+
+/** The wait for a free lock, in slices of OWNER_CHECK_MS: never unbounded on a holder that may have ended. */
+const LOCK_FREE_WAIT: Protocol = {
+  kind: KIND_LOCKCNT,
+  index: WORD,
+  idIndex: ID,
+  sliceMs: OWNER_CHECK_MS,
+  asyncSuffix: null,
+  step: lockFreeStep,
+  afterSleep: (w) => {
+    sleptInWait = true;
+    trace(w, 'lockcnt_futex_wait_resume', Atomics.load(w, WORD));
+  },
+  enter: null,
+  leave: null,
+  timedOut: () => false,
+};
+
+/**
+ * If the thread recorded as holding the lock has ended, takes the lock over (it stays locked, now by the
+ * calling thread) and fails with EOWNERDEAD, as a robust mutex does: what the lock protected may be half
+ * changed, and only the caller can tell.
+ */
+function takeFromDeadOwner(w: Int32Array, func: string): void {
+  const owner = Atomics.load(w, OWNER);
+  if (owner === 0 || owner === SELF || !ownerEnded(owner) || !takeOver(w, OWNER, owner, SELF)) return;
+  fail(
+    'EOWNERDEAD',
+    func,
+    `${describeThread(ownerThread(owner))} ended while holding its lock; the calling thread now holds it: ` +
+      'repair what it protects, then call qemu_lockcnt_unlock',
+  );
+}
 
 /** Result of {@link QemuLockCnt.casOrWait}. */
 interface Attempt {
@@ -143,8 +201,8 @@ export class QemuLockCnt extends SharedStorage {
 
   /**
    * If the lock is free, tries once to compareExchange the word from `a.value` to `ifFree` (true on
-   * success). Otherwise marks the lock WAITING, parks until it is freed, and returns false without trying
-   * again, leaving the word's new value in `a.value`.
+   * success). Otherwise waits until the lock is free (LOCK_FREE_WAIT), notes in `a.waited` whether it
+   * slept, and returns false without trying again, leaving the word's new value in `a.value`.
    */
   #casOrWait(a: Attempt, ifFree: number, func: string): boolean {
     const w = this.words;
@@ -158,47 +216,13 @@ export class QemuLockCnt extends SharedStorage {
       }
       a.value = seen;
     }
-    while ((a.value & STATE_MASK) !== L_FREE) {
-      if ((a.value & STATE_MASK) === L_LOCKED) {
-        const expected = a.value;
-        const next = expected - L_LOCKED + L_WAITING;
-        trace(w, 'lockcnt_futex_wait_prepare', expected, next);
-        const seen = Atomics.compareExchange(w, WORD, expected, next);
-        a.value = seen === expected ? next : seen;
-        continue;
-      }
-      refuseToBlock(func);
-      a.waited = true;
-      trace(w, 'lockcnt_futex_wait', a.value);
-      // Never an unbounded sleep on a holder that may have ended (as a mutex's lockers, see mutex.ts).
-      if (park(w, WORD, a.value, OWNER_CHECK_MS) === 'timed-out') this.#takeFromDeadOwner(func);
-      if (Atomics.load(w, STATE) !== READY) {
-        // Destroyed while this thread slept: pass on the wake-up it may have taken, then report.
-        wake(w, WORD, 1);
-        checkReady(w, READY, func);
-      }
+    if ((a.value & STATE_MASK) !== L_FREE) {
+      sleptInWait = false;
+      waitBlocking(LOCK_FREE_WAIT, w, func, 0, Number.POSITIVE_INFINITY);
+      if (sleptInWait) a.waited = true;
       a.value = Atomics.load(w, WORD);
-      trace(w, 'lockcnt_futex_wait_resume', a.value);
     }
     return false;
-  }
-
-  /**
-   * If the thread recorded as holding the lock has ended, takes the lock over (it stays locked, now by the
-   * calling thread) and fails with EOWNERDEAD, as a robust mutex does: what the lock protected may be half
-   * changed, and only the caller can tell. Nobody waits for ever on a dead holder.
-   */
-  #takeFromDeadOwner(func: string): void {
-    const w = this.words;
-    const owner = Atomics.load(w, OWNER);
-    if (owner === 0 || owner === SELF || !hasEnded(ownerThread(owner))) return;
-    if (Atomics.compareExchange(w, OWNER, owner, SELF) !== owner) return;
-    fail(
-      'EOWNERDEAD',
-      func,
-      `${describeThread(ownerThread(owner))} ended while holding its lock; the calling thread now holds it: ` +
-        'repair what it protects, then call qemu_lockcnt_unlock',
-    );
   }
 
   /** Fails with EDEADLK if the calling thread holds the lock and `what` would wait for it forever. */

@@ -4,15 +4,17 @@
  * State (two Int32): the lock word (see owner.ts): UNINIT 0, FREE 1, DESTROYED 2, NOTRECOVERABLE 3, or
  * the owner's code `(tid + 2) << 2` with bit 0 (CONTENDED) set when a thread may be parked on the word and
  * bit 1 (INCONSISTENT) set when the owner took it from a thread that had ended; and the mutex's number,
- * given at init, which names it in trace output (trace/trace.ts). This is Drepper's three-state
+ * given at init, which names it in trace output and waiter records. This is Drepper's three-state
  * "mutex2" (free / locked / locked-with-waiters) with the owner's identity folded into the locked states,
  * so that unlock by a non-owner (EPERM) and relock by the owner (EDEADLK) are detected in every thread
  * at no cost to the fast path.
  *
- * Fast paths: lock is one compareExchange FREE -> SELF; unlock is one compareExchange SELF -> FREE. Anything
- * else (held by someone, contended, uninitialized, destroyed, not ours) goes to a separate slow path.
+ * Fast paths: lock is one compareExchange FREE -> SELF; unlock is one compareExchange SELF -> FREE. Each
+ * first reads the instrumentation switch (hooks.ts), one branch while tracing and the profiler are off.
+ * Anything else (held by someone, contended, uninitialized, destroyed, not ours) goes to a slow path:
+ * {@link lockStep}, which the park layer's drivers (wait.ts) run for the blocking and the async lock.
  *
- * Why no wake-up is lost: a locker parks only on the value `owner | CONTENDED`, which it (or another
+ * Why no wake-up is lost: a locker sleeps only on the value `owner | CONTENDED`, which it (or another
  * waiter) stored with a compareExchange while the lock was held. The owner's unlock fast path fails on that
  * value, so the slow unlock stores FREE and then notifies one parked thread. A thread that was about to
  * park sees FREE (not the value it parks on) and returns at once; a parked one is on the queue when the
@@ -20,12 +22,23 @@
  * CONTENDED set, and its own unlock passes the wake-up on. All Atomics operations are sequentially
  * consistent, which gives lock acquire / unlock release ordering for the data the mutex protects.
  *
- * Robust: a locker that finds the lock held by a thread that has ended (thread/liveness.ts) takes it over
- * with a compareExchange from the value it saw, marked INCONSISTENT, and fails with EOWNERDEAD while holding
- * it; `consistent()` clears the mark, and an unlock with the mark still set leaves NOTRECOVERABLE. A parked
- * locker sleeps at most OWNER_CHECK_MS at a time, so it notices a holder that ended while it slept.
+ * Robust (robust.ts): a locker that finds the lock held by a thread that has ended takes it over with a
+ * compareExchange from the value it saw, marked INCONSISTENT, and fails with EOWNERDEAD while holding it;
+ * `consistent()` clears the mark, and an unlock with the mark still set leaves NOTRECOVERABLE. A locker
+ * sleeps at most OWNER_CHECK_MS at a time, so it notices a holder that ended while it slept.
  */
 import { fail } from '../errors.js';
+import {
+  CONTROL_ENABLED,
+  control,
+  hooks,
+  instrumentedLock,
+  instrumentedLockAsync,
+  KIND_MUTEX,
+  nextObjectId,
+  TRYING,
+  type Waiter,
+} from '../hooks.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import {
   CONTENDED,
@@ -40,49 +53,20 @@ import {
   SELF as SELF_VALUE,
   UNINIT,
 } from '../owner.js';
-import {
-  abortReason,
-  nextSpinBudget,
-  park,
-  parkAsync,
-  refuseToBlock,
-  relax,
-  SPIN_STEP,
-  signalOf,
-  spinPaidOff,
-  spinWasted,
-  type WaitOptions,
-  wake,
-} from '../park.js';
-import { blockedFor, CHECK_AFTER_MS, findCycle, noteBlocked, noteUnblocked } from '../thread/deadlock.js';
-import { hasEnded } from '../thread/liveness.js';
-import {
-  forgetWaitSite,
-  noteTakenSite,
-  noteWaitSite,
-  takenSiteOf,
-  waitSiteOf,
-} from '../thread/lock-sites.js';
+import { abortReason, signalOf, type WaitOptions, wake } from '../park.js';
+import { makeConsistent, ownerEnded, takeOver } from '../robust.js';
 import { describeThread } from '../thread/names.js';
 import {
-  heldSinceMs,
-  noteAwake,
-  noteHeld,
-  noteReleased,
-  noteWaiting,
-  type Waiter,
-  waitersOf,
-} from '../trace/holders.js';
-import { type QspType, qspRecord } from '../trace/qsp.js';
-import {
-  callSite,
-  nextObjectId,
-  QSP_BIT,
-  traceControl,
-  traceLock,
-  traceLocked,
-  traceUnlock,
-} from '../trace/trace.js';
+  AGAIN,
+  DONE,
+  MAY_SPIN,
+  type Protocol,
+  SLEPT,
+  sleepOn,
+  spinOn,
+  waitAsync,
+  waitBlocking,
+} from '../wait.js';
 
 /** Index of the lock word inside a mutex's storage (a recursive mutex keeps its depth after it). */
 const LOCK = 0;
@@ -93,207 +77,95 @@ const LOCK = 0;
  */
 const FREE = FREE_VALUE;
 const SELF = SELF_VALUE;
-const TRACE = traceControl;
+const SWITCH = control;
+const ENABLED = CONTROL_ENABLED;
 /** The mutex's number for trace output (a recursive mutex keeps it at the same index). */
 export const MUTEX_ID = 1;
+/** How often a thread parked on a mutex checks whether the holder has ended. */
+const OWNER_CHECK_MS = 100;
 
 /**
  * Locks the word at index 0 of `w` for the calling thread; `func` names the caller in errors. With
- * tracing on, emits qemu_mutex_lock before and qemu_mutex_locked after.
+ * instrumentation on, the call hooks (hooks.ts) run around it.
  */
 export function lockWord(w: Int32Array, func: string): void {
-  if (TRACE[0] !== 0) {
-    lockWordTraced(w, func);
+  if (SWITCH[ENABLED] !== 0) {
+    instrumentedLock(KIND_MUTEX, w[MUTEX_ID], 0, lockWordPlain, w, func);
     return;
   }
-  if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) lockWordSlow(w, func);
+  if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) lockSlow(w, func);
 }
 
-function lockWordTraced(w: Int32Array, func: string): void {
-  const id = w[MUTEX_ID];
-  const site = callSite();
-  traceLock(id, site);
-  if (TRACE[0] & QSP_BIT) {
-    const start = performance.now();
-    lockWordUntraced(w, func);
-    qspRecord(qspTypeOf(func), id, site, (performance.now() - start) * 1e6, true);
-  } else {
-    lockWordUntraced(w, func);
-  }
-  noteHeld(id);
-  noteTakenSite(id, site);
-  traceLocked(id, site);
+/** As {@link lockWord}, without the call hooks (a cond wait's relock, which reports itself). */
+export function lockWordPlain(w: Int32Array, func: string): void {
+  if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) lockSlow(w, func);
 }
 
-function qspTypeOf(func: string): QspType {
-  return func.startsWith('qemu_rec_mutex') ? 'rec_mutex' : 'mutex';
-}
-
-/** As {@link lockWord}, without trace events (a cond wait's relock emits its own). */
-export function lockWordUntraced(w: Int32Array, func: string): void {
-  if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) lockWordSlow(w, func);
-}
-
-function lockWordSlow(w: Int32Array, func: string): void {
-  try {
-    lockWordBlocking(w, func);
-  } finally {
-    // However the call ends, this thread is no longer blocked: the deadlock check must never see it so.
-    noteUnblocked();
-  }
-}
-
-function lockWordBlocking(w: Int32Array, func: string): void {
-  if (spinForLock(w)) return;
-  // Once this thread has parked it must take the lock as contended: it cannot know who else sleeps.
-  let mine = SELF;
-  let siteNoted = false;
-  try {
-    for (;;) {
-      const next = lockStep(w, func, mine);
-      if (next === TAKEN) return;
-      if (next === LOOK_AGAIN) continue;
-      if (mine === SELF) refuseToBlock(func, `${func}_async`);
-      noteWaiting(w[MUTEX_ID]);
-      noteBlocked(w[MUTEX_ID], ownerThread(next), mine === SELF);
-      // Never an unbounded sleep on a holder that may have ended: every OWNER_CHECK_MS the sleeper wakes to
-      // look, which costs nothing while the holder lets go sooner.
-      const result = park(w, LOCK, next, OWNER_CHECK_MS);
-      noteAwake();
-      mine = SELF | CONTENDED;
-      if (result !== 'timed-out') continue;
-      // Stuck for a while: now a stack capture costs nothing that matters, and names the code in a report.
-      if (!siteNoted) noteWaitSite(callSite());
-      siteNoted = true;
-      if (blockedFor() >= CHECK_AFTER_MS) refuseDeadlock(w, func);
-    }
-  } finally {
-    if (siteNoted) forgetWaitSite();
-  }
+function lockSlow(w: Int32Array, func: string): void {
+  waitBlocking(LOCK_WAIT, w, func, 0, Number.POSITIVE_INFINITY);
 }
 
 /**
- * Spins (bounded and adaptive, see park.ts) while another thread holds the lock, since a holder on another
- * core usually lets go soon; true if it took the lock. Leaves every error to {@link lockStep}.
+ * One look at the lock word by a locker, shared by the blocking and the async lock: takes the lock
+ * (DONE; as `SELF | CONTENDED` once this call has slept, since it cannot know who else sleeps), finds
+ * that the word moved under it (AGAIN), asks to spin while the holder keeps it, or answers SLEEP on
+ * `owner | CONTENDED`, having made sure the word holds it. Fails for an unusable word, for the caller's own
+ * lock (EDEADLK), and with EOWNERDEAD (holding the lock) for a holder that ended.
  */
-function spinForLock(w: Int32Array): boolean {
-  const budget = nextSpinBudget();
-  for (let i = 0; i < budget; i += SPIN_STEP) {
-    const v = Atomics.load(w, LOCK);
-    if (v === FREE) {
-      if (Atomics.compareExchange(w, LOCK, FREE, SELF) === FREE) {
-        spinPaidOff(i);
-        return true;
-      }
-    } else if (v < HELD_MIN || (v & ~OWNER_FLAGS) === SELF) {
-      return false;
-    }
-    relax();
-  }
-  spinWasted();
-  return false;
-}
-
-/** {@link lockStep}'s answers besides a value to park on (which is always >= HELD_MIN). */
-const TAKEN = 0;
-const LOOK_AGAIN = 1;
-
-/**
- * One look at the lock word by a locker that has stopped spinning, shared by the blocking and the async
- * lock: takes the lock as `mine` (TAKEN), finds that the word moved under it (LOOK_AGAIN), or returns the
- * value to park on, `owner | CONTENDED`, having made sure the word holds it. Fails for an unusable word,
- * for the caller's own lock (EDEADLK), and with EOWNERDEAD (holding the lock) for a dead owner.
- */
-function lockStep(w: Int32Array, func: string, mine: number): number {
+function lockStep(w: Int32Array, func: string, flags: number): number {
   const v = Atomics.load(w, LOCK);
-  if (v === FREE) return Atomics.compareExchange(w, LOCK, FREE, mine) === FREE ? TAKEN : LOOK_AGAIN;
+  if (v === FREE) {
+    const mine = flags & SLEPT ? SELF | CONTENDED : SELF;
+    return Atomics.compareExchange(w, LOCK, FREE, mine) === FREE ? DONE : AGAIN;
+  }
   if (v < HELD_MIN) unusable(v, func);
   if ((v & ~OWNER_FLAGS) === SELF) fail('EDEADLK', func, 'the calling thread already holds this mutex');
-  if (hasEnded(ownerThread(v))) {
-    takeFromDeadOwner(w, v, func);
-    return LOOK_AGAIN;
+  if (ownerEnded(v)) {
+    if (takeOver(w, LOCK, v, SELF | CONTENDED | INCONSISTENT)) ownerDied(v, func);
+    return AGAIN;
   }
-  if ((v & CONTENDED) === 0 && Atomics.compareExchange(w, LOCK, v, v | CONTENDED) !== v) return LOOK_AGAIN;
-  return v | CONTENDED;
+  // A holder on another core usually lets go soon: spin while it holds the lock (bounded, see park.ts).
+  if (flags & MAY_SPIN) return spinOn(v);
+  if ((v & CONTENDED) === 0 && Atomics.compareExchange(w, LOCK, v, v | CONTENDED) !== v) return AGAIN;
+  return sleepOn(v | CONTENDED);
 }
 
 /**
- * The async lock: as {@link lockWord}, but waits with Atomics.waitAsync (park.ts), so the calling thread's
+ * The lock's wait. It sleeps in slices of OWNER_CHECK_MS, never unbounded on a holder that may have
+ * ended; a slice that ends with the lock still held is also where the deadlock check runs (hooks.ts).
+ */
+const LOCK_WAIT: Protocol = {
+  kind: KIND_MUTEX,
+  index: LOCK,
+  idIndex: MUTEX_ID,
+  sliceMs: OWNER_CHECK_MS,
+  asyncSuffix: '_async',
+  step: lockStep,
+  afterSleep: null,
+  enter: null,
+  leave: null,
+  timedOut: () => false,
+};
+
+/**
+ * The async lock: as {@link lockWord}, but waits with Atomics.waitAsync (wait.ts), so the calling thread's
  * event loop keeps running. The lock belongs to the thread, as every QemuMutex does: two async tasks of
  * one thread do not exclude each other, and the second one's lock fails with EDEADLK.
  */
 export async function lockWordAsync(w: Int32Array, func: string, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) throw abortReason(signal);
-  const traced = TRACE[0] !== 0;
-  const id = w[MUTEX_ID];
-  const site = traced ? callSite() : '';
-  if (traced) traceLock(id, site);
-  if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) await lockWordAsyncSlow(w, func, signal);
-  if (traced) {
-    noteHeld(id);
-    noteTakenSite(id, site);
-    traceLocked(id, site);
+  if (SWITCH[ENABLED] !== 0) {
+    return instrumentedLockAsync(KIND_MUTEX, w[MUTEX_ID], 0, lockWordAsyncPlain, w, func, signal);
+  }
+  return lockWordAsyncPlain(w, func, signal);
+}
+
+/** As {@link lockWordAsync}, without the call hooks (an async cond wait's relock reports itself). */
+export async function lockWordAsyncPlain(w: Int32Array, func: string, signal?: AbortSignal): Promise<void> {
+  if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) {
+    await waitAsync(LOCK_WAIT, w, func, 0, Number.POSITIVE_INFINITY, signal);
   }
 }
-
-/** As {@link lockWordAsync}, without trace events (an async cond wait's relock emits its own). */
-export async function lockWordAsyncUntraced(
-  w: Int32Array,
-  func: string,
-  signal?: AbortSignal,
-): Promise<void> {
-  if (Atomics.compareExchange(w, LOCK, FREE, SELF) !== FREE) await lockWordAsyncSlow(w, func, signal);
-}
-
-async function lockWordAsyncSlow(w: Int32Array, func: string, signal?: AbortSignal): Promise<void> {
-  let mine = SELF;
-  try {
-    for (;;) {
-      const next = lockStep(w, func, mine);
-      if (next === TAKEN) return;
-      if (next === LOOK_AGAIN) continue;
-      // Recorded as the blocking lock records itself, so that the waiter shows in waiters() and a cycle
-      // through it is found. Its thread runs other tasks meanwhile, and one of them could still unlock what
-      // the thread holds: a cycle through an async lock is reported once it has lasted CHECK_AFTER_MS, as a
-      // lock-order inversion that holds it up, which is what it is even if a later unlock would have ended it.
-      noteWaiting(w[MUTEX_ID]);
-      noteBlocked(w[MUTEX_ID], ownerThread(next), mine === SELF);
-      const result = await parkAsync(w, LOCK, next, OWNER_CHECK_MS, signal);
-      noteAwake();
-      if (result === 'aborted') throw abortReason(signal);
-      mine = SELF | CONTENDED;
-      if (result === 'timed-out' && blockedFor() >= CHECK_AFTER_MS) refuseDeadlock(w, func);
-    }
-  } finally {
-    noteUnblocked();
-  }
-}
-
-/** EDEADLK if this thread is the one to report a deadlock cycle it is part of (thread/deadlock.ts). */
-function refuseDeadlock(w: Int32Array, func: string): void {
-  // Refresh this thread's own edge from the word first, so the check reads what holds now.
-  const v = Atomics.load(w, LOCK);
-  if (v < HELD_MIN || (v & ~OWNER_FLAGS) === SELF) return;
-  noteBlocked(w[MUTEX_ID], ownerThread(v), false);
-  const cycle = findCycle();
-  if (cycle === null) return;
-  // Where each lock was taken is known only while tracing records it (thread/lock-sites.ts).
-  const traced = TRACE[0] !== 0;
-  const at = (site: string | null) => (site === null ? '' : ` at ${site}`);
-  const path = cycle.map(
-    (c) => `${describeThread(c.threadId)} waits for mutex #${c.mutexId}${at(waitSiteOf(c.threadId))}`,
-  );
-  const next = cycle.map((c, i) => {
-    const taken = traced ? takenSiteOf(c.mutexId) : null;
-    const holder = describeThread(cycle[(i + 1) % cycle.length].threadId);
-    return `mutex #${c.mutexId} is held by ${holder}${taken === null ? '' : ` (taken at ${taken})`}`;
-  });
-
-  fail('EDEADLK', func, `deadlock: ${path.join(', ')}; ${next.join(', ')}`);
-}
-
-/** How often a thread parked on a mutex checks whether the holder has ended. */
-const OWNER_CHECK_MS = 100;
 
 /** EINVAL for a word that is not a usable mutex, ENOTRECOVERABLE for one that a dead owner ruined. */
 function unusable(v: number, func: string): never {
@@ -302,12 +174,10 @@ function unusable(v: number, func: string): never {
 }
 
 /**
- * The holder recorded in `v` has ended: takes the lock from it, marked INCONSISTENT (and CONTENDED, since
- * others may be parked), and fails with EOWNERDEAD while holding it, as POSIX robust mutexes do. Returns
- * only if another thread changed the word first (the caller then looks again).
+ * EOWNERDEAD, for a lock the calling thread took over (marked INCONSISTENT) from owner `v`, which ended: as
+ * POSIX robust mutexes fail, holding the lock.
  */
-function takeFromDeadOwner(w: Int32Array, v: number, func: string): void {
-  if (Atomics.compareExchange(w, LOCK, v, SELF | CONTENDED | INCONSISTENT) !== v) return;
+function ownerDied(v: number, func: string): never {
   fail(
     'EOWNERDEAD',
     func,
@@ -316,21 +186,18 @@ function takeFromDeadOwner(w: Int32Array, v: number, func: string): void {
   );
 }
 
-/** Unlocks the word at index 0 of `w`, which the calling thread must hold; traced as qemu_mutex_unlock. */
+/** Unlocks the word at index 0 of `w`, which the calling thread must hold; with the call hooks. */
 export function unlockWord(w: Int32Array, func: string): void {
-  if (TRACE[0] !== 0 && heldBySelf(w)) {
-    traceUnlock(w[MUTEX_ID]);
-    noteReleased(w[MUTEX_ID]);
-  }
-  if (Atomics.compareExchange(w, LOCK, SELF, FREE) !== SELF) unlockWordSlow(w, func);
+  if (SWITCH[ENABLED] !== 0 && heldBySelf(w)) hooks.released(w[MUTEX_ID], 0);
+  if (Atomics.compareExchange(w, LOCK, SELF, FREE) !== SELF) unlockSlow(w, func);
 }
 
-/** As {@link unlockWord}, without the trace event (a cond wait emits its own). */
-export function unlockWordUntraced(w: Int32Array, func: string): void {
-  if (Atomics.compareExchange(w, LOCK, SELF, FREE) !== SELF) unlockWordSlow(w, func);
+/** As {@link unlockWord}, without the call hooks (a cond wait reports its own). */
+export function unlockWordPlain(w: Int32Array, func: string): void {
+  if (Atomics.compareExchange(w, LOCK, SELF, FREE) !== SELF) unlockSlow(w, func);
 }
 
-function unlockWordSlow(w: Int32Array, func: string): void {
+function unlockSlow(w: Int32Array, func: string): void {
   const v = Atomics.load(w, LOCK);
   // Only the owner moves the word away from an owned value, and waiters only add CONTENDED, which is
   // already set here: the store cannot overwrite anyone's change.
@@ -348,14 +215,6 @@ function unlockWordSlow(w: Int32Array, func: string): void {
   notHeldBySelf(v, func);
 }
 
-/** Marks a mutex taken with EOWNERDEAD usable again; the caller must hold it. */
-export function makeConsistent(w: Int32Array, func: string): void {
-  const v = Atomics.load(w, LOCK);
-  if ((v & ~OWNER_FLAGS) !== SELF) notHeldBySelf(v, func);
-  if ((v & INCONSISTENT) === 0) fail('EINVAL', func, 'it is not inconsistent: its owner did not die');
-  Atomics.and(w, LOCK, ~INCONSISTENT);
-}
-
 /** Fails with the error for a lock word that the calling thread does not hold. */
 export function notHeldBySelf(v: number, func: string): never {
   if (v === FREE) fail('EPERM', func, 'it is not locked');
@@ -364,36 +223,26 @@ export function notHeldBySelf(v: number, func: string): never {
 }
 
 /** 0 if the lock was taken, -16 (-EBUSY) if it is held by anyone (the caller included). */
-export function tryLockWord(w: Int32Array, func: string): number {
-  if (TRACE[0] !== 0) return tryLockWordTraced(w, func);
+export function tryLockWord(w: Int32Array, func: string, kind = KIND_MUTEX): number {
+  if (SWITCH[ENABLED] !== 0) {
+    const probe = hooks.lockBegin(kind, w[MUTEX_ID], TRYING);
+    const v = Atomics.compareExchange(w, LOCK, FREE, SELF);
+    hooks.acquired(probe, v === FREE);
+    return v === FREE ? 0 : tryLockFailed(w, v, func, kind);
+  }
   const v = Atomics.compareExchange(w, LOCK, FREE, SELF);
   if (v === FREE) return 0;
-  return tryLockFailed(w, v, func);
+  return tryLockFailed(w, v, func, kind);
 }
 
 /** -16 (-EBUSY) for a held lock; the error for an unusable one; EOWNERDEAD (holding it) for a dead owner. */
-function tryLockFailed(w: Int32Array, v: number, func: string): number {
+function tryLockFailed(w: Int32Array, v: number, func: string, kind: number): number {
   if (v < HELD_MIN) unusable(v, func);
-  if ((v & ~OWNER_FLAGS) !== SELF && hasEnded(ownerThread(v))) {
-    takeFromDeadOwner(w, v, func);
-    return tryLockWord(w, func);
+  if ((v & ~OWNER_FLAGS) !== SELF && ownerEnded(v)) {
+    if (takeOver(w, LOCK, v, SELF | CONTENDED | INCONSISTENT)) ownerDied(v, func);
+    return tryLockWord(w, func, kind);
   }
   return -16;
-}
-
-function tryLockWordTraced(w: Int32Array, func: string): number {
-  const id = w[MUTEX_ID];
-  const site = callSite();
-  const start = performance.now();
-  const v = Atomics.compareExchange(w, LOCK, FREE, SELF);
-  if (TRACE[0] & QSP_BIT) qspRecord(qspTypeOf(func), id, site, (performance.now() - start) * 1e6, v === FREE);
-  if (v === FREE) {
-    noteHeld(id);
-    noteTakenSite(id, site);
-    traceLocked(id, site);
-    return 0;
-  }
-  return tryLockFailed(w, v, func);
 }
 
 /** Makes the word FREE; refuses (EBUSY) to reset a lock somebody holds. */
@@ -542,7 +391,7 @@ export class QemuMutex extends SharedStorage {
    * without this makes the mutex ENOTRECOVERABLE for everyone.
    */
   consistent(): void {
-    makeConsistent(this.words, 'qemu_mutex_consistent');
+    makeConsistent(this.words, 'qemu_mutex_consistent', notHeldBySelf);
   }
 
   /** The number this mutex got at init, which names it in trace lines and profiler reports. */
@@ -568,13 +417,13 @@ export class QemuMutex extends SharedStorage {
     return {
       threadId: ownerThread(v),
       contended: (v & CONTENDED) !== 0,
-      since: heldSinceMs(this.words[MUTEX_ID]),
+      since: hooks.heldSince(this.words[MUTEX_ID]),
     };
   }
 
   /** The threads parked waiting for this mutex now, with when each went to sleep. */
   waiters(): Waiter[] {
-    return waitersOf(this.words[MUTEX_ID]);
+    return hooks.waitersOf(this.words[MUTEX_ID]);
   }
 
   /** Whether the calling thread holds this mutex. */

@@ -19,23 +19,13 @@
  * sees the announcement and notifies, or the waiter's park sees COUNT != 0 and returns at once.
  */
 import { fail } from '../errors.js';
+import { KIND_SEMAPHORE, nextObjectId } from '../hooks.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { checkReady, markDestroyed, markReady, STATE, stateName } from '../lifecycle.js';
 import { READY_SEMAPHORE } from '../owner.js';
-import {
-  abortReason,
-  checkTimeout,
-  deadlineAfter,
-  parkAfterSpin,
-  parkAsync,
-  refuseToBlock,
-  remainingUntil,
-  signalOf,
-  type WaitOptions,
-  wake,
-} from '../park.js';
-import { enterWait, leaveWait, liveWaitersOf } from '../thread/waits.js';
-import { nextObjectId } from '../trace/trace.js';
+import { checkTimeout, deadlineAfter, refuseToBlock, signalOf, type WaitOptions, wake } from '../park.js';
+import { refuseWhileWaited } from '../robust.js';
+import { DONE, MAY_SPIN, type Protocol, sleepOn, spinOn, waitAsync, waitBlocking } from '../wait.js';
 
 const COUNT = 1;
 const WAITERS = 2;
@@ -107,7 +97,7 @@ export class QemuSemaphore extends SharedStorage {
       );
     }
     const w = this.words;
-    refuseWhileWaited(w, 'qemu_sem_init');
+    refuseWhileWaited(w[ID], this.#counted(), 'qemu_sem_init');
     Atomics.store(w, COUNT, count | 0);
     Atomics.store(w, WAITERS, 0);
     Atomics.store(w, ID, nextObjectId());
@@ -119,7 +109,7 @@ export class QemuSemaphore extends SharedStorage {
    * sleep on it.
    */
   destroy(): void {
-    refuseWhileWaited(this.words, 'qemu_sem_destroy');
+    refuseWhileWaited(this.words[ID], this.#counted(), 'qemu_sem_destroy');
     markDestroyed(this.words, READY, 'qemu_sem_destroy');
     // A waiter that announced itself just after the check above parks on COUNT: wake it to see DESTROYED.
     wake(this.words, COUNT, Number.POSITIVE_INFINITY);
@@ -170,55 +160,35 @@ export class QemuSemaphore extends SharedStorage {
     );
   }
 
-  /** The blocking wait: a unit at once, or announce, park while COUNT is 0, and try again. */
+  /** The blocking wait: a unit at once, or the wait (SEM_WAIT) until one is taken or the time is up. */
   #take(ms: number, func: string): boolean {
     const w = this.words;
     checkReady(w, READY, func);
     if (takeUnit(w)) return true;
     if (ms === 0) return false;
     refuseToBlock(func, `${func}_async`);
-    const deadline = deadlineAfter(ms);
-    const record = announce(w);
-    try {
-      for (;;) {
-        const left = nextTry(w, func, deadline);
-        if (left <= 0) return left === TOOK;
-        if (parkAfterSpin(w, COUNT, 0, left) === 'timed-out') return false;
-      }
-    } finally {
-      retire(w, record);
-    }
+    return waitBlocking(SEM_WAIT, w, func, 0, deadlineAfter(ms));
   }
 
-  /**
-   * The async wait, on the blocking one's protocol and steps; park.ts explains why a pending or cancelled
-   * async waiter cannot swallow a post's wake-up.
-   */
+  /** The async wait: the blocking one, with the async driver (park.ts: async waiters swallow no post). */
   async #takeAsync(ms: number, func: string, signal?: AbortSignal): Promise<boolean> {
     const w = this.words;
     checkReady(w, READY, func);
     if (takeUnit(w)) return true;
     if (ms === 0) return false;
-    if (signal?.aborted) throw abortReason(signal);
-    const deadline = deadlineAfter(ms);
-    const record = announce(w);
-    try {
-      for (;;) {
-        const left = nextTry(w, func, deadline);
-        if (left <= 0) return left === TOOK;
-        const result = await parkAsync(w, COUNT, 0, left, signal);
-        if (result === 'aborted') throw abortReason(signal);
-        if (result === 'timed-out') return false;
-      }
-    } finally {
-      retire(w, record);
-    }
+    return waitAsync(SEM_WAIT, w, func, 0, deadlineAfter(ms), signal);
   }
 
   /** Takes a unit if one is available, without sleeping; true if it did. */
   tryWait(): boolean {
     checkReady(this.words, READY, 'qemu_sem_trywait');
     return takeUnit(this.words);
+  }
+
+  /** The counted waiters, while the semaphore is usable (for the EBUSY checks of init and destroy). */
+  #counted(): number {
+    const w = this.words;
+    return Atomics.load(w, STATE) === READY ? Atomics.load(w, WAITERS) : 0;
   }
 
   /** The current count (a racy snapshot, for inspection). */
@@ -237,47 +207,38 @@ export class QemuSemaphore extends SharedStorage {
 }
 
 /**
- * EBUSY while a live thread waits on the semaphore. Counted waiters that are not alive (terminated in the
- * middle of a wait) do not count: without this, one terminated waiter would keep it busy for ever.
+ * One look of a waiter, shared by the blocking and the async wait: takes a unit (DONE), or spins or sleeps
+ * while COUNT is 0. The waiter is counted in WAITERS from before its first look (SEM_WAIT.enter), so every
+ * post after that look notifies. Checks the lifecycle every round: a destroy that saw no waiter before this
+ * one counted itself has happened by now, and a destroy while it slept woke it.
  */
-function refuseWhileWaited(w: Int32Array, func: string): void {
-  if (Atomics.load(w, STATE) !== READY || Atomics.load(w, WAITERS) === 0) return;
-  const live = liveWaitersOf(w[ID]);
-  if (live > 0) fail('EBUSY', func, `${live} thread(s) are waiting on it`);
-}
-
-/** {@link nextTry}'s answers besides the milliseconds left to park. */
-const TOOK = -1;
-const TIMED_OUT = 0;
-
-/**
- * Counts the calling thread a waiter (WAITERS, which makes every post notify) and records it in the waits
- * table first (thread/waits.ts), so a waiter that dies counted cannot keep destroy busy for ever.
- */
-function announce(w: Int32Array): number {
-  const record = enterWait(w[ID]);
-  Atomics.add(w, WAITERS, 1);
-  return record;
-}
-
-/** Undoes {@link announce}, in the reverse order. */
-function retire(w: Int32Array, record: number): void {
-  Atomics.sub(w, WAITERS, 1);
-  leaveWait(record);
-}
-
-/**
- * One round of a wait by an announced waiter, shared by the blocking and the async one: TOOK if it took a
- * unit, TIMED_OUT if the deadline has passed, else the milliseconds left to park. Checks the lifecycle
- * every round: a destroy that saw no waiter before this one announced itself has happened by now, and a
- * destroy while it slept woke it.
- */
-function nextTry(w: Int32Array, func: string, deadline: number): number {
+function semStep(w: Int32Array, func: string, flags: number): number {
   checkReady(w, READY, func);
-  if (takeUnit(w)) return TOOK;
-  const left = remainingUntil(deadline);
-  return left > 0 ? left : TIMED_OUT;
+  if (takeUnit(w)) return DONE;
+  return flags & MAY_SPIN ? spinOn(0) : sleepOn(0);
 }
+
+/**
+ * The semaphore's wait. A time-out returns false without a last try, even if a post raced in: as QEMU's
+ * timed wait, a time-out never takes a unit.
+ */
+const SEM_WAIT: Protocol = {
+  kind: KIND_SEMAPHORE,
+  index: COUNT,
+  idIndex: ID,
+  sliceMs: Number.POSITIVE_INFINITY,
+  asyncSuffix: '_async',
+  step: semStep,
+  afterSleep: null,
+  // Counted in WAITERS, which makes every post notify (the driver records it in the waits table first).
+  enter: (w) => {
+    Atomics.add(w, WAITERS, 1);
+  },
+  leave: (w) => {
+    Atomics.sub(w, WAITERS, 1);
+  },
+  timedOut: () => false,
+};
 
 /** Takes one unit if the count is not zero. */
 function takeUnit(w: Int32Array): boolean {

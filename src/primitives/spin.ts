@@ -10,12 +10,15 @@
  * engine has it), and after a bounded burst of reads it sleeps on the word for up to 1 ms at a time;
  * unlock is a compareExchange SELF -> FREE (for the owner check) with no notify, as in QEMU, so a holder
  * never pays for waiters. A spinlock is for short critical sections: use QemuMutex for anything that may block.
+ *
+ * The naps are a spinner's backoff, not waits: like QEMU, which instruments no spinlock, they call no hooks
+ * (a napping locker shows in no waiter list, and no trace event or profiler row is made).
  */
 import { fail } from '../errors.js';
 import { registerKind, reviveAs, SharedStorage, type StorageClone } from '../layout.js';
 import { DESTROYED, describeUnusable, FREE, HELD_MIN, ownerThread, SELF } from '../owner.js';
 import { park, refuseToBlock, relax, SPIN_STEP } from '../park.js';
-import { hasEnded } from '../thread/liveness.js';
+import { ownerEnded, takeOver } from '../robust.js';
 import { describeThread } from '../thread/names.js';
 import { describeWord, MutexGuard, notHeldBySelf } from './mutex.js';
 
@@ -28,7 +31,7 @@ const NAP_MS = 1;
 
 /**
  * A QEMU spinlock (`QemuSpin`), for very short critical sections: a waiter re-reads the lock word rather
- * than sleeping at once (after a burst of reads it naps 1 ms at a time, since JS has no `cpu_relax`), and
+ * than sleeping at once (after a burst of reads it naps 1 ms at a time, since a JS thread cannot yield its core), and
  * an unlock never pays for waiters. The owner is recorded, so a relock is `EDEADLK` and a foreign unlock
  * `EPERM` instead of a hang. Use {@link QemuMutex} for anything that may take long.
  *
@@ -156,12 +159,11 @@ export class QemuSpin extends SharedStorage {
 /**
  * A spinlock whose holder has ended would make every locker spin for ever: QEMU's C threads cannot die
  * alone, but a JS thread can be terminated. So a locker whose nap saw the word unchanged checks the holder,
- * and takes the lock over from a holder that has ended, failing with EOWNERDEAD while holding it (as a
- * robust mutex does; a spinlock has no consistent(): the caller repairs, then unlocks).
+ * and takes the lock over from a holder that has ended, failing with EOWNERDEAD while holding it (robust.ts;
+ * a spinlock has no consistent(): the caller repairs, then unlocks).
  */
 function takeFromDeadOwner(w: Int32Array, v: number): void {
-  if (v < HELD_MIN || Atomics.load(w, WORD) !== v || !hasEnded(ownerThread(v))) return;
-  if (Atomics.compareExchange(w, WORD, v, SELF) !== v) return;
+  if (v < HELD_MIN || Atomics.load(w, WORD) !== v || !ownerEnded(v) || !takeOver(w, WORD, v, SELF)) return;
   fail(
     'EOWNERDEAD',
     'qemu_spin_lock',

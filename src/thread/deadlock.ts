@@ -19,8 +19,21 @@
  *
  * Cost: nothing on the fast paths; a blocked locker runs the check at most once per wake-up after it has
  * waited CHECK_AFTER_MS, reading a few shared words per cycle member.
+ *
+ * An async lock (lockAsync) takes part too: its waiter records its edge like a blocked one. Its thread runs
+ * other tasks meanwhile, and one of them could still unlock what the thread holds: so a cycle through an
+ * async lock is reported once it has lasted CHECK_AFTER_MS, as the lock-order inversion that holds it up,
+ * which is what it is even if a later unlock would have ended it. A thread keeps one edge: with several
+ * waits pending (async ones, or a blocking lock beside them), the latest recorded is the one followed.
+ *
+ * instrument.ts calls these functions from the park layer's hooks: noteBlocked before each sleep of a lock
+ * wait, refuseDeadlock when a sleep's slice ends with the lock still held, noteUnblocked when the wait ends.
  */
+import { fail } from '../errors.js';
+import { HELD_MIN, OWNER_FLAGS, ownerThread, SELF } from '../owner.js';
 import { platform } from '../platform/index.js';
+import { takenSiteOf, waitSiteOf } from './lock-sites.js';
+import { describeThread } from './names.js';
 
 const SLOTS = 1 << 14;
 const INTS = 3;
@@ -98,4 +111,28 @@ export function findCycle(): CycleLink[] | null {
     tid = owner;
   }
   return null;
+}
+
+/**
+ * EDEADLK (naming `func`) if the calling thread, blocked on the mutex whose words are `w` and number `id`,
+ * is in a deadlock cycle and is the one to report it. `sites`: whether lock call sites are being recorded
+ * (lock-sites.ts, only while tracing or profiling), to name where each lock was taken.
+ */
+export function refuseDeadlock(w: Int32Array, id: number, func: string, sites: boolean): void {
+  // Refresh this thread's own edge from the word first, so the check reads what holds now.
+  const v = Atomics.load(w, 0);
+  if (v < HELD_MIN || (v & ~OWNER_FLAGS) === SELF) return;
+  noteBlocked(id, ownerThread(v), false);
+  const cycle = findCycle();
+  if (cycle === null) return;
+  const at = (site: string | null) => (site === null ? '' : ` at ${site}`);
+  const path = cycle.map(
+    (c) => `${describeThread(c.threadId)} waits for mutex #${c.mutexId}${at(waitSiteOf(c.threadId))}`,
+  );
+  const next = cycle.map((c, i) => {
+    const taken = sites ? takenSiteOf(c.mutexId) : null;
+    const holder = describeThread(cycle[(i + 1) % cycle.length].threadId);
+    return `mutex #${c.mutexId} is held by ${holder}${taken === null ? '' : ` (taken at ${taken})`}`;
+  });
+  fail('EDEADLK', func, `deadlock: ${path.join(', ')}; ${next.join(', ')}`);
 }

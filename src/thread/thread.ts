@@ -1,8 +1,9 @@
 /**
  * QemuThread: QEMU's threads on the platform's workers, joined through shared memory.
  *
- * State (QemuThread.BYTES of shared memory): STATE (NONE, RUNNING, EXITED, JOINED, or IDENTITY for a
- * storage filled by qemu_thread_get_self), TID (the runtime's thread id), MODE (joinable or detached),
+ * State (QemuThread.BYTES of shared memory): STATE (NONE, STARTING while a start spawns the worker,
+ * RUNNING, PUBLISHING while the outcome is written, EXITED, JOINED, or IDENTITY for a storage filled by
+ * qemu_thread_get_self), TID (the runtime's thread id), MODE (joinable or detached),
  * JOINER (the owner code of the thread that claimed the join), then the result pipe (result-pipe.ts).
  *
  * Lifecycle: create writes RUNNING, MODE and JOINER = 0, then spawns a worker running entry.ts, which

@@ -1,41 +1,61 @@
 /**
- * Who waits for what, and since when: the data behind QemuMutex.holder()/waiters() and the demo machine's
- * `info locks`, for the hours spent on "who holds this lock, and why is everyone waiting".
+ * Who waits for what, and since when: the data behind QemuMutex.holder()/waiters(), QemuCond's
+ * parkedThreads() and the demo machine's `info locks`, for the hours spent on "who holds this lock, and
+ * why is everyone waiting".
  *
- * State: one process-wide block in shared memory (platform.processShared), indexed by thread id modulo
- * SLOTS: WAITING_FOR, the number of the mutex (positive) or cond (negative) the thread is parked on, 0 when
- * it is not parked; WAIT_SINCE, when it parked; and HELD_SINCE, indexed by mutex number modulo SLOTS, when
- * the current holder took the mutex.
+ * State: one process-wide block in shared memory (platform.processShared). Per thread (slot = thread id
+ * modulo SLOTS), ENTRIES waiting records, one per wait the thread is asleep in (a blocking one, and async
+ * ones: a thread may have several async waits pending at once): TAG, `tid + 1` while the record is in use
+ * (0: free); ON, the number of the mutex (positive) or cond (negative) it sleeps on; SINCE, when it went to
+ * sleep. And HELD_SINCE, indexed by mutex number modulo SLOTS, when the current holder took the mutex.
  *
- * Cost: a thread records its waits only on the slow path, just before it sleeps, where a kernel wake-up
- * costs far more; so waiters are always known. Holding times cost a clock read on every lock, so they are
- * recorded only while tracing or the profiler is on (HELD_SINCE is 0 otherwise).
+ * Cost: a thread records its waits only on the slow path, just before it sleeps (the park layer's
+ * beforeSleep hook), where a kernel wake-up costs far more; so waiters are always known. Holding times cost
+ * a clock read on every lock, so they are recorded only while tracing or the profiler is on (HELD_SINCE is
+ * 0 otherwise). A thread with more than ENTRIES waits asleep at once is shown in the first ENTRIES.
  */
+import type { Waiter } from '../hooks.js';
 import { platform } from '../platform/index.js';
 
 const SLOTS = 1 << 14;
-const buffer = platform.processShared('qemu-thread.holders', SLOTS * 4 + SLOTS * 8 * 2);
-const waitingFor = new Int32Array(buffer, 0, SLOTS);
-const waitSince = new Float64Array(buffer, SLOTS * 4, SLOTS);
-const heldSince = new Float64Array(buffer, SLOTS * 4 + SLOTS * 8, SLOTS);
+const ENTRIES = 4;
+const INTS = 2;
+const TAG = 0;
+const ON = 1;
+const RECORDS = SLOTS * ENTRIES;
+const buffer = platform.processShared('qemu-thread.holders', RECORDS * INTS * 4 + RECORDS * 8 + SLOTS * 8);
+const records = new Int32Array(buffer, 0, RECORDS * INTS);
+const waitSince = new Float64Array(buffer, RECORDS * INTS * 4, RECORDS);
+const heldSince = new Float64Array(buffer, RECORDS * INTS * 4 + RECORDS * 8, SLOTS);
 
 const slotOf = (n: number) => n & (SLOTS - 1);
-const MY_SLOT = slotOf(platform.threadId);
+const me = platform.threadId;
+const MY_FIRST = slotOf(me) * ENTRIES;
 
 /** Milliseconds since the epoch, comparable between threads. */
 export function epochMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** Records that the calling thread is about to sleep waiting for mutex `id` (or cond `-id`). */
-export function noteWaiting(id: number): void {
-  waitSince[MY_SLOT] = epochMs();
-  Atomics.store(waitingFor, MY_SLOT, id);
+/**
+ * Records that the calling thread is about to sleep waiting for mutex `id` (or cond `-id`); returns the
+ * record for {@link noteAwake}, -1 if all of the thread's records are in use.
+ */
+export function noteWaiting(id: number): number {
+  for (let r = MY_FIRST; r < MY_FIRST + ENTRIES; r++) {
+    if (Atomics.load(records, r * INTS + TAG) !== me + 1) {
+      waitSince[r] = epochMs();
+      Atomics.store(records, r * INTS + ON, id);
+      Atomics.store(records, r * INTS + TAG, me + 1);
+      return r;
+    }
+  }
+  return -1;
 }
 
-/** Records that the calling thread has woken up. */
-export function noteAwake(): void {
-  Atomics.store(waitingFor, MY_SLOT, 0);
+/** Records that the sleep {@link noteWaiting} recorded is over. */
+export function noteAwake(record: number): void {
+  if (record >= 0) Atomics.store(records, record * INTS + TAG, 0);
 }
 
 /** Records when the calling thread took mutex `id` (called only while tracing or profiling). */
@@ -54,40 +74,28 @@ export function noteReleased(id: number): void {
   heldSince[slotOf(id)] = 0;
 }
 
-/** A thread parked on a mutex or cond. */
-export interface Waiter {
-  /** The waiting thread's id. */
-  threadId: number;
-  /** When it went to sleep, in ms since the epoch. */
-  since: number;
-}
-
-/**
- * The threads parked on mutex `id` (or cond `-id`) now. Thread ids are known modulo SLOTS, which is exact
- * for the first 16384 threads of a process and for any set of threads whose ids differ by less than that.
- */
-export function waitersOf(id: number, threadIds: Iterable<number> = allSlots()): Waiter[] {
-  const out: Waiter[] = [];
-  for (const tid of threadIds) {
-    const slot = slotOf(tid);
-    if (Atomics.load(waitingFor, slot) === id) out.push({ threadId: tid, since: waitSince[slot] });
-  }
-  return out;
-}
-
-/**
- * Every thread parked on a mutex or cond now, with what it waits for (`on`: a mutex's number, or minus a
- * cond's), for inspection of a whole process (a test's watchdog). Thread ids as in {@link waitersOf}.
- */
+/** Every record in use now: who sleeps on what (`on`: a mutex's number, or minus a cond's), since when. */
 export function allWaiting(): (Waiter & { on: number })[] {
   const out: (Waiter & { on: number })[] = [];
-  for (let slot = 0; slot < SLOTS; slot++) {
-    const on = Atomics.load(waitingFor, slot);
-    if (on !== 0) out.push({ threadId: slot, on, since: waitSince[slot] });
+  for (let r = 0; r < RECORDS; r++) {
+    const tag = Atomics.load(records, r * INTS + TAG);
+    if (tag === 0) continue;
+    const on = Atomics.load(records, r * INTS + ON);
+    const since = waitSince[r];
+    // Read the tag again: a record freed or reused meanwhile is skipped, not shown half-old.
+    if (Atomics.load(records, r * INTS + TAG) === tag && on !== 0) out.push({ threadId: tag - 1, on, since });
   }
   return out;
 }
 
-function* allSlots(): Iterable<number> {
-  for (let i = 0; i < SLOTS; i++) yield i;
+/** The threads asleep on mutex `id` (or in a wait on cond `-id`) now, each once. */
+export function waitersOf(id: number): Waiter[] {
+  const seen = new Set<number>();
+  const out: Waiter[] = [];
+  for (const w of allWaiting()) {
+    if (w.on !== id || seen.has(w.threadId)) continue;
+    seen.add(w.threadId);
+    out.push({ threadId: w.threadId, since: w.since });
+  }
+  return out;
 }

@@ -1,18 +1,22 @@
 /**
  * QSP, QEMU's synchronization profiler (util/qsp.c): for every call site that locks a mutex or recursive
- * mutex, tries one, or waits on a cond, the number of acquisitions and the total time spent in the call,
- * summed over every thread of the process; a report in QEMU's table format, sorted by total or average
- * wait, with call sites coalesced across objects; a reset that makes later reports show deltas.
+ * mutex (nested locks of a recursive one included, as QEMU counts them), tries one, or waits on a cond
+ * (async calls included, timed from the call to the lock), the number of acquisitions and the total time
+ * spent in the call, summed over every thread of the process; a report in QEMU's table format, sorted by
+ * total or average wait, with call sites coalesced across objects; a reset that makes later reports show
+ * deltas.
  *
  * State: a process-wide table in shared memory (platform.processShared), so that a report made in any
  * thread covers all of them. Entries are keyed by call site: (type, object number, file, line). Each
  * entry holds its key, the counts and the snapshot taken by the last reset; file names live once in a
- * string area. A spinlock in the header guards inserts and updates: the profiler's own cost is paid only
- * while it is enabled, and the time it records is measured around the real call, outside that lock.
- * Each thread caches where its call sites live in the table, so an update is a lookup in a local Map.
+ * string area. A lock word in the header (park.ts: the library's one internal lock) guards inserts and
+ * updates: the profiler's own cost is paid only while it is enabled, and the time it records is measured
+ * around the real call, outside that lock. Each thread caches where its call sites live in the table, so
+ * an update is a lookup in a local Map. The records come from the park layer's call hooks (instrument.ts).
  *
  * Enabling sets a bit in the trace control word (trace.ts), so the fast paths still pay one branch for both.
  */
+import { lockInternal, unlockInternal } from '../park.js';
 import { platform } from '../platform/index.js';
 import { QSP_BIT, traceControl } from './trace.js';
 
@@ -54,17 +58,13 @@ const ints = new Int32Array(buffer, 0, I32_BYTES / 4);
 const floats = new Float64Array(buffer, I32_BYTES, F64_BYTES / 8);
 const strings = new Uint8Array(buffer, I32_BYTES + F64_BYTES, STRING_BYTES);
 
-/** Whether this thread may nap in Atomics.wait while another updates the table (not a browser's window). */
-const canNap = platform.canBlock;
-
+/** The table's lock: the library's internal word lock (park.ts), which the profiler's hooks may take. */
 function lockTable(): void {
-  while (Atomics.compareExchange(ints, H_LOCK, 0, 1) !== 0) {
-    if (canNap) Atomics.wait(ints, H_LOCK, 1, 0.05);
-  }
+  lockInternal(ints, H_LOCK);
 }
 
 function unlockTable(): void {
-  Atomics.store(ints, H_LOCK, 0);
+  unlockInternal(ints, H_LOCK);
 }
 
 /** Turns profiling on in every thread of the process (QEMU's qsp_enable). */

@@ -1,11 +1,13 @@
 /**
  * QEMU's trace events for the mutex layer (util/trace-events): `qemu_mutex_lock` before a blocking lock,
  * `qemu_mutex_locked` after a lock, a successful trylock and the return of a cond wait (time-outs
- * included), `qemu_mutex_unlock` before an unlock and on entry to a cond wait.
+ * included), `qemu_mutex_unlock` before an unlock and on entry to a cond wait. A recursive mutex's nested
+ * locks and unlocks emit them too, as QEMU's rec-mutex does. The events are emitted from the park layer's
+ * call hooks (instrument.ts), never by the primitives themselves.
  *
- * State: one process-wide control block in shared memory (platform.processShared), so that enabling an
- * event in one thread enables it in all: word ENABLED holds the bits of the enabled events (0: nothing to
- * do), word BACKENDS the active backends, NEXT_ID the counter that numbers mutexes at init, and the bytes
+ * State: the process-wide control block (hooks.ts), in shared memory so that enabling an event in one
+ * thread enables it in all: word ENABLED holds the bits of the enabled events (0: nothing to do), word
+ * BACKENDS the active backends, word 2 the counter that numbers objects at init (hooks.ts), and the bytes
  * from FILE_OFFSET the path of the JSON trace file.
  *
  * Cost when off: every instrumented call reads ENABLED with a plain (non-atomic) load and branches; the
@@ -17,18 +19,17 @@
  * on mutex #3 (file.ts:12)`); `json` appends Chrome Trace Event / Perfetto records to a file, one complete
  * ('X') event per wait and per hold, on one track per thread, which ui.perfetto.dev or chrome://tracing open.
  */
+import { CONTROL_BYTES, CONTROL_ENABLED, control } from '../hooks.js';
 import { platform } from '../platform/index.js';
 import { self } from '../thread/self.js';
 
-const CONTROL_BYTES = 1024;
-const ENABLED = 0;
+const ENABLED = CONTROL_ENABLED;
 const BACKENDS = 1;
-const NEXT_ID = 2;
 const FILE_LENGTH = 3;
 const FILE_OFFSET = 16;
 
-/** The process-wide control block; read with plain loads on the hot path. */
-export const traceControl = new Int32Array(platform.processShared('qemu-thread.trace', CONTROL_BYTES));
+/** The process-wide control block (hooks.ts); read with plain loads on the hot path. */
+export const traceControl = control;
 
 /** The events, in bit order. */
 export const TRACE_EVENTS = [
@@ -52,18 +53,11 @@ export const EV_LOCKED = 1 << 1;
 export const EV_UNLOCK = 1 << 2;
 /** The lockcnt events' bits start here, in TRACE_EVENTS order. */
 const LOCKCNT_FIRST_BIT = 3;
-/** Any lockcnt event: lockcnt.ts tests this one mask before doing any trace work. */
-export const EV_LOCKCNT_ANY = ((1 << 8) - 1) << LOCKCNT_FIRST_BIT;
 /** Not an event: the synchronization profiler (qsp.ts) shares the control word, so one branch covers both. */
 export const QSP_BIT = 1 << 30;
 
 const LOG = 1;
 const JSON_FILE = 2;
-
-/** Numbers a mutex at init, so that trace lines name the same mutex the same way in every thread. */
-export function nextObjectId(): number {
-  return Atomics.add(traceControl, NEXT_ID, 1) + 1;
-}
 
 function patternToRegExp(pattern: string): RegExp {
   const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
@@ -192,7 +186,51 @@ function learnLibraryPrefixes(ownFile: string): string[] {
   return prefixes;
 }
 
-/** `file:line` of the first stack frame outside the library; file is relative to the working directory. */
+/** The calling thread's wrapper modules (see {@link traceMarkWrapper}), as frames name them. */
+const wrappers: string[] = [];
+
+/**
+ * Marks the module at `moduleUrl` (pass `import.meta.url`) as a wrapper of the library's calls, in the
+ * calling thread: trace lines and profiler rows then name the code that called the wrapper, not the
+ * wrapper's own line, as QEMU's `bql_lock()` macro passes its caller's `__FILE__` and `__LINE__` to
+ * `bql_lock_impl`. Frames of the module are skipped as the library's own are. Call it in the module's
+ * top-level code, which runs in every thread that loads it.
+ *
+ * @example
+ * ```ts
+ * // bql.ts: every thread's big lock, taken through these functions
+ * import { type QemuMutex, qemu_mutex_lock, qemu_mutex_unlock, traceMarkWrapper } from 'qemu-thread';
+ *
+ * traceMarkWrapper(import.meta.url); // profiler rows name bql_lock()'s callers
+ * export const bql_lock = (m: QemuMutex) => qemu_mutex_lock(m);
+ * export const bql_unlock = (m: QemuMutex) => qemu_mutex_unlock(m);
+ * ```
+ * ```ts
+ * import { QemuMutex, qsp_enable, qspRows } from 'qemu-thread';
+ * import { bql_lock, bql_unlock } from './bql.js';
+ *
+ * const bql = QemuMutex.create();
+ * qsp_enable();
+ * bql_lock(bql); // the profiler's call site: this line, not bql.ts
+ * bql_unlock(bql);
+ * console.log(qspRows(1)[0].file.endsWith('main.js')); // true
+ * ```
+ */
+export function traceMarkWrapper(moduleUrl: string | URL): void {
+  const url = String(moduleUrl);
+  if (!/^[a-z][\w+.-]*:/i.test(url)) {
+    throw new TypeError(`traceMarkWrapper: expected a module URL (import.meta.url), got ${url}`);
+  }
+  // Frames name a module by its URL (Node, browsers, Deno) or, for file: URLs, by its path (Bun).
+  const names = [url];
+  if (url.startsWith('file://')) names.push(decodeURIComponent(new URL(url).pathname));
+  for (const name of names) if (!wrappers.includes(name)) wrappers.push(name);
+}
+
+/**
+ * `file:line` of the first stack frame outside the library and the modules marked as wrappers
+ * ({@link traceMarkWrapper}); file is relative to the working directory.
+ */
 export function callSite(): string {
   const stack = new Error().stack ?? '';
   for (const line of stack.split('\n')) {
@@ -201,6 +239,7 @@ export function callSite(): string {
     const where = m[1];
     libraryPrefixes ??= learnLibraryPrefixes(where);
     if (libraryPrefixes.some((prefix) => where.startsWith(prefix))) continue;
+    if (wrappers.length > 0 && wrappers.includes(where)) continue;
     return `${relativeToCwd(where)}:${m[2]}`;
   }
   return '?:0';
@@ -340,8 +379,8 @@ function lockcntText(name: LockcntEvent, a: number, b: number): string {
  * as QEMU prints them). Log backend only: the events mark points, not spans.
  */
 export function traceLockcnt(name: LockcntEvent, id: number, a = 0, b = 0): void {
-  const bit = 1 << TRACE_EVENTS.indexOf(name);
-  if ((traceControl[ENABLED] & bit) === 0) return;
+  const index = TRACE_EVENTS.indexOf(name);
+  if (index < LOCKCNT_FIRST_BIT || (traceControl[ENABLED] & (1 << index)) === 0) return;
   if (Atomics.load(traceControl, BACKENDS) & LOG) {
     const time = (nowMicros() / 1e6).toFixed(6);
     platform.writeStderr(

@@ -17,3 +17,16 @@ export function waitForGo(arg: { m: QemuMutex; c: QemuCond; go: Int32Array }): v
   while (!arg.go[0]) qemu_cond_wait(arg.c, arg.m);
   qemu_mutex_unlock(arg.m);
 }
+
+/** As lockOnce, with the async lock: the thread's event loop runs while it waits. */
+export async function lockOnceAsync(arg: { m: QemuMutex }): Promise<void> {
+  await arg.m.lockAsync();
+  arg.m.unlock();
+}
+
+/** As waitForGo, with the async cond wait. */
+export async function waitForGoAsync(arg: { m: QemuMutex; c: QemuCond; go: Int32Array }): Promise<void> {
+  qemu_mutex_lock(arg.m);
+  while (!arg.go[0]) await arg.c.waitAsync(arg.m);
+  qemu_mutex_unlock(arg.m);
+}
