@@ -14,6 +14,7 @@ import {
   QemuSemaphore,
   QemuThread,
   QemuThreadError,
+  QemuThreadFailure,
   qemu_cond_timedwait_async,
   qemu_cond_wait_async,
   qemu_event_timedwait_async,
@@ -271,9 +272,13 @@ watched(
 
     const failing = spawn('throws', fn('endWhenTold'), { flag, value: 0, fail: true });
     await assert.rejects(failing.joinAsync(), (e: unknown) => {
-      assert.ok(e instanceof QemuThreadError);
-      assert.equal(e.code, 'EBUSY');
-      assert.match(e.message, /thrown on purpose/);
+      assert.ok(e instanceof QemuThreadFailure, String(e));
+      assert.match(
+        e.message,
+        /^qemu_thread_join: thread \d+ 'throws' failed: QemuThreadError: .*thrown on purpose/,
+      );
+      assert.ok(e.cause instanceof QemuThreadError, String(e.cause));
+      assert.equal(e.cause.code, 'EBUSY');
       return true;
     });
     await assert.rejects(qemu_thread_join_async(new QemuThread()), qemuError('ESRCH', 'qemu_thread_join'));

@@ -2,8 +2,7 @@
 // wait (mutex lock, cond wait after a signal or a broadcast, semaphore wait, event wait, join: the joiner
 // killed, and the exiting thread killed), in every schedule within the bound. Each search must reach the
 // catalog's outcomes exactly, and must have killed the thread while it was parked in its wait and while it
-// was woken but had not run yet (a wake-up taken with it). The library recovers from every kill except
-// one known defect (catalog.ts: killJoinExiting), asserted as found until it is fixed.
+// was woken but had not run yet (a wake-up taken with it). The library recovers from every kill.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { catalog, entryNamed, isKill, moduleOf } from './model/catalog.js';

@@ -3,7 +3,7 @@
  * joinee's spec (size, seed, mode) says it returns, throws or exits with, or, only if the controller
  * terminated it, an error (or its outcome, if it had ended first).
  */
-import { QemuThreadError } from 'qemu-thread';
+import { QemuThreadError, QemuThreadFailure } from 'qemu-thread';
 import { G, isStreamed, J, JOIN_OUTCOMES, type JoinOutcome, joineeWord, resultByte } from './layout.js';
 import { violation } from './shared.js';
 
@@ -28,7 +28,10 @@ export function checkJoinOutcome(
   if (!outcome.ok) {
     const error = outcome.error;
     const message = error instanceof Error ? error.message : String(error);
-    if (mode === 1 && message === `joinee ${seed} failed`) result = killed ? 'terminated-late' : 'threw';
+    // A joinee that threw is reported as a QemuThreadFailure whose cause is what it threw, exactly.
+    const thrown = error instanceof QemuThreadFailure ? error.cause : undefined;
+    if (mode === 1 && thrown instanceof Error && thrown.message === `joinee ${seed} failed`)
+      result = killed ? 'terminated-late' : 'threw';
     // Its first joiner died: after the join had completed (EINVAL, already joined), or while it read a
     // streamed result (whatever error says the result was cut off).
     else if (orphaned && error instanceof QemuThreadError && /already joined/.test(message))

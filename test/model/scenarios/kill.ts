@@ -213,6 +213,7 @@ const STATE = 0;
 const TID = 1;
 const RUNNING = 1;
 const EXITED = 2;
+const PUBLISHING = 5;
 
 /** GOT[t]: how thread t's join ended (JOIN_FATES[GOT[t]]; 0 while it has not). */
 const JOIN_FATES = [
@@ -237,10 +238,17 @@ function joinAny(a: { t: import('qemu-thread').QemuThread; got: Int32Array }, ct
     if (value !== RESULT) throw new Error(`join returned ${JSON.stringify(value).slice(0, 40)}...`);
     fate = 1;
   } catch (error) {
-    const { code, message } = error as { code?: string; message?: string };
+    const { code, message, name, cause } = error as {
+      code?: string;
+      message?: string;
+      name?: string;
+      cause?: { message?: string };
+    };
+    // What the thread "threw" (the creator's report, as published here) comes as a failure's cause.
+    const thrown = name === 'QemuThreadFailure' ? cause?.message : undefined;
     if (code === 'EINVAL' && /already joined/.test(message ?? '')) fate = 2;
     else if (code === 'EINVAL' && /was lost: an earlier join ended/.test(message ?? '')) fate = 3;
-    else if (code === undefined && message === TERMINATED) fate = 4;
+    else if (thrown === TERMINATED) fate = 4;
     else if (code === undefined && /ended while its result was being transferred/.test(message ?? ''))
       fate = 5;
     else throw error;
@@ -286,11 +294,13 @@ const WINDOW_BYTES = thread.bytes - resultPipe.WINDOW_OFFSET;
  * What the creator does when the platform says its thread's worker ended (thread.ts's reportAbnormalExit,
  * which the package does not export, so written out here; keep the two the same): a thread that had
  * published breaks off a transfer still in progress (result-pipe.ts's writerEnded, the production one); a
- * thread that had not gets an error published for it. (The generation check that ignores a late notice
+ * thread that had not, or was in the middle of publishing, gets an error published for it. (The generation check that ignores a late notice
  * about an earlier thread has nothing to check here: there is one thread.)
  */
 function reportEnded(w: Int32Array): void {
   if (Atomics.load(w, STATE) === EXITED) resultPipe.writerEnded(w, WINDOW_BYTES);
+  // Killed in the middle of publishing: its half-written outcome is published over (its worker is gone).
+  Atomics.compareExchange(w, STATE, PUBLISHING, RUNNING);
   if (Atomics.load(w, STATE) !== RUNNING) return;
   publishOutcome(
     w,
