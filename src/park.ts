@@ -233,8 +233,45 @@ export function remainingUntil(deadline: number): number {
  * thread parked on that word, the cancelled waiter included: the others see a spurious wake-up, which
  * every primitive tolerates (each re-checks its word), and no wake-up is lost, whether it reached the
  * cancelled waiter before or after the abort.
+ *
+ * A thread terminated with async waits pending never takes them off the count, which would turn every
+ * single wake-up in the process into a wake-all for good. So each thread also counts its own, in a slot of
+ * a second block (thread id modulo ASYNC_SLOTS) that holds its `tid + 1` and its count, and once its
+ * worker is gone its creator takes what is left of that count off the total ({@link forgetAsyncWaits}).
+ * A thread whose slot another thread holds counts in the total only: its leftovers stay, which costs
+ * spurious wake-ups, never a lost one. Each thread adds to the total before its own count and takes off
+ * its own first, so the total is never below the sum of the counts a creator may subtract. (The total is
+ * a block of its own, one word, which the model checker models; the per-thread slots are bookkeeping.)
  */
 const asyncWaits = new Int32Array(platform.processShared('qemu-thread.async-waits', 4));
+const ASYNC_SLOTS = 1 << 13;
+const asyncWaiters = new Int32Array(platform.processShared('qemu-thread.async-waiters', 2 * ASYNC_SLOTS * 4));
+const asyncSlotOf = (tid: number) => 2 * (tid & (ASYNC_SLOTS - 1));
+/** Where this thread's own count is (the word after its slot's owner word); -1: another holds the slot. */
+let myAsyncCount = -2;
+
+function countAsyncWait(delta: 1 | -1): void {
+  if (delta === 1) Atomics.add(asyncWaits, 0, 1);
+  if (myAsyncCount === -2) {
+    const slot = asyncSlotOf(platform.threadId);
+    const owner = Atomics.compareExchange(asyncWaiters, slot, 0, platform.threadId + 1);
+    myAsyncCount = owner === 0 || owner === platform.threadId + 1 ? slot + 1 : -1;
+  }
+  if (myAsyncCount >= 0) Atomics.add(asyncWaiters, myAsyncCount, delta);
+  if (delta === -1) Atomics.sub(asyncWaits, 0, 1);
+}
+
+/**
+ * Called by a thread's creator once the thread's worker is gone: the async waits it left pending will
+ * never settle, so they stop counting (and its slot is free for the next thread that maps to it).
+ */
+export function forgetAsyncWaits(tid: number): void {
+  const slot = asyncSlotOf(tid);
+  if (Atomics.load(asyncWaiters, slot) !== tid + 1) return;
+  const left = Atomics.exchange(asyncWaiters, slot + 1, 0);
+  if (left !== 0) Atomics.sub(asyncWaits, 0, left);
+  Atomics.store(asyncWaiters, slot, 0);
+}
 /** `Atomics.waitAsync` (ES2024), typed here since the library compiles against an older lib. */
 interface AtomicsWithWaitAsync {
   waitAsync?(
@@ -281,16 +318,16 @@ function waitAsyncOnce(
   signal?: AbortSignal,
 ): Promise<AsyncParkResult> {
   if (signal?.aborted) return Promise.resolve('aborted');
-  Atomics.add(asyncWaits, 0, 1);
+  countAsyncWait(1);
   let pending: ReturnType<NonNullable<AtomicsWithWaitAsync['waitAsync']>>;
   try {
     pending = (Atomics as AtomicsWithWaitAsync).waitAsync!(words, index, expected, timeoutMs);
   } catch (error) {
-    Atomics.sub(asyncWaits, 0, 1);
+    countAsyncWait(-1);
     throw error;
   }
   if (!pending.async) {
-    Atomics.sub(asyncWaits, 0, 1);
+    countAsyncWait(-1);
     return Promise.resolve(pending.value);
   }
   const release = platform.holdOpen();
@@ -301,7 +338,7 @@ function waitAsyncOnce(
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   return pending.value.then((result) => {
-    Atomics.sub(asyncWaits, 0, 1);
+    countAsyncWait(-1);
     release();
     signal?.removeEventListener('abort', onAbort);
     return aborted ? 'aborted' : result;

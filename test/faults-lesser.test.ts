@@ -16,6 +16,7 @@ import {
   QemuSpin,
   QemuThread,
   QemuThreadError,
+  parkStats,
   qemu_thread_get_self,
 } from 'qemu-thread';
 
@@ -213,4 +214,43 @@ test('more async waits pending in one thread than the waits table records still 
     ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
   );
   s.destroy();
+});
+
+test('the lists of waiters show only live threads once a waiter was terminated', async () => {
+  const m = QemuMutex.create();
+  const c = QemuCond.create();
+  const held = QemuMutex.create();
+  held.lock();
+  const condWaiter = QemuThread.create('cond', fn('condWaiter'), { m, c, flags: flags() });
+  const locker = QemuThread.create('locker', fn('holdMutexForever'), { m: held, flags: flags() });
+  await until(() => c.parkedThreads().length === 1, 'the cond waiter parking');
+  await until(() => held.waiters().length === 1, 'the locker parking');
+  await Promise.all([condWaiter.terminate(), locker.terminate()]);
+  assert.deepEqual(c.parkedThreads(), []);
+  assert.deepEqual(held.waiters(), []);
+  held.unlock();
+});
+
+test('an async waiter terminated with its wait pending does not make later single wake-ups wake all', async () => {
+  const s = QemuSemaphore.create(0);
+  const asyncWaiter = QemuThread.create('async', fn('asyncSemWaiter'), { s });
+  await until(() => String(s).includes('waiters: 1'), 'the async wait pending');
+  await asyncWaiter.terminate();
+  // The terminated waiter is no waiter any more; two blocking ones park.
+  const t = QemuSemaphore.create(0);
+  const parked = flags();
+  const waiters = [0, 1].map((slot) =>
+    QemuThread.create(`sem-${slot}`, fn('semWaiter'), { s: t, flags: parked, slot, parkedAt: slot + 2 }),
+  );
+  await until(() => Atomics.load(parked, 2) === 1 && Atomics.load(parked, 3) === 1, 'both waiters parking');
+  const before = parkStats().woken;
+  t.post();
+  // With the dead waiter's wait still counted as pending, the post would wake both (a wake-all).
+  assert.ok(parkStats().woken - before <= 1, `one post woke ${parkStats().woken - before} threads`);
+  await until(() => Atomics.load(parked, 0) + Atomics.load(parked, 1) === 1, 'one waiter taking the unit');
+  t.post();
+  assert.deepEqual(await settles(Promise.all(waiters.map((w) => w.joinAsync())), 'the waiters'), [
+    'took',
+    'took',
+  ]);
 });

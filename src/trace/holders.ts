@@ -13,9 +13,14 @@
  * beforeSleep hook), where a kernel wake-up costs far more; so waiters are always known. Holding times cost
  * a clock read on every lock, so they are recorded only while tracing or the profiler is on (HELD_SINCE is
  * 0 otherwise). A thread with more than ENTRIES waits asleep at once is shown in the first ENTRIES.
+ *
+ * A thread that ended asleep (terminated in a wait) never erases its records: readers skip the records of
+ * threads that have ended (thread/liveness.ts), so lists show live threads only; the slot is reused by
+ * the next thread that maps to it.
  */
 import type { Waiter } from '../hooks.js';
 import { platform } from '../platform/index.js';
+import { hasEnded } from '../thread/liveness.js';
 
 const SLOTS = 1 << 14;
 const ENTRIES = 4;
@@ -74,7 +79,10 @@ export function noteReleased(id: number): void {
   heldSince[slotOf(id)] = 0;
 }
 
-/** Every record in use now: who sleeps on what (`on`: a mutex's number, or minus a cond's), since when. */
+/**
+ * Every record in use by a live thread now: who sleeps on what (`on`: a mutex's number, or minus a cond's),
+ * since when.
+ */
 export function allWaiting(): (Waiter & { on: number })[] {
   const out: (Waiter & { on: number })[] = [];
   for (let r = 0; r < RECORDS; r++) {
@@ -83,7 +91,8 @@ export function allWaiting(): (Waiter & { on: number })[] {
     const on = Atomics.load(records, r * INTS + ON);
     const since = waitSince[r];
     // Read the tag again: a record freed or reused meanwhile is skipped, not shown half-old.
-    if (Atomics.load(records, r * INTS + TAG) === tag && on !== 0) out.push({ threadId: tag - 1, on, since });
+    if (Atomics.load(records, r * INTS + TAG) !== tag || on === 0 || hasEnded(tag - 1)) continue;
+    out.push({ threadId: tag - 1, on, since });
   }
   return out;
 }

@@ -172,3 +172,9 @@ export function stuckWhilePublishing(arg: { t: QemuThread; flags: Int32Array }):
   }) as typeof Atomics.store;
   return 'returned';
 }
+
+/** Waits for a unit of `s` asynchronously and never gets one: the test terminates the thread meanwhile. */
+export async function asyncSemWaiter(arg: { s: QemuSemaphore }): Promise<string> {
+  await arg.s.waitAsync();
+  return 'took';
+}
