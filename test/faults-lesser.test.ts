@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  parkStats,
   QemuCond,
   QemuEvent,
   QemuLockCnt,
@@ -16,7 +17,6 @@ import {
   QemuSpin,
   QemuThread,
   QemuThreadError,
-  parkStats,
   qemu_thread_get_self,
 } from 'qemu-thread';
 
