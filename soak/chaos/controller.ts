@@ -1214,6 +1214,12 @@ export class Controller {
         await this.joinClaimed(j);
       }
     }
+    // A joinee whose joiner was terminated after claiming it, before reading it, is still unjoined: its
+    // outcome is nobody's to check any more (the join counted as orphaned), but a failure left unjoined is
+    // reported on stderr when this thread ends. Joined here, whatever its outcome.
+    for (let j = 0; j < JOINEES; j++) {
+      if (/exited/.test(String(this.handles[j]))) await this.handles[j].joinAsync().catch(() => undefined);
+    }
     this.finished = true;
     if (this.ticker) clearInterval(this.ticker);
     Atomics.store(w, G.STOP, 2);
