@@ -155,7 +155,8 @@ threadTest('an uncaught error in a callback after the function returned a promis
 
 threadTest("a promise that never settles while the thread's event loop runs dry: join throws", () => {
   const error = joinError('neverSettles');
-  assertThreadReport(error, 'neverSettles', 'exited before its function returned (exit code 0)');
+  // Node 20 ends such a worker with exit code 0; Node 22 and later with 13 (an unsettled top-level await).
+  assertThreadReport(error, 'neverSettles', /^exited before its function returned \(exit code (0|13)\)$/);
 });
 
 threadTest('qemu_thread_exit(v) from a callback after the function returned a promise: notifiers run', () => {
