@@ -149,7 +149,25 @@ test(
     for (const kind of ACTIVITIES)
       assert.ok(result.ops[kind] > 0, `no ${kind} operation was done; ${context}`);
     assert.match(run.stdout, /chaos: 0 violation\(s\), 0 hang\(s\)/);
-    assert.equal(run.stderr, '', 'nothing on stderr');
+    // A joinee that threw, whose joiner was terminated in the middle of its join (the outcome read by nobody
+    // alive), failed and was never joined: the library says so on stderr as the process ends, rightly. No
+    // other line, and no more such lines than joiners were terminated.
+    const lines = run.stderr.split('\n').filter((line) => line !== '');
+    const unjoined =
+      /^qemu-thread: thread \d+ 'joinee-\d+' failed and was never joined: Error: joinee \d+ failed$/;
+    assert.deepEqual(
+      lines.filter((line) => !unjoined.test(line)),
+      [],
+      'nothing else on stderr',
+    );
+    const joinersKilled = ['join-wait', 'join-large'].reduce(
+      (n, k) => n + (result.terminations.byKind[k] ?? 0),
+      0,
+    );
+    assert.ok(
+      lines.length <= joinersKilled,
+      `${lines.length} unjoined failures, ${joinersKilled} joiners terminated`,
+    );
   },
 );
 
