@@ -274,7 +274,16 @@ export const nodePlatform: Platform = !isNodeProcess()
         // threads even once their functions are over, for a large result may still be on its way to a joiner.
       },
       whenIdle(callback) {
-        process.once('beforeExit', callback);
+        // Idle: beforeExit. But Deno does not emit beforeExit in a worker, and a worker that exits from a
+        // callback (process.exit) never gets it: then at exit, whose handlers may still block.
+        let ran = false;
+        const once = () => {
+          if (ran) return;
+          ran = true;
+          callback();
+        };
+        process.once('beforeExit', once);
+        process.once('exit', once);
       },
       watchForDeath(report) {
         process.on('uncaughtException', (error) => {

@@ -173,16 +173,21 @@ const FRAME_WHERE =
 /**
  * The prefixes of the library's own frames, so that call sites name the user's code, not ours. Runtimes
  * name the same file differently: Node prints the module's URL (import.meta.url, in dist/), Bun a bare
- * path, and Deno maps frames through the source maps back to src/*.ts. So besides the URL, the library's
- * directory is learnt from how this runtime names this very module: callSite's own frame, the first one
- * of every stack it takes, is <library>/trace/trace.<ext>.
+ * path, and Deno maps frames through the source maps back to src/*.ts. So besides the URL (and its path),
+ * the library's directory is learnt from how this runtime names this very module: callSite's own frame, the
+ * first one of every stack it takes, is <library>/trace/trace.<ext>, or the one file of the bundled build.
  */
 let libraryPrefixes: string[] | undefined;
 
 function learnLibraryPrefixes(ownFile: string): string[] {
-  const prefixes = [new URL('../', import.meta.url).href];
+  const base = new URL('../', import.meta.url);
+  const prefixes = [base.href];
+  // Bun names a file:// module by its bare path.
+  if (base.protocol === 'file:') prefixes.push(decodeURIComponent(base.pathname));
+  // Unbundled (or mapped back to src/ by Deno): this module is <library>/trace/trace.<ext>. Bundled into one
+  // file (dist/node/library.js), that file is the whole library.
   const dir = /^(.*[/\\])trace[/\\]trace\.[cm]?[jt]s$/.exec(ownFile)?.[1];
-  if (dir !== undefined && !prefixes.includes(dir)) prefixes.push(dir);
+  for (const prefix of [dir ?? ownFile]) if (!prefixes.includes(prefix)) prefixes.push(prefix);
   return prefixes;
 }
 

@@ -35,7 +35,7 @@ export interface Report {
   joined: unknown[];
   counter: number;
   expectedCounter: number;
-  threadError: { name: string; message: string } | string;
+  threadError: { name: string; threadName: string | null; cause: { name: string; message: string } } | string;
   broken: BrokenCase[];
 }
 
