@@ -52,10 +52,16 @@ export const qemu_mutex_init = (m: QemuMutex): void => mutex(m, 'qemu_mutex_init
  */
 export const qemu_mutex_destroy = (m: QemuMutex): void => mutex(m, 'qemu_mutex_destroy').destroy();
 // lock and unlock go straight to the lock word: they are the hottest calls a program makes. The imports
-// they use get module-local names, which V8 reads faster than imported bindings (see mutex.ts).
+// they use get module-local names, which V8 reads faster than imported bindings (see mutex.ts). A mutex is
+// recognized by its constructor, a property load and a compare: `instanceof` against a class that is not
+// a compile-time constant (a module binding, in the bundled build) calls a builtin, which made
+// qemu_mutex_lock + unlock 31 ns against the methods' 18 (Node 20). Anything else, a subclass or a clone
+// included, goes through the checked path, which revives or refuses it.
 const Mutex = QemuMutex;
 const lockMutexWord = lockWord;
 const unlockMutexWord = unlockWord;
+const mutexWords = (m: QemuMutex, func: string): Int32Array =>
+  (m as { constructor?: unknown } | null | undefined)?.constructor === Mutex ? m.words : mutex(m, func).words;
 
 /**
  * Takes a mutex, sleeping while another thread holds it (`qemu_mutex_lock`); same as {@link QemuMutex.lock}.
@@ -65,7 +71,7 @@ const unlockMutexWord = unlockWord;
  * lock is busy (use {@link qemu_mutex_lock_async} there).
  */
 export function qemu_mutex_lock(m: QemuMutex): void {
-  lockMutexWord(m instanceof Mutex ? m.words : mutex(m, 'qemu_mutex_lock').words, 'qemu_mutex_lock');
+  lockMutexWord(mutexWords(m, 'qemu_mutex_lock'), 'qemu_mutex_lock');
 }
 /**
  * Takes a mutex if it is free (`qemu_mutex_trylock`): 0 if it took the lock, -16 (-EBUSY) if anyone holds
@@ -78,7 +84,7 @@ export const qemu_mutex_trylock = (m: QemuMutex): number =>
  * {@link QemuMutex.unlock}.
  */
 export function qemu_mutex_unlock(m: QemuMutex): void {
-  unlockMutexWord(m instanceof Mutex ? m.words : mutex(m, 'qemu_mutex_unlock').words, 'qemu_mutex_unlock');
+  unlockMutexWord(mutexWords(m, 'qemu_mutex_unlock'), 'qemu_mutex_unlock');
 }
 
 /**
