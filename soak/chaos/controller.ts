@@ -186,7 +186,8 @@ function parseArgs(argv: string[]): Options | null {
   return opts;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+// Never a negative delay: Node 24 and later warn on stderr for one (TimeoutNegativeWarning).
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** Thrown out of the controller's steps once the run has failed fatally; the exit is already under way. */
 class Fatal extends Error {}
