@@ -159,6 +159,12 @@ threadTest("a promise that never settles while the thread's event loop runs dry:
   assertThreadReport(error, 'neverSettles', /^exited before its function returned \(exit code (0|13)\)$/);
 });
 
+threadTest('a large result is still handed over when a callback exits the runtime before it is idle', () => {
+  const value = run('largeThenProcessExit', { bytes: 100_000 }) as Uint8Array;
+  assert.equal(value.length, 100_000);
+  assert.ok(value.every((b) => b === 9));
+});
+
 threadTest('qemu_thread_exit(v) from a callback after the function returned a promise: notifiers run', () => {
   const log = new Int32Array(new SharedArrayBuffer(16));
   assert.equal(run('exitFromCallback', { log }), 'from a callback');

@@ -384,3 +384,12 @@ export function spawnThenExitProcess(arg: { child: QemuThread; gate: QemuSemapho
   });
   process.exit(arg.code);
 }
+
+/**
+ * Returns a result far larger than the join window, and leaves a timer that exits the runtime before the
+ * worker is ever idle: the result must still be streamed to the joiner (as the runtime exits), not lost.
+ */
+export function largeThenProcessExit(arg: { bytes: number }): Uint8Array {
+  setTimeout(() => process.exit(0), 0);
+  return new Uint8Array(arg.bytes).fill(9);
+}
