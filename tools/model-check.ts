@@ -178,7 +178,7 @@ function render(report: Report): string {
   }
   out.push(
     '',
-    `**Kills.** A thread killed at each scheduling point of a wait, once per schedule (\`test/model/scenarios/kill.ts\`); "killed" counts the distinct places it was killed at, and names those in its wait.${kills.some((r) => r.expect === 'defect') ? " A known defect fails on today's library; the search goes on after failures, to count them." : ' Every one recovers on today\'s library.'}`,
+    `**Kills.** A thread killed at each scheduling point of a wait, once per schedule (\`test/model/scenarios/kill.ts\`); "killed" counts the distinct places it was killed at, and names those in its wait.${kills.some((r) => r.expect === 'defect') ? " A known defect fails on today's library; the search goes on after failures, to count them." : " Every one recovers on today's library."}`,
     '',
     '| scenario | preemption bound | schedules | failing schedules | killed | outcomes of the passing schedules | result | time |',
     '|---|---:|---:|---:|---|---|---|---:|',
