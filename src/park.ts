@@ -116,6 +116,11 @@ export function threadAsleep(tid: number): boolean {
   return Atomics.load(runState, slot + SLOT_ASLEEP) === 1 && Atomics.load(runState, slot) === tid + 1;
 }
 
+/** How many threads of the process are spinning now (a racy snapshot, for tests and inspection). */
+export function spinningThreads(): number {
+  return Atomics.load(runState, SPINNING);
+}
+
 /**
  * Called by a thread's creator once the thread's worker is gone: what it left counted (async waits that
  * will never settle, its part of SPINNING) stops counting, and its slots are free for the next thread
