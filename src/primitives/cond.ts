@@ -258,7 +258,7 @@ export class QemuCond extends SharedStorage {
     Atomics.add(w, SEQ, 1);
     const parked = Atomics.load(w, COUNTS) >>> 16;
     if (parked > 0) {
-      // The rest of the chain first: a unit must be there for the thread this notify wakes.
+      // The chain's units first, so that the thread this notify wakes finds one to pass on.
       if (parked > 1) Atomics.add(w, OWED, parked - 1);
       wake(w, SEQ, 1);
     }
