@@ -312,10 +312,15 @@ const lockRunner = (contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
 
 // 2. Cond ping-pong, P pairs; 7. semaphore and event hand-offs --------------------------------------
 
-/** Round trips per pair and repetition; the C program uses the same (main()). */
+/**
+ * Round trips per pair and repetition; the C program uses the same (main()). Three untimed repetitions
+ * first (full runs): with one, each of the 2P workers was often still compiling its hot paths in the
+ * first timed repetition (8 pairs without spinning: 5.9-14.5 us per hand-off over the repetitions after
+ * one warm-up, 5.4-5.5 after ten), which moved the median of three.
+ */
 function pingpongParams(ctx: Context, pairs: number) {
   const iters = pairs === 1 ? (ctx.quick ? 300 : 4000) : ctx.quick ? 200 : 2000;
-  return { iters, reps: ctx.quick ? 2 : 3, warm: 1 };
+  return { iters, reps: ctx.quick ? 2 : 3, warm: ctx.quick ? 1 : 3 };
 }
 
 /** Wall and CPU per one-way hand-off, from worker 0's timed repetitions. */
