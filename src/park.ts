@@ -34,106 +34,13 @@ export const RECHECK_MS = 250;
  */
 export function park(words: Int32Array, index: number, expected: number, timeoutMs = Infinity): ParkResult {
   stats.parks++;
-  // Marked asleep while it is (see runState): a locker of a mutex this thread holds then sleeps at once.
-  const slot = myRunSlot;
-  if (slot >= 0) Atomics.store(runState, slot + SLOT_ASLEEP, 1);
-  try {
-    if (timeoutMs <= RECHECK_MS) return Atomics.wait(words, index, expected, timeoutMs);
-    const deadline = deadlineAfter(timeoutMs);
-    for (;;) {
-      const left = remainingUntil(deadline);
-      const result = Atomics.wait(words, index, expected, Math.min(left, RECHECK_MS));
-      if (result !== 'timed-out' || left <= RECHECK_MS) return result;
-    }
-  } finally {
-    if (slot >= 0) Atomics.store(runState, slot + SLOT_ASLEEP, 0);
+  if (timeoutMs <= RECHECK_MS) return Atomics.wait(words, index, expected, timeoutMs);
+  const deadline = deadlineAfter(timeoutMs);
+  for (;;) {
+    const left = remainingUntil(deadline);
+    const result = Atomics.wait(words, index, expected, Math.min(left, RECHECK_MS));
+    if (result !== 'timed-out' || left <= RECHECK_MS) return result;
   }
-}
-
-/**
- * Who is spinning and who is asleep, process-wide, for the decision to spin at all (issue 15): a spin
- * pays off only if the thread that will end the wait runs on another core meanwhile.
- * - SPINNING, a total shared by every thread of the process: the threads in {@link spinWhile} now. A
- *   waiter does not spin while as many threads as there are cores already do (nor ever on one core):
- *   with every core spinning, the thread each of them waits for cannot run until a spinner gives up.
- * - A slot per thread (thread id modulo RUN_SLOTS, holding `tid + 1`), in which the thread marks itself
- *   asleep while it is in {@link park}: a locker whose mutex's owner is asleep (parked on something else
- *   while holding it) sleeps at once, since the owner cannot let go before someone wakes it
- *   ({@link threadAsleep}).
- * Both are bookkeeping beside the primitives: they only choose between spinning and sleeping at once,
- * never what a primitive does, so a stale value costs time, never a wake-up. A thread that has not yet
- * waited with the adaptive policy has no slot (nor does one whose slot another thread holds): it counts
- * in SPINNING only, and is never seen asleep. (The model checker's fixed spins count nowhere.)
- *
- * What was measured and left out: a count of the threads awake (not parked), with no spinning while it
- * exceeds the cores, made the oversubscribed ping-pong slower (16 pairs: 2x the wall and CPU time per
- * hand-off): a pair whose two threads happen to run at once hands off in a spin many times before the
- * scheduler moves on, and that gain is lost if every waiter sleeps at once. docs/performance.md.
- *
- * A thread terminated while spinning would leave SPINNING too high for good, so each thread keeps its
- * own part of it in its slot, and once its worker is gone its creator takes what is left off the total
- * ({@link forgetThread}). The total goes up before the thread's part and down after it, so a creator
- * never takes off more than was added. Each slot has a cache line of its own.
- */
-const SPINNING = 0;
-/** Slots start at word 16 (the total has the first cache line), 16 words (64 bytes) apart. */
-const RUN_SLOT_BASE = 16;
-const RUN_SLOT_WORDS = 16;
-const RUN_SLOTS = 1024;
-/** A slot's words: the owner's `tid + 1`, its part of SPINNING, 1 while it is asleep in park(). */
-const SLOT_SPINNING = 1;
-const SLOT_ASLEEP = 2;
-const runState = new Int32Array(
-  platform.processShared('qemu-thread.run-state', 4 * (RUN_SLOT_BASE + RUN_SLOTS * RUN_SLOT_WORDS)),
-);
-const runSlotOf = (tid: number) => RUN_SLOT_BASE + RUN_SLOT_WORDS * (tid & (RUN_SLOTS - 1));
-/** The calling thread's slot: NOT_COUNTED until its first adaptive wait; NO_SLOT: another thread holds it. */
-const NOT_COUNTED = -2;
-const NO_SLOT = -1;
-let myRunSlot = NOT_COUNTED;
-/** How many threads may spin at once: one per core, none on a single core. */
-const MAX_SPINNERS = platform.cores > 1 ? platform.cores : 0;
-
-/** Takes the calling thread's slot, at its first adaptive wait. */
-function takeRunSlot(): void {
-  const slot = runSlotOf(platform.threadId);
-  const owner = Atomics.compareExchange(runState, slot, 0, platform.threadId + 1);
-  myRunSlot = owner === 0 || owner === platform.threadId + 1 ? slot : NO_SLOT;
-}
-
-/** Whether a spin can pay off now: a core is left that no spinner holds. */
-function spinCanPayOff(): boolean {
-  if (myRunSlot === NOT_COUNTED) takeRunSlot();
-  return Atomics.load(runState, SPINNING) < MAX_SPINNERS;
-}
-
-/**
- * Whether thread `tid` is asleep in {@link park} now, as far as its slot tells (false when it has none):
- * for a locker deciding whether the mutex's owner can let go soon.
- */
-export function threadAsleep(tid: number): boolean {
-  const slot = runSlotOf(tid);
-  return Atomics.load(runState, slot + SLOT_ASLEEP) === 1 && Atomics.load(runState, slot) === tid + 1;
-}
-
-/** How many threads of the process are spinning now (a racy snapshot, for tests and inspection). */
-export function spinningThreads(): number {
-  return Atomics.load(runState, SPINNING);
-}
-
-/**
- * Called by a thread's creator once the thread's worker is gone: what it left counted (async waits that
- * will never settle, its part of SPINNING) stops counting, and its slots are free for the next thread
- * that maps to them.
- */
-export function forgetThread(tid: number): void {
-  forgetAsyncWaits(tid);
-  const slot = runSlotOf(tid);
-  if (Atomics.load(runState, slot) !== tid + 1) return;
-  const left = Atomics.exchange(runState, slot + SLOT_SPINNING, 0);
-  if (left !== 0) Atomics.sub(runState, SPINNING, left);
-  Atomics.store(runState, slot + SLOT_ASLEEP, 0);
-  Atomics.store(runState, slot, 0);
 }
 
 /** This thread's count of futex operations since it started (or since {@link resetParkStats}). */
@@ -200,7 +107,6 @@ const adaptiveSpin: SpinPolicy = {
   budget() {
     if (!spinning) return 0;
     if (fixedSpin > 0) return fixedSpin;
-    if (!spinCanPayOff()) return 0;
     if (spinBudget < PROBE_BELOW && ++spinsSinceProbe >= PROBE_EVERY) {
       spinsSinceProbe = 0;
       return SPIN_MAX;
@@ -240,24 +146,11 @@ export function setSpinning(enabled: boolean, reads = 0): void {
  * between reads. Returns the units spent once the word changed, or -1 if the budget ran out first.
  */
 export function spinWhile(words: Int32Array, index: number, seen: number, budget: number): number {
-  // Counted only for a thread that the adaptive policy counts (a fixed spin, the model checker's, is not).
-  const slot = myRunSlot;
-  if (slot !== NOT_COUNTED) {
-    Atomics.add(runState, SPINNING, 1);
-    if (slot >= 0) Atomics.add(runState, slot + SLOT_SPINNING, 1);
+  for (let i = 0; i < budget; i += SPIN_STEP) {
+    if (Atomics.load(words, index) !== seen) return i;
+    relax();
   }
-  try {
-    for (let i = 0; i < budget; i += SPIN_STEP) {
-      if (Atomics.load(words, index) !== seen) return i;
-      relax();
-    }
-    return -1;
-  } finally {
-    if (slot !== NOT_COUNTED) {
-      if (slot >= 0) Atomics.sub(runState, slot + SLOT_SPINNING, 1);
-      Atomics.sub(runState, SPINNING, 1);
-    }
-  }
+  return -1;
 }
 
 /**
@@ -372,7 +265,7 @@ function countAsyncWait(delta: 1 | -1): void {
  * Called by a thread's creator once the thread's worker is gone: the async waits it left pending will
  * never settle, so they stop counting (and its slot is free for the next thread that maps to it).
  */
-function forgetAsyncWaits(tid: number): void {
+export function forgetAsyncWaits(tid: number): void {
   const slot = asyncSlotOf(tid);
   if (Atomics.load(asyncWaiters, slot) !== tid + 1) return;
   const left = Atomics.exchange(asyncWaiters, slot + 1, 0);

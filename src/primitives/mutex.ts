@@ -53,7 +53,7 @@ import {
   SELF as SELF_VALUE,
   UNINIT,
 } from '../owner.js';
-import { abortReason, signalOf, threadAsleep, type WaitOptions, wake } from '../park.js';
+import { abortReason, signalOf, type WaitOptions, wake } from '../park.js';
 import { makeConsistent, ownerEnded, takeOver } from '../robust.js';
 import { describeThread } from '../thread/names.js';
 import {
@@ -124,9 +124,8 @@ function lockStep(w: Int32Array, func: string, flags: number): number {
     if (takeOver(w, LOCK, v, SELF | CONTENDED | INCONSISTENT)) ownerDied(v, func);
     return AGAIN;
   }
-  // A holder on another core usually lets go soon: spin while it holds the lock (bounded, see park.ts),
-  // unless the holder is asleep in a wait of its own, which no spin can outlast.
-  if (flags & MAY_SPIN && !threadAsleep(ownerThread(v))) return spinOn(v);
+  // A holder on another core usually lets go soon: spin while it holds the lock (bounded, see park.ts).
+  if (flags & MAY_SPIN) return spinOn(v);
   if ((v & CONTENDED) === 0 && Atomics.compareExchange(w, LOCK, v, v | CONTENDED) !== v) return AGAIN;
   return sleepOn(v | CONTENDED);
 }

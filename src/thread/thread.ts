@@ -38,7 +38,7 @@ import { describeValue, registerKind, reviveAs, SharedStorage, type StorageClone
 import { ownerThread, SELF, SELF_THREAD_ID } from '../owner.js';
 import {
   abortReason,
-  forgetThread,
+  forgetAsyncWaits,
   type ParkRequest,
   type ParkResult,
   refuseToBlock,
@@ -407,9 +407,8 @@ export function startThread(
   const onExit = (code: number, error: unknown) => {
     // The worker is gone: locks it still held go to their next lockers with EOWNERDEAD.
     if (tid >= 0) markEnded(tid);
-    // Async waits it left pending never settle: they must not make every later wake-up a wake-all; nor
-    // may its part of the spinning and awake counts stop other threads spinning.
-    if (tid >= 0) forgetThread(tid);
+    // Async waits it left pending never settle: they must not make every later wake-up a wake-all.
+    if (tid >= 0) forgetAsyncWaits(tid);
     const child = children.get(w);
     if (child?.generation === generation) children.delete(w);
     if (child?.terminatedBy !== undefined) {
