@@ -8,7 +8,7 @@
  *
  * wait(m): with `m` held, read SEQ and count itself a waiter; unlock `m`; spin briefly and then park while
  * SEQ still holds the value read, counted as parked while it does (a step that the blocking and the async
- * driver of wait.ts both run); if OWED > 0, take one unit and wake one more thread; lock
+ * driver of wait.ts both run); if OWED > 0, take one unit and, if units remain, wake one more thread; lock
  * `m` again; stop counting itself. A timed wait of 0 ms unlocks and locks again without parking, as QEMU's.
  * signal: if there is a waiter, add 1 to SEQ, and notify one thread if one is parked. A signal with no
  * waiter costs two atomic loads (the state check and COUNTS); one whose waiter is still spinning costs no
@@ -25,20 +25,17 @@
  * the same way as long as the predicate itself was written under `m`. Only 2^32 signals landing between
  * one waiter's read and its park could fool it.
  *
- * Broadcast as a chain, one thread at a time: waking every waiter at once would make them all fight for
- * `m`, and only one can take it. Instead broadcast bumps SEQ, adds P - 1 to OWED (P: the parked count)
- * and wakes one thread; each waiter that returns while OWED > 0 (woken, timed out, or not parked after
- * all) takes one unit and wakes one more thread, before it re-takes `m`: the waiters reach `m` one after
- * another, and each one's kernel wake-up overlaps the previous one's critical section. Measured against
- * waking one per core (two chains here), a herd (all at once) and a doubling chain (each woken waiter
- * waking two): the single chain had the lowest latency at 8 and 32 waiters, and the fewest sleeps on `m`
- * (docs/performance.md). Why every thread parked before the broadcast still wakes: P counts each of them
- * (the same ordering argument as above); `Atomics.notify` wakes in FIFO order, so while any of them is
- * parked each notify reaches one of them; the broadcaster issues one notify and every unit taken issues
- * one more, so P - 1 units give P notifies in all (overlapping broadcasts give more, never fewer); and the
- * chain cannot stall while units remain, because every notify wakes a thread that will take a unit. A
- * unit taken by a thread that was not parked only moves a notify to another thread, which makes at worst
- * a spurious wake-up.
+ * Broadcast without a thundering herd: waking every waiter at once would make them all fight for `m`.
+ * Instead broadcast bumps SEQ, adds the parked count P to OWED and wakes K = min(P, cores) threads; each
+ * waiter that returns while OWED > 0 (woken, timed out, or not parked after all) takes one unit and, if
+ * at least K units remain, wakes the next before it re-takes `m`: the waiters reach `m` one after another, a wake-up latency
+ * apart, rather than all at once, and each one's wake-up overlaps the previous one's critical section. Why every
+ * thread parked before the broadcast still wakes: P counts each of them (the same ordering argument as
+ * above); `Atomics.notify` wakes in FIFO order, so while any of them is parked each notify reaches one of
+ * them; every unit taken except the last K issues a notify and the broadcaster issued K, so P units give
+ * P notifies (overlapping broadcasts give more, never fewer); and the chains cannot stall while units
+ * remain, because every notify wakes a thread that will take a unit. A unit taken by a thread that was not parked only moves a notify to
+ * another thread, which makes at worst a spurious wake-up.
  *
  * Wake-ups may be spurious, as QEMU allows: callers loop on their predicate.
  */
@@ -80,18 +77,23 @@ const WAITER_MASK = 0xffff;
 /** Module-local names for the instrumentation switch (see mutex.ts). */
 const SWITCH = control;
 const ENABLED = CONTROL_ENABLED;
+/**
+ * How many chains a broadcast starts: one per core, so that wake-ups proceed in parallel as far as the
+ * machine can run them, and no more threads than it has cores are woken at once.
+ */
+const BROADCAST_WIDTH = Math.max(1, platform.cores);
 const canBlock = platform.canBlock;
 
 /**
- * Takes one unit of a broadcast's wake-up debt, if one is left, and wakes the next waiter for it. Called by
- * each waiter as it returns from its wait, before it re-takes the mutex.
+ * Takes one unit of a broadcast's wake-up debt and, if any is left, wakes the next waiter. Called by each
+ * waiter as it returns from its wait, before it re-takes the mutex.
  */
 function passBroadcastOn(w: Int32Array): void {
   let owed = Atomics.load(w, OWED);
   while (owed > 0) {
     const seen = Atomics.compareExchange(w, OWED, owed, owed - 1);
     if (seen === owed) {
-      wake(w, SEQ, 1);
+      if (owed > BROADCAST_WIDTH) wake(w, SEQ, 1);
       return;
     }
     owed = seen;
@@ -248,8 +250,8 @@ export class QemuCond extends SharedStorage {
   }
 
   /**
-   * Wakes every waiter: one now, and each woken waiter wakes the next as it returns, before it takes the
-   * mutex again, so that they reach the mutex one after another.
+   * Wakes every waiter: a few at once (one per core), and each woken waiter wakes the next as it returns,
+   * before it takes the mutex again, so that they reach the mutex one after another.
    */
   broadcast(): void {
     const w = this.words;
@@ -258,9 +260,8 @@ export class QemuCond extends SharedStorage {
     Atomics.add(w, SEQ, 1);
     const parked = Atomics.load(w, COUNTS) >>> 16;
     if (parked > 0) {
-      // The chain's units first, so that the thread this notify wakes finds one to pass on.
-      if (parked > 1) Atomics.add(w, OWED, parked - 1);
-      wake(w, SEQ, 1);
+      Atomics.add(w, OWED, parked);
+      wake(w, SEQ, Math.min(parked, BROADCAST_WIDTH));
     }
   }
 

@@ -99,8 +99,8 @@ export function waitedOf(n: number) {
 
 /**
  * The cond scenarios, on a given cond part (the real QemuCond, or a broken one). `cores` and `spin`:
- * Scenario.cores and Scenario.spin, for the variants that run on more than one core and with the wait's
- * spin before it parks.
+ * Scenario.cores and Scenario.spin, for the variants that run the broadcast's per-core wake-ups and the
+ * wait's spin before it parks.
  */
 export function condScenarios(c: Part<unknown>, label: string, cores = 1, spin = 0) {
   const p = parts(c);
@@ -125,7 +125,7 @@ export function condScenarios(c: Part<unknown>, label: string, cores = 1, spin =
       threads: [asCond<A>(waiter), asCond<A>(waiter), asCond<A>(broadcaster)],
       outcome: waitedOf(2),
     }),
-    /** Three waiters: the broadcast wakes one, and the chain two more (two hand-ons). */
+    /** Three waiters: on 2 cores the broadcast wakes 2 at once and the chain wakes the third. */
     broadcast3: defineScenario({
       name: `${label}: broadcast wakes 3 waiters${on}`,
       parts: p,
@@ -153,10 +153,7 @@ export const condSignal = real.signal;
 export const condBroadcast = real.broadcast;
 export const condTimedWait = real.timedWait;
 const twoCores = condScenarios(cond, 'cond', 2);
-/**
- * On 2 cores (which the broadcast no longer depends on: it wakes one thread, whatever the cores): the
- * broadcaster wakes one waiter, which wakes the second, which wakes the third.
- */
+/** On 2 cores: the broadcaster wakes 2 waiters itself, the first to take a unit wakes the third. */
 export const condBroadcastTwoCores = twoCores.broadcast3;
 const spinning = condScenarios(cond, 'cond', 2, 2);
 /** The waiter spins (2 reads) before it parks: a signal may land during the spin. */
