@@ -61,10 +61,12 @@ export function runRole(d: TaskData): WorkerResult {
     case 'lock':
       return lockRole(d);
     case 'pingpong':
+      if (d.contender === 'reference') return pingpongFloor(d);
       return d.contender === 'v8' ? pingpongV8(d) : pingpongKit(kitFor(d.contender), d);
     case 'bb':
       return d.contender === 'v8' ? boundedBufferV8(d) : boundedBufferKit(kitFor(d.contender), d);
     case 'broadcast':
+      if (d.contender === 'reference') return broadcastFloor(d);
       return d.contender === 'v8' ? broadcastV8(d) : broadcastKit(kitFor(d.contender), d);
     case 'contended':
       return d.contender === 'v8' ? contendedV8(d) : contendedKit(kitFor(d.contender), d);
@@ -242,6 +244,31 @@ function pingpongV8(d: TaskData): WorkerResult {
   return { metrics: timedReps(d, () => Mutex.lock(m, loop)) };
 }
 
+/**
+ * The engine's floor for a sleeping hand-off (the reference column): the same pairs passing a turn word
+ * back and forth with nothing but Atomics.wait / Atomics.notify, no mutex, no cond and no spin. Each
+ * one-way hand-off is one notify and, unless the partner's answer came before it slept, one wait: what
+ * a hand-off costs in this engine once a waiter sleeps (V8 queues its waiters under one process-wide
+ * lock, each with a condition variable of its own).
+ */
+function pingpongFloor(d: TaskData): WorkerResult {
+  const pair = d.index >> 1;
+  const role = d.index & 1;
+  const other = 1 - role;
+  const turn = d.state.turn as Int32Array;
+  const at = pair * PAIR_STRIDE;
+  const { iters } = d.params;
+  return {
+    metrics: timedReps(d, () => {
+      for (let i = 0; i < iters; i++) {
+        while (Atomics.load(turn, at) !== role) rawWait(turn, at, other);
+        Atomics.store(turn, at, other);
+        rawNotify(turn, at, 1);
+      }
+    }),
+  };
+}
+
 // 3. Bounded buffer, capacity 64 --------------------------------------------------------------------------
 
 export const BB_CAPACITY = 64;
@@ -348,7 +375,9 @@ function boundedBufferV8(d: TaskData): WorkerResult {
 const ROUND = 0;
 const ACKS = 1;
 const READY = 2;
-export const BROADCAST_META_WORDS = 3;
+/** The floor's broadcaster sleeps on this word until the last waiter of the round stores the round in it. */
+const ACKED = 3;
+export const BROADCAST_META_WORDS = 4;
 
 interface FutexCounts {
   waits: number;
@@ -493,6 +522,67 @@ function broadcastV8(d: TaskData): WorkerResult {
     }
   });
   return { metrics: d.index === 0 ? { latency, cpu } : {} };
+}
+
+/**
+ * The engine's floor for a broadcast (the reference column): a herd wake with nothing but Atomics, no
+ * mutex to re-take. The broadcaster bumps ROUND and notifies every thread parked on it; each waiter,
+ * once it runs, counts itself in ACKS, and the last one stores the round in ACKED and notifies the
+ * broadcaster. A round's latency is the time from the notify until the last waiter ran: the kernel
+ * wake-ups of every waiter through V8's futex queue, and nothing else.
+ */
+function broadcastFloor(d: TaskData): WorkerResult {
+  const meta = d.state.meta as Int32Array;
+  const lastAck = d.state.lastAck as Float64Array;
+  const { waiters, rounds, warm, block } = d.params;
+  const total = warm + rounds;
+  const latency: number[] = [];
+  const cpu: number[] = [];
+  const counts: FutexCounts = { waits: 0, notifies: 0, woken: 0 };
+  let timedCounts: FutexCounts | undefined;
+  const wait = (index: number, value: number) => {
+    if (timedCounts) timedCounts.waits++;
+    rawWait(meta, index, value);
+  };
+  const notify = (index: number) => {
+    const woken = rawNotify(meta, index);
+    if (timedCounts) {
+      timedCounts.notifies++;
+      timedCounts.woken += woken;
+    }
+  };
+  // Read before the workers meet, so that no waiter can miss the first round.
+  let seen = Atomics.load(meta, ROUND);
+  sync(d);
+  if (d.index === 0) {
+    let c0 = 0;
+    for (let r = 0; r < total; r++) {
+      const timed = r - warm;
+      if (timed === 0) timedCounts = counts;
+      if (timed >= 0 && timed % block === 0) c0 = cpuNs();
+      Atomics.store(meta, ACKS, 0);
+      const round = Atomics.add(meta, ROUND, 1) + 1;
+      const t0 = nowNs();
+      notify(ROUND);
+      for (let acked = Atomics.load(meta, ACKED); acked !== round; acked = Atomics.load(meta, ACKED)) {
+        wait(ACKED, acked);
+      }
+      if (timed >= 0) latency.push((lastAck[0] - t0) / 1e3);
+      if (timed >= 0 && timed % block === block - 1) cpu.push((cpuNs() - c0) / block / 1e3);
+    }
+  } else {
+    for (let r = 0; r < total; r++) {
+      if (r === warm) timedCounts = counts;
+      while (Atomics.load(meta, ROUND) === seen) wait(ROUND, seen);
+      seen = Atomics.load(meta, ROUND);
+      if (Atomics.add(meta, ACKS, 1) + 1 === waiters) {
+        lastAck[0] = nowNs();
+        Atomics.store(meta, ACKED, seen);
+        notify(ACKED);
+      }
+    }
+  }
+  return { metrics: d.index === 0 ? { latency, cpu } : {}, sums: { ...counts } };
 }
 
 // 5. Contended mutex: threads increment one counter under one mutex for a fixed time -------------------

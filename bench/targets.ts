@@ -101,6 +101,16 @@ export function computeTargets(workloads: readonly ReportWorkload[]): Target[] {
         behind || metric === 'wall' ? 1 : null,
         [ref(id, 'qemu-thread', metric), ref(id, 'pthreads', metric)],
       );
+      // Where the target is out of this engine's reach: its own floor (bare wait/notify) against pthreads.
+      add(
+        'oversubscribed',
+        `${id}.floor-${metric}`,
+        `${pairs} pair${pairs === 1 ? '' : 's'}: engine floor (bare Atomics.wait/notify) ÷ pthreads, ${metric === 'wall' ? 'wall' : 'CPU'}`,
+        ratio(get(id, 'reference', metric), get(id, 'pthreads', metric)),
+        null,
+        null,
+        [ref(id, 'reference', metric), ref(id, 'pthreads', metric)],
+      );
     }
   }
 
@@ -121,6 +131,15 @@ export function computeTargets(workloads: readonly ReportWorkload[]): Target[] {
       '<=',
       1,
       [ref(id, 'qemu-thread', 'latency'), ...(fastest ? [ref(id, fastest[0], 'latency')] : [])],
+    );
+    add(
+      'broadcast',
+      `${id}.floor`,
+      `${w.title.replace(/^\d\. /, '')}: engine floor (a bare herd wake, no mutex) ÷ the fastest other contender`,
+      ratio(get(id, 'reference', 'latency'), fastest?.[1]),
+      null,
+      null,
+      [ref(id, 'reference', 'latency'), ...(fastest ? [ref(id, fastest[0], 'latency')] : [])],
     );
     const waits = get(id, 'qemu-thread', 'waits');
     const notifies = get(id, 'qemu-thread', 'notifies');

@@ -312,10 +312,15 @@ const lockRunner = (contender: 'qemu-thread' | 'classic' | 'v8'): Runner =>
 
 // 2. Cond ping-pong, P pairs; 7. semaphore and event hand-offs --------------------------------------
 
-/** Round trips per pair and repetition; the C program uses the same (main()). */
+/**
+ * Round trips per pair and repetition; the C program uses the same (main()). Three untimed repetitions
+ * first (full runs): with one, each of the 2P workers was often still compiling its hot paths in the
+ * first timed repetition (8 pairs without spinning: 5.9-14.5 us per hand-off over the repetitions after
+ * one warm-up, 5.4-5.5 after ten), which moved the median of three.
+ */
 function pingpongParams(ctx: Context, pairs: number) {
   const iters = pairs === 1 ? (ctx.quick ? 300 : 4000) : ctx.quick ? 200 : 2000;
-  return { iters, reps: ctx.quick ? 2 : 3, warm: 1 };
+  return { iters, reps: ctx.quick ? 2 : 3, warm: ctx.quick ? 1 : 3 };
 }
 
 /** Wall and CPU per one-way hand-off, from worker 0's timed repetitions. */
@@ -338,6 +343,21 @@ const pingpongRunner = (pairs: number, contender: LockContender): Runner =>
     const [first] = await runWorkers(ctx, { workload: 'pingpong', contender, params, state }, 2 * pairs);
     return handoffCell(first, 2 * params.iters * pairs);
   });
+
+/** The engine's floor for the ping-pong (roles.ts, pingpongFloor): the turn word alone, raw Atomics. */
+const pingpongFloorRunner =
+  (pairs: number): Runner =>
+  (ctx) =>
+    guarded(async () => {
+      const state = { turn: shared(pairs * PAIR_STRIDE) };
+      const params = pingpongParams(ctx, pairs);
+      const [first] = await runWorkers(
+        ctx,
+        { workload: 'pingpong', contender: 'reference', params, state },
+        2 * pairs,
+      );
+      return handoffCell(first, 2 * params.iters * pairs);
+    });
 
 const handoffRunner = (workload: 'sem' | 'event', contender: LockContender): Runner =>
   lockShaped(contender, async (ctx) => {
@@ -382,9 +402,10 @@ const bbRunner = (producers: number, consumers: number, contender: LockContender
 
 // 4. Broadcast ----------------------------------------------------------------------------------------------
 
-const broadcastRunner = (waiters: number, contender: LockContender): Runner =>
-  lockShaped(contender, async (ctx) => {
-    const f = factoryFor(contender);
+const broadcastRunner = (waiters: number, contender: LockContender | 'reference'): Runner =>
+  lockShaped(contender === 'reference' ? 'classic' : contender, async (ctx) => {
+    // The floor (roles.ts, broadcastFloor) uses the bookkeeping words only.
+    const f = factoryFor(contender === 'reference' ? 'classic' : contender);
     const state = {
       m: f.mutex(),
       c: f.cond(),
@@ -479,6 +500,10 @@ const vcpuRunner =
 
 // The table --------------------------------------------------------------------------------------------------
 
+const PINGPONG_FLOOR =
+  'engine floor: the same pairs passing the turn word with bare Atomics.wait / Atomics.notify (no mutex, cond or spin)';
+const BROADCAST_FLOOR =
+  'engine floor: a herd wake with bare Atomics (notify every waiter; no mutex to re-take, no spin)';
 const V8_SCOPE =
   "outside the V8 contender's scope (issue 5: lock, ping-pong, bounded buffer, broadcast, contended)";
 const ONE_THREAD = 'one thread: nothing waits, so nothing spins';
@@ -506,11 +531,13 @@ function pingpongDef(pairs: number): WorkloadDef {
     title: `2. cond ping-pong, ${pairs} pair${one ? '' : 's'}`,
     section: 'handoff',
     metrics: handoffMetrics,
+    reference: PINGPONG_FLOOR,
     runners: one
-      ? allLockShaped((c) => pingpongRunner(1, c))
+      ? { ...allLockShaped((c) => pingpongRunner(1, c)), reference: pingpongFloorRunner(1) }
       : {
           'qemu-thread': pingpongRunner(pairs, 'qemu-thread'),
           'qemu-nospin': pingpongRunner(pairs, 'qemu-nospin'),
+          reference: pingpongFloorRunner(pairs),
         },
     ...(one ? {} : { notApplicable: { v8: PAIRS_SCOPE, classic: PAIRS_SCOPE } }),
   };
@@ -528,7 +555,11 @@ function broadcastDef(waiters: number): WorkloadDef {
       { key: 'notifies', label: 'Atomics.notify calls', unit: 'per round', better: 'lower' },
       { key: 'woken', label: 'threads woken', unit: 'per round', better: 'lower' },
     ],
-    runners: allLockShaped((c) => broadcastRunner(waiters, c)),
+    reference: BROADCAST_FLOOR,
+    runners: {
+      ...allLockShaped((c) => broadcastRunner(waiters, c)),
+      reference: broadcastRunner(waiters, 'reference'),
+    },
   };
 }
 
