@@ -149,9 +149,10 @@ test(
     for (const kind of ACTIVITIES)
       assert.ok(result.ops[kind] > 0, `no ${kind} operation was done; ${context}`);
     assert.match(run.stdout, /chaos: 0 violation\(s\), 0 hang\(s\)/);
-    // A joinee that threw, whose joiner was terminated in the middle of its join (the outcome read by nobody
-    // alive), failed and was never joined: the library says so on stderr as the process ends, rightly. No
-    // other line, and no more such lines than joiners were terminated.
+    // A joinee that threw, whose joiner was terminated after claiming it (the outcome read by nobody alive),
+    // failed and was never joined: the library says so on stderr as the process ends, rightly. No other
+    // line. (Their number is not bounded by the joiners terminated in a join: a joiner may also die between
+    // its claim and its join.)
     const lines = run.stderr.split('\n').filter((line) => line !== '');
     const unjoined =
       /^qemu-thread: thread \d+ 'joinee-\d+' failed and was never joined: Error: joinee \d+ failed$/;
@@ -159,14 +160,6 @@ test(
       lines.filter((line) => !unjoined.test(line)),
       [],
       'nothing else on stderr',
-    );
-    const joinersKilled = ['join-wait', 'join-large'].reduce(
-      (n, k) => n + (result.terminations.byKind[k] ?? 0),
-      0,
-    );
-    assert.ok(
-      lines.length <= joinersKilled,
-      `${lines.length} unjoined failures, ${joinersKilled} joiners terminated`,
     );
   },
 );
