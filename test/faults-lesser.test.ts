@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   parkStats,
   QemuCond,
@@ -19,32 +18,12 @@ import {
   QemuThreadError,
   qemu_thread_get_self,
 } from 'qemu-thread';
+import { settles, until } from './support/settles.js';
 
 const fn = (name: string) => new URL(`./workers/faults/targets.js#${name}`, import.meta.url);
 const flags = () => new Int32Array(new SharedArrayBuffer(16));
 const isCode = (code: string, func?: string) => (e: unknown) =>
   e instanceof QemuThreadError && e.code === code && (func === undefined || e.func === func);
-
-async function settles<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`watchdog: ${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, watchdog]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  await settles(
-    (async () => {
-      while (!check()) await delay(1);
-    })(),
-    what,
-  );
-}
 
 test('a spinlock whose holder was terminated goes to the next locker with EOWNERDEAD', async () => {
   const spin = QemuSpin.create();

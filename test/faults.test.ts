@@ -10,37 +10,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { QemuCond, QemuMutex, QemuSemaphore, QemuThread, QemuThreadError } from 'qemu-thread';
+import { settles, until } from './support/settles.js';
 
 const fn = (name: string) => new URL(`./workers/faults/targets.js#${name}`, import.meta.url);
 const childMain = fileURLToPath(new URL('./workers/faults/child-main.js', import.meta.url));
 const run = promisify(execFile);
-
-/** `promise`, or a rejection naming `what` if it has not settled within `ms` (a watchdog, not a timing). */
-async function settles<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`watchdog: ${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, watchdog]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves once `check()` is true, looking every millisecond. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  await settles(
-    (async () => {
-      while (!check()) await delay(1);
-    })(),
-    what,
-  );
-}
 
 const isCode = (code: string) => (e: unknown) => e instanceof QemuThreadError && e.code === code;
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { catalog, entryNamed, isKill, moduleOf } from './model/catalog.js';
 import { ModelChecker, summary } from './model/checker.js';
-import { runEntry } from './model/run-entry.js';
+import { replayEntry as replay, runEntry } from './model/run-entry.js';
 
 /** The words each scenario's killed thread waits on: it must have been killed parked there, and woken. */
 const WAITS_ON: Record<string, string[]> = {
@@ -41,19 +41,6 @@ for (const entry of catalog.filter(isKill)) {
       }
     }
   });
-}
-
-/** Replays `schedule` on an entry's scenario, failing on a failure; returns the trace. */
-async function replay(name: string, schedule: string): Promise<string> {
-  const e = entryNamed(name);
-  const checker = await ModelChecker.open(moduleOf(e), e.name);
-  try {
-    const r = checker.replay(schedule);
-    assert.equal(r.failure, null, r.trace);
-    return r.trace;
-  } finally {
-    await checker.close();
-  }
 }
 
 test('model: a post woke a waiter that was killed before it ran; the other finds the unit when it looks again', async (t) => {

@@ -4,9 +4,9 @@
 // prints the schedules it explored.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { catalog, entryNamed, isAsync, isKill, moduleOf } from './model/catalog.js';
-import { ModelChecker, summary } from './model/checker.js';
-import { runEntry } from './model/run-entry.js';
+import { catalog, isAsync, isKill } from './model/catalog.js';
+import { summary } from './model/checker.js';
+import { replayEntry as replay, runEntry } from './model/run-entry.js';
 
 for (const entry of catalog.filter((e) => e.expect === 'pass' && !isAsync(e) && !isKill(e))) {
   const within =
@@ -19,19 +19,6 @@ for (const entry of catalog.filter((e) => e.expect === 'pass' && !isAsync(e) && 
     // A search with nothing to choose would prove nothing.
     assert.ok(run.result.schedules > 1, `${run.result.schedules} schedules`);
   });
-}
-
-/** Replays `schedule` on an entry's scenario; returns the trace, failing the test on a failure. */
-async function replay(name: string, schedule: string): Promise<string> {
-  const e = entryNamed(name);
-  const checker = await ModelChecker.open(moduleOf(e), e.name);
-  try {
-    const r = checker.replay(schedule);
-    assert.equal(r.failure, null, r.trace);
-    return r.trace;
-  } finally {
-    await checker.close();
-  }
 }
 
 test('model: on 2 cores a broadcast wakes 2 waiters itself, and the first one woken wakes the third', async (t) => {

@@ -7,8 +7,8 @@
  * - defect: the whole search at the bound (it goes on after failures, to count them), a failure matching
  *   `failure`, and the passing schedules reach exactly the expected outcomes (those of the fixed library).
  */
-import { type Entry, moduleOf, outcomesAt } from './catalog.js';
-import { check, type ExploreResult } from './checker.js';
+import { type Entry, entryNamed, moduleOf, outcomesAt } from './catalog.js';
+import { check, type ExploreResult, ModelChecker } from './checker.js';
 
 export interface EntryRun {
   entry: Entry;
@@ -100,4 +100,17 @@ function judge(
 
 function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+}
+
+/** Replays `schedule` on the scenario of catalog entry `name`; returns the trace, throwing on a failure. */
+export async function replayEntry(name: string, schedule: string): Promise<string> {
+  const e = entryNamed(name);
+  const checker = await ModelChecker.open(moduleOf(e), e.name);
+  try {
+    const r = checker.replay(schedule);
+    if (r.failure !== null) throw new Error(`the schedule '${schedule}' failed:\n${r.trace}`);
+    return r.trace;
+  } finally {
+    await checker.close();
+  }
 }
