@@ -187,7 +187,8 @@ function learnLibraryPrefixes(ownFile: string): string[] {
   // Unbundled (or mapped back to src/ by Deno): this module is <library>/trace/trace.<ext>. Bundled into one
   // file (dist/node/library.js), that file is the whole library.
   const dir = /^(.*[/\\])trace[/\\]trace\.[cm]?[jt]s$/.exec(ownFile)?.[1];
-  for (const prefix of [dir ?? ownFile]) if (!prefixes.includes(prefix)) prefixes.push(prefix);
+  const own = dir ?? ownFile;
+  if (!prefixes.includes(own)) prefixes.push(own);
   return prefixes;
 }
 
